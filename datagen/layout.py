@@ -1,0 +1,52 @@
+"""The on-disk layout of a dataset: the one contract between `datagen` and its readers.
+
+A dataset is a folder::
+
+    <name>/manifest.json             parameters, files (bytes, sha256), counts, answers
+    <name>/text/part-NNNNN.txt       the corpus: UTF-8, words separated by single spaces, LF lines
+    <name>/matches/part-NNNNN.csv    the results table with the tutorial's columns
+    <name>/matches/part-NNNNN.parquet  the same rows, typed (no index column)
+
+The manifest is written last, so a folder without a complete manifest is not a dataset.
+"""
+
+from __future__ import annotations
+
+MANIFEST = "manifest.json"
+MANIFEST_FORMAT = "parbench-dataset/1"
+TEXT_DIR = "text"
+MATCHES_DIR = "matches"
+FORMATS = ("csv", "parquet")
+SUFFIX = {"text": ".txt", "csv": ".csv", "parquet": ".parquet"}
+
+#: The tutorial's columns; the first (unnamed) one is the pandas index as the course saved it.
+CSV_COLUMNS = (
+    "",
+    "date",
+    "home_team",
+    "away_team",
+    "home_score",
+    "away_score",
+    "tournament",
+    "city",
+    "country",
+    "neutral",
+)
+#: Parquet holds the typed data columns only: date32, strings, int32 scores, bool neutral.
+PARQUET_COLUMNS = CSV_COLUMNS[1:]
+
+#: Keys every complete manifest has; `answers` holds one entry per workload.
+MANIFEST_KEYS = ("format", "name", "generator", "params", "files", "counts", "answers")
+WORKLOADS = ("wordcount", "mean_home_score", "home_advantage", "team_records", "team_ratings")
+
+def part_name(index: int, kind: str) -> str:
+    """File name of part `index` for kind "text", "csv" or "parquet"."""
+    return f"part-{index:05d}{SUFFIX[kind]}"
+
+
+def scale_dirname(scale: str | float) -> str:
+    """`scale-N` with N as given and no trailing zeros: scale-1, scale-10, scale-0.1."""
+    text = str(scale)
+    if "." in text and "e" not in text.lower():
+        text = text.rstrip("0").rstrip(".")
+    return f"scale-{text}"
