@@ -59,7 +59,8 @@ def match_points(home_score: int, away_score: int) -> float:
     return 1.0 if home_score > away_score else 0.5 if home_score == away_score else 0.0
 
 
-def rating_error(r_home: float, r_away: float, neutral: bool, home_score: int, away_score: int) -> float:
+def rating_error(r_home: float, r_away: float, neutral: bool, home_score: int,
+                 away_score: int) -> float:
     """e = y − σ(rᵢ − rⱼ + 0.3·[not neutral]) for one match: gᵢ += e, gⱼ −= e."""
     d = r_home - r_away + (0.0 if neutral else RATING_HOME_BONUS)
     return match_points(home_score, away_score) - 1.0 / (1.0 + math.exp(-d))
@@ -98,7 +99,8 @@ def _compare_maps(name: str, expected: Mapping, actual: Mapping,
     raise AnswerMismatch("; ".join(parts))
 
 
-def _compare_scalar(name: str, expected: Any, actual: Any, same: Callable[[Any, Any], bool]) -> None:
+def _compare_scalar(name: str, expected: Any, actual: Any,
+                    same: Callable[[Any, Any], bool]) -> None:
     if not same(expected, actual):
         raise AnswerMismatch(f"{name}: expected {_fmt(expected)}, got {_fmt(actual)}")
 

@@ -11,6 +11,11 @@ from workloads.spec import ParbenchError
 REGISTRY: dict[str, str] = {
     "serial": "workloads.engines.serial:SerialEngine",
     "pandas": "workloads.engines.pandas:PandasEngine",
+    "mapreduce": "workloads.engines.mapreduce:MapReduceEngine",
+    "dask-threads": "workloads.engines.dask:DaskThreadsEngine",
+    "dask-processes": "workloads.engines.dask:DaskProcessesEngine",
+    "dask-distributed": "workloads.engines.dask:DaskDistributedEngine",
+    "spark": "workloads.engines.spark:SparkEngine",
 }
 
 

@@ -1,0 +1,49 @@
+"""pandas: the single-machine, in-memory answer most users start from (vectorised, one process)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+
+from workloads import frames, spec
+from workloads.dataset import Input
+from workloads.engines.base import Availability, Engine
+from workloads.readers import count_words
+
+
+class PandasEngine(Engine):
+    name = "pandas"
+    max_workers = 1
+
+    @classmethod
+    def availability(cls) -> Availability:
+        return Availability(True, versions={"pandas": pd.__version__, "numpy": np.__version__})
+
+    def wordcount(self, inp: Input) -> spec.WordCounts:
+        # pandas has no tokenizer faster than str.split, and Counter's C loop counts faster than
+        # Series(words).value_counts() (see docs/engines.md).
+        total: Counter[str] = Counter()
+        for path in inp.paths:
+            total.update(count_words(path))
+        return dict(total)
+
+    def mean_home_score(self, inp: Input) -> float:
+        return float(frames.read_all(inp.paths, inp.fmt)["home_score"].mean())
+
+    def home_advantage(self, inp: Input) -> int:
+        return frames.home_advantage(frames.read_all(inp.paths, inp.fmt))
+
+    def team_records(self, inp: Input) -> spec.TeamRecords:
+        return frames.records_answer(frames.team_records(frames.read_all(inp.paths, inp.fmt)))
+
+    def team_ratings(self, inp: Input) -> spec.Ratings:
+        df = frames.read_all(inp.paths, inp.fmt)
+        teams = frames.team_index(df)
+        c = frames.coded(df, teams)
+        n_played = frames.played(c, len(teams))
+        ratings = np.zeros(len(teams))
+        for _ in range(spec.RATING_PASSES):
+            ratings = frames.step(ratings, frames.gradient(c, ratings), n_played)
+        return frames.ratings_answer(teams, ratings)

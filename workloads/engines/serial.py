@@ -1,0 +1,72 @@
+"""The tutorial's plain-Python code path: loops over files and rows, `str.split`, `csv`.
+
+This is T₁, the baseline of every speedup, so it stays as a reader of the tutorial would write it:
+no dataframes, no vectorisation, one process.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from workloads import spec
+from workloads.dataset import Input
+from workloads.engines.base import Engine
+from workloads.readers import match_rows, text_lines
+from workloads.spec import Ratings, TeamRecord, TeamRecords, WordCounts
+
+
+def record_of(goals_for: int, goals_against: int) -> TeamRecord:
+    """One team's record from one match."""
+    return TeamRecord(1, int(goals_for > goals_against), int(goals_for == goals_against),
+                      int(goals_for < goals_against), goals_for, goals_against)
+
+
+class SerialEngine(Engine):
+    name = "serial"
+    max_workers = 1
+
+    def wordcount(self, inp: Input) -> WordCounts:
+        counts: WordCounts = {}
+        for path in inp.paths:
+            for line in text_lines(path):
+                for word in line.split():
+                    counts[word] = counts.get(word, 0) + 1
+        return counts
+
+    def mean_home_score(self, inp: Input) -> float:
+        total = n = 0
+        for m in match_rows(inp.paths, inp.fmt):
+            total += m.home_score
+            n += 1
+        return total / n
+
+    def home_advantage(self, inp: Input) -> int:
+        advantage = 0
+        for m in match_rows(inp.paths, inp.fmt):
+            if not m.neutral:
+                advantage += (m.home_score > m.away_score) - (m.home_score < m.away_score)
+        return advantage
+
+    def team_records(self, inp: Input) -> TeamRecords:
+        records: TeamRecords = defaultdict(TeamRecord)
+        for m in match_rows(inp.paths, inp.fmt):
+            records[m.home_team] += record_of(m.home_score, m.away_score)
+            records[m.away_team] += record_of(m.away_score, m.home_score)
+        return dict(records)
+
+    def team_ratings(self, inp: Input) -> Ratings:
+        matches = list(match_rows(inp.paths, inp.fmt))
+        played: dict[str, int] = defaultdict(int)
+        for m in matches:
+            played[m.home_team] += 1
+            played[m.away_team] += 1
+        ratings: Ratings = dict.fromkeys(played, 0.0)
+        for _ in range(spec.RATING_PASSES):
+            gradient: dict[str, float] = defaultdict(float)
+            for m in matches:
+                e = spec.rating_error(ratings[m.home_team], ratings[m.away_team], m.neutral,
+                                      m.home_score, m.away_score)
+                gradient[m.home_team] += e
+                gradient[m.away_team] -= e
+            ratings = spec.apply_pass(ratings, gradient, played)
+        return ratings

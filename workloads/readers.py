@@ -1,0 +1,126 @@
+"""Plain-Python readers of the dataset files, shared by the engines that loop over rows.
+
+`match_rows` is the tutorial's way of reading the results table (the `csv` module, row by row);
+`locate_malformed` re-reads a file this way to name the first bad row when a framework's own
+parser fails with a message that names none.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+from datagen.layout import CSV_COLUMNS
+from workloads.spec import ParbenchError
+
+#: Columns the match workloads read, and their dtypes for dataframe readers.
+MATCH_COLUMNS = ("home_team", "away_team", "home_score", "away_score", "neutral")
+PANDAS_DTYPES = {"home_team": "string", "away_team": "string", "home_score": "int64",
+                 "away_score": "int64", "neutral": "bool"}
+_INDEX = {name: i for i, name in enumerate(CSV_COLUMNS)}
+_BOOL = {"True": True, "False": False}
+
+
+class DataError(ParbenchError):
+    """A data file is missing or holds a malformed row."""
+
+
+class Match(NamedTuple):
+    home_team: str
+    away_team: str
+    home_score: int
+    away_score: int
+    neutral: bool
+
+
+def missing_file(path: str | Path) -> DataError:
+    return DataError(f"data file {path} is missing: regenerate the dataset with "
+                     "`python -m datagen ... --force`")
+
+
+def _parse(row: list[str], where: str) -> Match:
+    if len(row) != len(CSV_COLUMNS):
+        raise DataError(f"{where}: malformed row, expected {len(CSV_COLUMNS)} fields, "
+                        f"got {len(row)}")
+    try:
+        home_score = int(row[_INDEX["home_score"]])
+        away_score = int(row[_INDEX["away_score"]])
+        neutral = _BOOL[row[_INDEX["neutral"]]]
+    except (ValueError, KeyError):
+        raise DataError(f"{where}: malformed row, scores must be integers and neutral "
+                        f"True/False: {','.join(row)!r}") from None
+    return Match(row[_INDEX["home_team"]], row[_INDEX["away_team"]], home_score, away_score,
+                 neutral)
+
+
+def csv_rows(path: str | Path) -> Iterator[Match]:
+    """The matches of one CSV file, validated row by row (errors name file and line)."""
+    try:
+        f = open(path, newline="", encoding="utf-8")  # noqa: SIM115 - closed by `with` below
+    except FileNotFoundError:
+        raise missing_file(path) from None
+    with f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        if header is None or tuple(header) != CSV_COLUMNS:
+            raise DataError(f"{path}:1: header is not the tutorial's columns {CSV_COLUMNS}")
+        for row in reader:
+            yield _parse(row, f"{path}:{reader.line_num}")
+
+
+def parquet_rows(path: str | Path) -> Iterator[Match]:
+    """The matches of one Parquet file as Python tuples."""
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path, columns=list(MATCH_COLUMNS))
+    except FileNotFoundError:
+        raise missing_file(path) from None
+    yield from map(Match._make, zip(*(table.column(c).to_pylist() for c in MATCH_COLUMNS),
+                                    strict=True))
+
+
+def match_rows(paths: Iterable[str], fmt: str) -> Iterator[Match]:
+    """All matches of the given files, in file order."""
+    read = csv_rows if fmt == "csv" else parquet_rows
+    for path in paths:
+        yield from read(path)
+
+
+def locate_malformed(paths: Iterable[str], fmt: str, error: BaseException) -> DataError:
+    """A DataError naming the file (and, for CSV, the line) where a framework's reader failed."""
+    paths = list(paths)
+    for path in paths:
+        if not Path(path).exists():
+            return missing_file(path)
+    if fmt == "csv":
+        for path in paths:
+            try:
+                for _ in csv_rows(path):
+                    pass
+            except DataError as found:
+                return found
+    return DataError(f"cannot read {', '.join(paths[:3])}{' ...' if len(paths) > 3 else ''}: "
+                     f"{str(error).splitlines()[0] if str(error) else type(error).__name__}")
+
+
+def text_lines(path: str | Path) -> Iterator[str]:
+    """The lines of one text file."""
+    try:
+        f = open(path, encoding="utf-8")  # noqa: SIM115 - closed by `with` below
+    except FileNotFoundError:
+        raise missing_file(path) from None
+    with f:
+        yield from f
+
+
+def count_words(path: str | Path) -> Counter[str]:
+    """Word counts of one text file: `str.split` tokens counted by Counter's C loop."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return Counter(f.read().split())
+    except FileNotFoundError:
+        raise missing_file(path) from None
