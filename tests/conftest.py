@@ -43,18 +43,25 @@ def dataset(data_dir: Path) -> Callable[[str], Dataset]:
 
 @pytest.fixture(scope="session")
 def engine() -> Iterator[Callable[[str, int], Engine]]:
-    """engine(name, workers): a started engine, shared by the whole session, stopped at its end."""
-    started: dict[tuple[str, int], Engine] = {}
+    """engine(name, workers): a started engine shared by the session, stopped at its end.
+
+    One instance per engine name is kept (a JVM holds one SparkContext), so order tests with the
+    (engine, workers) parameter varying slowest.
+    """
+    started: dict[str, Engine] = {}
 
     def get(name: str, workers: int = 1) -> Engine:
-        if (name, workers) not in started:
+        current = started.get(name)
+        if current is not None and current.workers != workers:
+            current.stop()
+            current = None
+        if current is None:
             avail = engines.availability(name)
             if not avail.ok:
                 pytest.fail(f"engine {name} unavailable: {avail.reason}")
-            e = engines.create(name, workers)
-            e.start()
-            started[(name, workers)] = e
-        return started[(name, workers)]
+            current = started[name] = engines.create(name, workers)
+            current.start()
+        return current
 
     yield get
     for e in started.values():

@@ -1,0 +1,67 @@
+"""Every parallel engine × every workload × workers 1 and 2 against the manifests' answers."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import psutil
+import pytest
+
+from workloads import engines, spec
+from workloads.dataset import Input
+from workloads.readers import DataError
+from workloads.spec import ParbenchError
+
+PARALLEL = ("mapreduce", "dask-threads", "dask-processes", "dask-distributed", "spark")
+COMBOS = [(name, workers) for name in PARALLEL for workers in (1, 2)]
+
+
+@pytest.mark.parametrize("scale", ["tutorial", "0.1"])
+@pytest.mark.parametrize("workload", list(spec.WORKLOADS_BY_NAME))
+@pytest.mark.parametrize(("name", "workers"), COMBOS)
+def test_equals_manifest(name, workers, workload, scale, engine, dataset):
+    ds = dataset(scale)
+    spec.get(workload).check(ds.answer(workload), engine(name, workers).run(workload, ds))
+
+
+@pytest.mark.parametrize("workload", ["team_records", "team_ratings"])
+@pytest.mark.parametrize("name", PARALLEL)
+def test_parquet_equals_manifest(name, workload, engine, dataset):
+    ds = dataset("0.1")
+    spec.get(workload).check(ds.answer(workload), engine(name, 2).run(workload, ds, "parquet"))
+
+
+@pytest.mark.parametrize("data", ["text", "matches"])
+@pytest.mark.parametrize("name", PARALLEL)
+def test_missing_file_is_named(name, data, engine, dataset, tmp_path):
+    inp = dataset("0.01").input(data)
+    gone = str(tmp_path / f"part-99999{os.path.splitext(inp.paths[0])[1]}")
+    workload = "wordcount" if data == "text" else "home_advantage"
+    with pytest.raises(DataError, match="part-99999"):
+        engine(name, 2).run_input(workload, Input((*inp.paths, gone), inp.fmt))
+
+
+@pytest.mark.parametrize("workers", [0, -1])
+@pytest.mark.parametrize("name", PARALLEL)
+def test_bad_workers(name, workers):
+    with pytest.raises(ParbenchError, match="positive integer"):
+        engines.create(name, workers)
+
+
+def children() -> set[int]:
+    return {p.pid for p in psutil.Process().children(recursive=True)}
+
+
+@pytest.mark.parametrize("name", PARALLEL)
+def test_stop_leaves_no_child_process(name, dataset):
+    before = children()
+    e = engines.create(name, 2)
+    e.start()
+    e.run("team_records", dataset("0.01"))
+    assert children() - before or name == "dask-threads", "the engine started no process?"
+    e.stop()
+    deadline = time.monotonic() + 10
+    while (left := children() - before) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not left, [psutil.Process(p).cmdline() for p in left if psutil.pid_exists(p)]
