@@ -38,6 +38,15 @@ PARQUET_COLUMNS = CSV_COLUMNS[1:]
 #: Keys every complete manifest has; `answers` holds one entry per workload.
 MANIFEST_KEYS = ("format", "name", "generator", "params", "files", "counts", "answers")
 WORKLOADS = ("wordcount", "mean_home_score", "home_advantage", "team_records", "team_ratings")
+#: `params.kind` of a manifest: generated data, or the tutorial's real files.
+KINDS = ("synthetic", "tutorial")
+TUTORIAL = "tutorial"
+
+#: A dataset being written lives in a hidden folder beside its target,
+#: `.<name>.partial-<host>-<pid>`, and is renamed into place once its manifest is written;
+#: a folder whose name starts with "." is never a dataset.
+PARTIAL_MARK = ".partial-"
+
 
 def part_name(index: int, kind: str) -> str:
     """File name of part `index` for kind "text", "csv" or "parquet"."""

@@ -16,6 +16,7 @@ REGISTRY: dict[str, str] = {
     "dask-processes": "workloads.engines.dask:DaskProcessesEngine",
     "dask-distributed": "workloads.engines.dask:DaskDistributedEngine",
     "spark": "workloads.engines.spark:SparkEngine",
+    "batch": "workloads.engines.batch:BatchEngine",
 }
 
 

@@ -1,0 +1,69 @@
+"""What every benchmark module shares: the settings, the parameter grid, per-process caches."""
+
+from __future__ import annotations
+
+import atexit
+import time
+from functools import cache
+from pathlib import Path
+
+from datagen.layout import MANIFEST
+from workloads import engines
+from workloads.dataset import Dataset, DatasetError, datagen_command
+from workloads.engines.base import Engine
+from workloads.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SETTINGS = Settings.from_env(root=ROOT)
+WORKERS = list(SETTINGS.workers)
+
+
+def present_scales(data: Path) -> list[str]:
+    """Scales of the complete synthetic datasets under `data`, smallest first."""
+    found = [p.name.removeprefix("scale-") for p in data.glob("scale-*")
+             if (p / MANIFEST).is_file()]
+    return sorted(found, key=float) or ["1"]
+
+
+SCALES = list(SETTINGS.scales or present_scales(Path(SETTINGS.data)))
+
+
+@cache
+def dataset(scale: str) -> Dataset:
+    """The dataset of `scale`, or a skip naming the datagen command that makes it."""
+    try:
+        return Dataset.at_scale(scale, SETTINGS.data)
+    except DatasetError as exc:
+        raise NotImplementedError(str(exc)) from None
+
+
+_ENGINES: dict[tuple[str, int], Engine] = {}
+STARTUP: dict[tuple[str, int], float] = {}
+
+
+def engine(name: str, workers: int) -> Engine:
+    """The started engine of this process (started once; its start-up time kept in STARTUP)."""
+    key = (name, workers)
+    if key not in _ENGINES:
+        cls = engines.engine_class(name)
+        if cls.max_workers is not None and workers > cls.max_workers:
+            raise NotImplementedError(f"{name} runs on at most {cls.max_workers} worker(s)")
+        avail = cls.availability()
+        if not avail.ok:
+            raise NotImplementedError(f"{name} unavailable: {avail.reason}")
+        e = cls(workers)
+        t0 = time.perf_counter()
+        e.start()
+        STARTUP[key] = time.perf_counter() - t0
+        _ENGINES[key] = e
+    return _ENGINES[key]
+
+
+@atexit.register
+def _stop_engines() -> None:
+    for e in _ENGINES.values():
+        e.stop()
+
+
+__all__ = ["ROOT", "SCALES", "SETTINGS", "STARTUP", "WORKERS", "dataset", "datagen_command",
+           "engine"]

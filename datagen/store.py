@@ -1,0 +1,167 @@
+"""Writing a dataset folder atomically.
+
+A dataset is written into a hidden folder beside its target, `.<name>.partial-<host>-<pid>`;
+its manifest is written last, and then the folder is renamed into place. A run that dies leaves
+only the hidden folder, which is not a dataset (a name starting with "." never is) and which the
+next run on this host removes once the process that owned it is gone. Replacing a dataset
+(`--force`) moves the old folder aside only once the new one is complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import json
+import os
+import re
+import shutil
+import socket
+from pathlib import Path
+from typing import Any
+
+from datagen.layout import (
+    MANIFEST,
+    MANIFEST_FORMAT,
+    MANIFEST_KEYS,
+    PARTIAL_MARK,
+    WORKLOADS,
+)
+
+OLD_MARK = ".old-"
+_STALE_RE = re.compile(r"^\.(?P<name>.+)(?:\.partial-|\.old-)(?P<host>[A-Za-z0-9-]+)-(?P<pid>\d+)$")
+
+
+def host_tag() -> str:
+    """This host's name, reduced to letters, digits and dashes."""
+    return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
+
+
+def partial_path(out: Path, name: str) -> Path:
+    return out / f".{name}{PARTIAL_MARK}{host_tag()}-{os.getpid()}"
+
+
+def _old_path(out: Path, name: str) -> Path:
+    return out / f".{name}{OLD_MARK}{host_tag()}-{os.getpid()}"
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale(out: Path) -> list[Path]:
+    """Remove the hidden folders that dead runs on this host left in `out`; return them."""
+    removed = []
+    if not out.is_dir():
+        return removed
+    host = host_tag()
+    for entry in out.iterdir():
+        m = _STALE_RE.match(entry.name)
+        if not m or m["host"] != host or not entry.is_dir() or entry.is_symlink():
+            continue
+        pid = int(m["pid"])
+        if pid != os.getpid() and pid_alive(pid):
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        removed.append(entry)
+    return removed
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_file(path: Path, *chunks: Any) -> dict[str, Any]:
+    """Write the chunks (bytes or other buffers) to `path`; return its manifest entry."""
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "wb") as f:
+        for chunk in chunks:
+            view = memoryview(chunk)
+            f.write(view)
+            h.update(view)
+            size += view.nbytes
+    return {"bytes": size, "sha256": h.hexdigest()}
+
+
+def manifest_bytes(manifest: dict[str, Any]) -> bytes:
+    """The manifest as written: sorted keys, so equal content gives equal bytes."""
+    text = json.dumps(manifest, sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False)
+    return (text + "\n").encode("utf-8")
+
+
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    """The manifest of a complete dataset at `folder`, or None when it is not one."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+        return None
+    if any(k not in manifest for k in MANIFEST_KEYS):
+        return None
+    answers = manifest.get("answers")
+    if not isinstance(answers, dict) or any(w not in answers for w in WORKLOADS):
+        return None
+    return manifest
+
+
+def damaged_files(folder: Path, manifest: dict[str, Any]) -> list[str]:
+    """Files of the manifest that are missing or have another size (a cheap check)."""
+    bad = []
+    for name, entry in sorted(manifest.get("files", {}).items()):
+        try:
+            if (folder / name).stat().st_size != entry["bytes"]:
+                bad.append(name)
+        except (OSError, KeyError, TypeError):
+            bad.append(name)
+    return bad
+
+
+def finish(partial: Path, target: Path, manifest: dict[str, Any], replace: bool) -> None:
+    """Write the manifest into `partial`, then move `partial` into place at `target`.
+
+    With `replace`, an existing `target` is moved aside (hidden) just before the new folder takes
+    its name, and deleted after; without it an existing `target` is an error (FileExistsError).
+    """
+    (partial / MANIFEST).write_bytes(manifest_bytes(manifest))
+    if not target.exists() and not target.is_symlink():
+        _rename_new(partial, target)
+        return
+    if not replace:
+        raise FileExistsError(errno.EEXIST, "a dataset appeared meanwhile", str(target))
+    old = _old_path(target.parent, target.name)
+    os.rename(target, old)
+    try:
+        _rename_new(partial, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.rename(old, target)
+        raise
+    if old.is_symlink():
+        old.unlink()
+    else:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _rename_new(src: Path, dst: Path) -> None:
+    try:
+        os.rename(src, dst)
+    except OSError as exc:
+        if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+            raise FileExistsError(errno.EEXIST, "a dataset appeared meanwhile", str(dst)) from exc
+        raise

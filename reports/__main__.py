@@ -1,0 +1,37 @@
+"""`python -m reports`: build the HTML speedup report from asv's stored results."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from reports import load
+from reports.build import NoResults, build
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m reports", description=__doc__)
+    ap.add_argument("--results", type=Path, default=Path(".asv/results"),
+                    help="asv results folder (default: .asv/results)")
+    ap.add_argument("--machine", help="report on this machine only (default: every machine)")
+    ap.add_argument("--out", type=Path, default=Path("reports/html"),
+                    help="output folder (default: reports/html)")
+    ap.add_argument("--config", type=Path, default=Path("asv.conf.json"),
+                    help="asv.conf.json, for its default_benchmark_timeout")
+    args = ap.parse_args(argv)
+    try:
+        index = build(args.results, args.out, args.machine, load.default_timeout(args.config))
+    except NoResults:
+        print(f"No asv results in {args.results}: run `make bench` or `asv run` first.")
+        return 2
+    except KeyError:
+        known = ", ".join(load.machines(args.results))
+        print(f"No results for machine {args.machine!r} in {args.results} (known: {known}).")
+        return 2
+    print(f"report: {index}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

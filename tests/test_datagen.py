@@ -1,0 +1,469 @@
+"""Tests of `datagen`: the CLI, the on-disk contract, determinism, atomicity, statistics, answers.
+
+The expensive datasets (scale 1 with one and with two workers, scale 0.1, the tutorial) are
+generated once per session into a temporary folder.
+"""
+
+from __future__ import annotations
+
+import collections
+import csv
+import hashlib
+import io
+import json
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from datagen import answers, layout, model, synthetic
+from datagen.tutorial_dataset import tutorial_wordcount
+from workloads import spec
+from workloads.dataset import Dataset, DatasetError
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED_DIR = ROOT.parent / "shared" / "data" / "seed"  # the project's copy of the real data
+
+#: Tolerances of the scale-1 statistics against the real table (absolute).
+MEAN_TOL = 0.03
+SHARE_TOL = 0.01
+
+
+def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "datagen", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def generate(out: Path, *args: str) -> None:
+    res = run_cli("--out", str(out), *args)
+    assert res.returncode == 0, res.stderr
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def read_csv_rows(ds: Dataset) -> list[list[str]]:
+    rows = []
+    for path in ds.input("matches", "csv").paths:
+        with open(path, encoding="utf-8", newline="") as f:
+            reader = csv.reader(f)
+            assert tuple(next(reader)) == layout.CSV_COLUMNS
+            rows.extend(reader)
+    return rows
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="session")
+def data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """scale-1 (two workers), scale-1 again (one worker), scale-0.1 and the tutorial."""
+    one, two = tmp_path_factory.mktemp("w1"), tmp_path_factory.mktemp("w2")
+    generate(two, "--scale", "1", "0.1", "--workers", "2")
+    generate(one, "--scale", "1", "--workers", "1")
+    generate(two, "--tutorial")
+    return {"scale-1": two / "scale-1", "scale-1/w1": one / "scale-1",
+            "scale-0.1": two / "scale-0.1", "tutorial": two / "tutorial"}
+
+
+@pytest.fixture(scope="session")
+def novel_counts() -> dict[str, int]:
+    tm = model.text_model()
+    return dict(zip(tm.words, map(int, tm.counts), strict=True))
+
+
+# --------------------------------------------------------------------------- contract
+
+
+@pytest.mark.parametrize("name", ["scale-1", "scale-0.1", "tutorial"])
+def test_datasets_open_and_verify(data: dict[str, Path], name: str) -> None:
+    ds = Dataset.open(data[name])
+    ds.verify()
+    m = ds.manifest
+    assert m["format"] == layout.MANIFEST_FORMAT and m["name"] == name
+    assert m["generator"]["name"] == "parbench.datagen"
+    assert set(m["answers"]) == set(layout.WORKLOADS)
+    on_disk = {str(p.relative_to(data[name])) for p in data[name].rglob("*") if p.is_file()}
+    assert on_disk == set(m["files"]) | {layout.MANIFEST}
+    assert ds.formats == ("csv", "parquet")
+    # the manifest is deterministic JSON: sorted keys
+    text = (data[name] / layout.MANIFEST).read_text(encoding="utf-8")
+    assert text == json.dumps(json.loads(text), sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+
+
+def test_params_and_parts(data: dict[str, Path]) -> None:
+    m1 = Dataset.open(data["scale-1"]).manifest
+    assert m1["params"] == {"kind": "synthetic", "scale": 1.0, "seed": 2022,
+                            "formats": ["csv", "parquet"]}
+    assert m1["counts"]["words"] == synthetic.WORDS_PER_SCALE == 138_490
+    assert m1["counts"]["matches"] == synthetic.MATCHES_PER_SCALE == 44_060
+    names = sorted(m1["files"])
+    for kind, folder, at_least in (("text", "text", 16), ("csv", "matches", 16),
+                                   ("parquet", "matches", 16)):
+        parts = [n for n in names if n.startswith(folder + "/") and n.endswith(layout.SUFFIX[kind])]
+        assert len(parts) >= at_least
+        assert parts == [f"{folder}/{layout.part_name(i, kind)}" for i in range(len(parts))]
+    m01 = Dataset.open(data["scale-0.1"]).manifest
+    assert m01["counts"]["words"] == round(0.1 * 138_490)
+    assert m01["counts"]["matches"] == round(0.1 * 44_060)
+    assert len(Dataset.open(data["scale-0.1"]).input("text").paths) >= 2
+    assert len(Dataset.open(data["scale-0.1"]).input("matches").paths) >= 2
+
+
+def test_plan_sizes() -> None:
+    tiny = synthetic.make_plan(0.01, 1, ("csv",))
+    assert (tiny.words, tiny.matches) == (1385, 441)
+    assert tiny.text_parts >= 2 and tiny.match_parts >= 2
+    big = synthetic.make_plan(1000, 1, ("csv", "parquet"))
+    assert big.match_parts > 16  # no file over ~64 MB
+    assert big.csv_bytes / big.match_parts < 128 * 2**20
+    assert layout.scale_dirname(0.1) == "scale-0.1" and layout.scale_dirname(10.0) == "scale-10"
+
+
+def test_same_seed_same_bytes_whatever_workers(data: dict[str, Path]) -> None:
+    a, b = data["scale-1"], data["scale-1/w1"]
+    assert (a / layout.MANIFEST).read_bytes() == (b / layout.MANIFEST).read_bytes()
+    files = json.loads((a / layout.MANIFEST).read_text(encoding="utf-8"))["files"]
+    for name, entry in files.items():
+        assert sha256(b / name) == sha256(a / name) == entry["sha256"], name
+
+
+def test_other_seed_other_bytes(tmp_path: Path) -> None:
+    generate(tmp_path / "a", "--scale", "0.01", "--seed", "1", "--formats", "csv")
+    generate(tmp_path / "b", "--scale", "0.01", "--seed", "2", "--formats", "csv")
+    fa = Dataset.open(tmp_path / "a" / "scale-0.01").manifest["files"]
+    fb = Dataset.open(tmp_path / "b" / "scale-0.01").manifest["files"]
+    assert set(fa) == set(fb) and all(n.endswith((".txt", ".csv")) for n in fa)
+    assert all(fa[n]["sha256"] != fb[n]["sha256"] for n in fa)
+
+
+def test_text_form(data: dict[str, Path]) -> None:
+    ds = Dataset.open(data["scale-1"])
+    lines = 0
+    for path in ds.input("text").paths:
+        raw = Path(path).read_bytes()
+        assert raw.endswith(b"\n") and b"\r" not in raw
+        for line in raw.decode("ascii").split("\n")[:-1]:
+            assert re.fullmatch(r"[a-z]+( [a-z]+)*", line), line
+            lines += 1
+    assert lines == ds.manifest["counts"]["lines"]
+    # the novel has 12,366 non-empty lines of 11.2 words on average
+    assert abs(lines - 12_366) / 12_366 < 0.03
+
+
+def test_text_follows_the_novel(data: dict[str, Path], novel_counts: dict[str, int]) -> None:
+    counts = Dataset.open(data["scale-1"]).answer("wordcount")
+    top = sorted(counts, key=lambda w: (-counts[w], w))[:20]
+    novel_top = sorted(novel_counts, key=lambda w: (-novel_counts[w], w))[:20]
+    assert set(top) == set(novel_top)
+    assert set(counts) <= set(novel_counts)
+    # every word's count is within one per text part of the novel's (see datagen.synthetic)
+    parts = len(Dataset.open(data["scale-1"]).input("text").paths)
+    assert all(abs(counts.get(w, 0) - c) <= parts for w, c in novel_counts.items())
+
+
+def test_matches_form(data: dict[str, Path]) -> None:
+    ds = Dataset.open(data["scale-1"])
+    for path in ds.input("matches", "csv").paths:
+        raw = Path(path).read_bytes()
+        assert raw.startswith(b",date,home_team,") and b"\r" not in raw and raw.endswith(b"\n")
+        raw.decode("utf-8")
+    rows = read_csv_rows(ds)
+    assert [int(r[0]) for r in rows] == list(range(44_060))
+    dates = [r[1] for r in rows]
+    assert dates == sorted(dates) and all(re.fullmatch(r"\d{4}-\d\d-\d\d", d) for d in dates)
+    assert {r[9] for r in rows} == {"True", "False"}
+    # rows written exactly as the csv module writes them (minimal quoting)
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows[:2000])
+    first = Path(ds.input("matches", "csv").paths[0]).read_text(encoding="utf-8")
+    assert first.split("\n", 1)[1].startswith(buf.getvalue()[:100_000])
+    # Parquet: the same rows, typed, no index column
+    real = model.real_matches()
+    table = pq.read_table(ds.input("matches", "parquet").paths[3])
+    assert tuple(table.column_names) == layout.PARQUET_COLUMNS
+    types = [str(t) for t in table.schema.types]
+    assert types == ["date32[day]", "string", "string", "int32", "int32", "string", "string",
+                     "string", "bool"]
+    part3 = Path(ds.input("matches", "csv").paths[3]).read_text(encoding="utf-8")
+    csv_part = list(csv.reader(io.StringIO(part3, newline="")))[1:]
+    as_rows = [[d.isoformat(), h, a, str(hs), str(as_), t, c, co, str(n)]
+               for d, h, a, hs, as_, t, c, co, n in zip(*table.to_pydict().values(), strict=True)]
+    assert as_rows == [r[1:] for r in csv_part]
+    assert set(table.column("home_team").to_pylist()) <= set(real.teams)
+
+
+def test_statistics_follow_the_real_table(data: dict[str, Path]) -> None:
+    real = model.real_matches()
+    rows = read_csv_rows(Dataset.open(data["scale-1"]))
+    hs = np.array([int(r[4]) for r in rows])
+    as_ = np.array([int(r[5]) for r in rows])
+    neutral = np.array([r[9] == "True" for r in rows])
+    assert abs(hs.mean() - 1.74) < MEAN_TOL and abs(hs.mean() - real.home_score.mean()) < MEAN_TOL
+    assert abs(as_.mean() - 1.18) < MEAN_TOL
+    assert abs(as_.mean() - real.away_score.mean()) < MEAN_TOL
+    assert abs(neutral.mean() - 0.248) < SHARE_TOL
+    real_home_wins = (real.home_score > real.away_score).mean()
+    assert abs((hs > as_).mean() - real_home_wins) < SHARE_TOL
+    assert (hs > as_)[~neutral].mean() > (hs < as_)[~neutral].mean() + 0.2  # home advantage
+    teams = {r[2] for r in rows} | {r[3] for r in rows}
+    assert teams <= set(real.teams) and len(teams) > 300
+    assert {r[6] for r in rows} <= set(real.tournament)
+    assert rows[0][1] == "1872-11-30" and rows[-1][1] == "2022-09-30"
+
+
+def test_answers_self_consistent(data: dict[str, Path]) -> None:
+    for name in ("scale-1", "scale-0.1", "tutorial"):
+        m = Dataset.open(data[name]).manifest
+        a, counts = m["answers"], m["counts"]
+        assert sum(a["wordcount"].values()) == counts["words"]
+        recs = a["team_records"]
+        assert sum(r["played"] for r in recs.values()) == 2 * counts["matches"]
+        assert all(r["won"] + r["drawn"] + r["lost"] == r["played"] for r in recs.values())
+        assert sum(r["goals_for"] for r in recs.values()) == sum(
+            r["goals_against"] for r in recs.values())
+        assert sum(r["won"] for r in recs.values()) == sum(r["lost"] for r in recs.values())
+        assert len(recs) == counts["teams"] and set(a["team_ratings"]) == set(recs)
+        assert all(math.isfinite(v) for v in a["team_ratings"].values())
+        for w in layout.WORKLOADS:
+            spec.get(w).check(a[w], a[w])  # in the spec's canonical form
+
+
+def recompute(ds: Dataset) -> dict[str, object]:
+    """Every answer from the files, row by row with the spec's own helpers."""
+    words: collections.Counter[str] = collections.Counter()
+    for path in ds.input("text").paths:
+        words.update(Path(path).read_text(encoding="utf-8").split())
+    rows = [(r[2], r[3], int(r[4]), int(r[5]), r[9] == "True") for r in read_csv_rows(ds)]
+    records: dict[str, spec.TeamRecord] = {}
+    for h, a, hs, as_, _ in rows:
+        for team, gf, ga in ((h, hs, as_), (a, as_, hs)):
+            rec = spec.TeamRecord(1, gf > ga, gf == ga, gf < ga, gf, ga)
+            records[team] = records.get(team, spec.TeamRecord()) + rec
+    played = {t: r.played for t, r in records.items()}
+    ratings = dict.fromkeys(played, 0.0)
+    for _ in range(spec.RATING_PASSES):
+        grad: dict[str, float] = {}
+        for h, a, hs, as_, neutral in rows:
+            e = spec.rating_error(ratings[h], ratings[a], neutral, hs, as_)
+            grad[h] = grad.get(h, 0.0) + e
+            grad[a] = grad.get(a, 0.0) - e
+        ratings = spec.apply_pass(ratings, grad, played)
+    return {
+        "wordcount": dict(words),
+        "mean_home_score": sum(r[2] for r in rows) / len(rows),
+        "home_advantage": sum((hs > as_) - (hs < as_) for _, _, hs, as_, n in rows if not n),
+        "team_records": records,
+        "team_ratings": ratings,
+    }
+
+
+@pytest.mark.parametrize("name", ["scale-0.1", "tutorial"])
+def test_answers_equal_a_recomputation_from_the_files(data: dict[str, Path], name: str) -> None:
+    ds = Dataset.open(data[name])
+    for workload, answer in recompute(ds).items():
+        spec.get(workload).check(ds.answer(workload), answer)
+    # Parquet holds the same table
+    table = pq.read_table(ds.input("matches", "parquet").paths[0]) if name == "tutorial" else None
+    if table is not None:
+        assert table.num_rows == 44_060
+        assert sum(table.column("home_score").to_pylist()) / 44_060 == pytest.approx(
+            ds.answer("mean_home_score"), rel=1e-12)
+
+
+def test_weighted_answers_equal_repeated_rows() -> None:
+    rng = np.random.default_rng(7)
+    n, teams = 300, [f"t{i}" for i in range(12)]
+    home = rng.integers(0, 12, n)
+    away = (home + rng.integers(1, 12, n)) % 12
+    hs, as_ = rng.integers(0, 5, n), rng.integers(0, 4, n)
+    neutral = rng.random(n) < 0.25
+    w = rng.integers(0, 4, n)
+    weighted = answers.match_answers(teams, home, away, hs, as_, neutral, w)
+    rep = np.repeat(np.arange(n), w)
+    plain = answers.match_answers(teams, home[rep], away[rep], hs[rep], as_[rep], neutral[rep])
+    for workload in ("mean_home_score", "home_advantage", "team_records", "team_ratings"):
+        spec.get(workload).check(plain[workload], weighted[workload])
+    assert (answers.RATING_PASSES, answers.RATING_HOME_BONUS, answers.RATING_STEP) == (
+        spec.RATING_PASSES, spec.RATING_HOME_BONUS, spec.RATING_STEP)
+
+
+# --------------------------------------------------------------------------- tutorial
+
+
+def readme_hashes() -> dict[str, str]:
+    text = (model.TUTORIAL_DIR / model.README_FILE).read_text(encoding="utf-8")
+    return dict(re.findall(r"^\| (\S+) \| [\d,]+ \| ([0-9a-f]{64}) \|$", text, re.M))
+
+
+def test_tutorial_files_are_the_real_files(data: dict[str, Path]) -> None:
+    hashes = readme_hashes()
+    ds = Dataset.open(data["tutorial"])
+    assert ds.manifest["params"] == {"kind": "tutorial", "formats": ["csv", "parquet"]}
+    texts = ds.input("text").paths
+    assert len(texts) == 7
+    for i, path in enumerate(texts):
+        assert sha256(Path(path)) == hashes[f"text_sample_{i}.txt"]
+        if SEED_DIR.is_dir():
+            assert Path(path).read_bytes() == (SEED_DIR / f"text_sample_{i}.txt").read_bytes()
+    (table,) = ds.input("matches", "csv").paths
+    assert sha256(Path(table)) == hashes["match_results.csv"]
+    counts = ds.manifest["counts"]
+    assert counts["matches"] == 44_060 and counts["teams"] == 316 and counts["lines"] == 7
+
+
+def test_tutorial_answers(data: dict[str, Path]) -> None:
+    ds = Dataset.open(data["tutorial"])
+    texts = [Path(p).read_text(encoding="utf-8") for p in ds.input("text").paths]
+    expected = collections.Counter(w for t in texts for w in t.split())
+    assert ds.answer("wordcount") == dict(expected) == tutorial_wordcount(texts)
+    top = {w: ds.answer("wordcount")[w] for w in ("the", "it", "was", "of")}
+    assert top == {"the": 11, "it": 10, "was": 10, "of": 10}
+    assert ds.manifest["counts"]["words"] == 85
+    assert ds.answer("home_advantage") == 8061
+    assert ds.answer("mean_home_score") == pytest.approx(1.7404675442578301, rel=1e-12)
+
+
+def test_text_model_derives_from_the_novel() -> None:
+    novel = SEED_DIR / "a_tale_of_two_cities_pg98.txt"
+    if not novel.is_file():
+        pytest.skip(f"{novel} is not here")
+    words, lengths = model.derive_text_model(novel.read_text(encoding="utf-8"))
+    assert sum(words.values()) == 138_490 and len(words) == 9_698
+    tm = model.text_model()
+    assert dict(zip(tm.words, tm.counts.tolist(), strict=True)) == dict(words)
+    assert dict(zip(tm.line_lengths.tolist(), tm.line_counts.tolist(), strict=True)) == {
+        n: c for n, c in lengths.items()}
+
+
+# --------------------------------------------------------------------------- CLI behaviour
+
+
+@pytest.mark.parametrize("args", [
+    ["--scale", "0"], ["--scale", "-1"], ["--scale", "abc"], ["--scale", "nan"],
+    ["--scale", "inf"], ["--scale", "1e-9"], ["--scale", "1", "--workers", "0"],
+    ["--scale", "1", "--workers", "two"], ["--scale", "1", "--formats", "csv,xls"],
+    ["--scale", "1", "--seed", "-1"], [], ["--scale"], ["--scale", "1", "--bogus"],
+])
+def test_bad_input(tmp_path: Path, args: list[str]) -> None:
+    out = tmp_path / "out"
+    res = run_cli("--out", str(out), *args)
+    assert res.returncode == 2
+    assert len(res.stderr.strip().splitlines()) == 1 and res.stderr.startswith("datagen: ")
+    assert res.stdout == ""
+    assert not out.exists()
+
+
+def test_bad_out(tmp_path: Path) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    bad = [afile, afile / "sub"]
+    if os.geteuid() != 0:  # root writes into read-only folders
+        ro = tmp_path / "ro"
+        ro.mkdir(mode=0o500)
+        bad.append(ro / "out")
+    for out in bad:
+        res = run_cli("--scale", "0.01", "--out", str(out))
+        assert res.returncode == 2, out
+        assert len(res.stderr.strip().splitlines()) == 1 and "--out" in res.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["afile"] + (["ro"] if len(bad) == 3 else []))
+    assert afile.read_text() == "x"
+
+
+def test_up_to_date_force_and_other_params(tmp_path: Path) -> None:
+    generate(tmp_path, "--scale", "0.01", "--workers", "2")
+    target = tmp_path / "scale-0.01"
+    before = (target / layout.MANIFEST).stat().st_mtime_ns
+    res = run_cli("--out", str(tmp_path), "--scale", "0.01")
+    assert res.returncode == 0 and res.stdout.startswith("scale-0.01: up to date")
+    assert (target / layout.MANIFEST).stat().st_mtime_ns == before
+    # other parameters: refused without --force, nothing touched
+    res = run_cli("--out", str(tmp_path), "--scale", "0.01", "--formats", "csv")
+    assert res.returncode == 2 and "--force" in res.stderr
+    assert (target / layout.MANIFEST).stat().st_mtime_ns == before
+    generate(tmp_path, "--scale", "0.01", "--formats", "csv", "--force")
+    ds = Dataset.open(target)
+    ds.verify()
+    assert ds.formats == ("csv",) and ds.manifest["params"]["formats"] == ["csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scale-0.01"]
+
+
+def _wait_for_part(out: Path, proc: subprocess.Popen, timeout: float = 60) -> Path:
+    """The partial folder, once a first match file is written into it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "the run ended before it could be interrupted"
+        for partial in out.glob(f".*{layout.PARTIAL_MARK}*"):
+            if any((partial / layout.MATCHES_DIR).glob("part-*")):
+                return partial
+        time.sleep(0.02)
+    raise AssertionError("no part was written in time")
+
+
+def _no_dataset_in(out: Path) -> None:
+    for entry in out.iterdir():
+        with pytest.raises(DatasetError):
+            Dataset.open(entry)
+
+
+def _start(out: Path, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "datagen", "--out", str(out), *args],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def test_sigkill_leaves_no_dataset_and_the_next_run_succeeds(tmp_path: Path) -> None:
+    psutil = pytest.importorskip("psutil")
+    args = ("--scale", "20", "--workers", "2")
+    proc = _start(tmp_path, *args)
+    try:
+        partial = _wait_for_part(tmp_path, proc)
+        workers = psutil.Process(proc.pid).children(recursive=True)
+    finally:
+        proc.kill()
+        proc.communicate()
+    assert not (tmp_path / "scale-20").exists()
+    _no_dataset_in(tmp_path)
+    # the orphaned workers notice and stop within a few seconds
+    gone, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive
+    res = run_cli("--out", str(tmp_path), *args)
+    assert res.returncode == 0, res.stderr
+    assert not partial.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scale-20"]
+    Dataset.open(tmp_path / "scale-20").verify()
+
+
+@pytest.mark.parametrize(("sig", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_interrupt_cleans_up(tmp_path: Path, sig: int, status: int) -> None:
+    proc = _start(tmp_path, "--scale", "20", "--workers", "2")
+    try:
+        _wait_for_part(tmp_path, proc)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == status, err
+    assert len(err.decode().strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_concurrent_runs_of_one_dataset(tmp_path: Path) -> None:
+    procs = [_start(tmp_path, "--scale", "0.1", "--workers", "1") for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scale-0.1"]
+    Dataset.open(tmp_path / "scale-0.1").verify()

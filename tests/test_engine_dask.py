@@ -1,0 +1,86 @@
+"""Dask-specific behaviour: real schedulers, real worker processes (the generic checks of every
+parallel engine are in test_engines.py)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+
+import dask.bag as db
+import pytest
+from dask.utils import key_split
+from distributed import get_task_stream
+
+from workloads import engines, spec
+from workloads.engines.base import EngineUnavailable
+from workloads.engines.dask import ADDRESS_ENV
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def slow_pid(_: object) -> int:
+    time.sleep(0.05)
+    return os.getpid()
+
+
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:1", "free port"])
+def test_unreachable_scheduler_fails_fast_naming_it(address, monkeypatch):
+    if address == "free port":
+        address = f"tcp://127.0.0.1:{free_port()}"
+    monkeypatch.setenv(ADDRESS_ENV, address)
+    e = engines.create("dask-distributed", 1)
+    t0 = time.monotonic()
+    with pytest.raises(EngineUnavailable) as info:
+        e.start()
+    assert time.monotonic() - t0 < 15
+    message = str(info.value)
+    assert address in message and "\n" not in message
+    assert e.client is None and e.cluster is None
+
+
+def test_bad_address_is_one_line(monkeypatch):
+    monkeypatch.setenv(ADDRESS_ENV, "nonsense://nowhere")
+    with pytest.raises(EngineUnavailable, match="nonsense://nowhere"):
+        engines.create("dask-distributed", 1).start()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_processes_engine_runs_tasks_in_workers_processes(workers, engine):
+    e = engine("dask-processes", workers)
+    pool = e.pids()
+    assert len(pool) == workers and os.getpid() not in pool
+    (seen,) = e.compute(db.from_sequence(range(8 * workers), npartitions=8 * workers)
+                        .map(slow_pid))
+    assert set(seen) == pool
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_distributed_engine_has_workers_single_threaded_workers(workers, engine):
+    info = engine("dask-distributed", workers).client.scheduler_info()["workers"]
+    assert [w["nthreads"] for w in info.values()] == [1] * workers
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_team_ratings_persists_coded_data_once(fmt, engine, dataset):
+    """No file is read during the K passes: every reading task runs before the first pass."""
+    ds = dataset("0.1")
+    files = len(ds.input("matches", fmt).paths)
+    e = engine("dask-distributed", 2)
+    with get_task_stream(e.client) as stream:
+        answer = e.run("team_ratings", ds, fmt)
+    spec.get("team_ratings").check(ds.answer("team_ratings"), answer)
+    tasks = [(key_split(t["key"]), min(s["start"] for s in t["startstops"])) for t in stream.data]
+    reads = [start for name, start in tasks if "read" in name]
+    passes = [start for name, start in tasks if name == "gradient"]
+    assert 0 < len(reads) <= 2 * files, "read once for the team index, once to code"
+    assert len(passes) % spec.RATING_PASSES == 0 and len(passes) <= spec.RATING_PASSES * files
+    assert max(reads) < min(passes)
+    deadline = time.monotonic() + 5
+    while (held := sum(map(len, e.client.has_what().values()))) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not held, "the persisted partitions are released after the run"

@@ -1,0 +1,28 @@
+"""Start and stop real clusters on 127.0.0.1 for parbench: Dask, Spark standalone, Slurm.
+
+    from workloads.cluster import running
+    with running("dask", workers=2, state_dir=tmp) as cluster:
+        Client(cluster.address)
+
+CLI: `python -m workloads.cluster up|down|status [dask|spark|slurm] [--workers N] [--state DIR]`.
+"""
+
+from ._cli import main
+from ._core import KINDS, ClusterStatus, down, running, start_cluster, state_root, status, up
+from ._procs import ClusterError, ClusterInfo, Proc, UsageError
+
+__all__ = [
+    "KINDS",
+    "ClusterError",
+    "ClusterInfo",
+    "ClusterStatus",
+    "Proc",
+    "UsageError",
+    "down",
+    "main",
+    "running",
+    "start_cluster",
+    "state_root",
+    "status",
+    "up",
+]

@@ -1,0 +1,86 @@
+"""Command line: `up|down|status [dask|spark|slurm] [--workers N] [--state DIR] ...`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import NoReturn
+
+from ._core import KINDS, down, start_cluster, state_root, status
+from ._procs import ClusterError, UsageError
+
+PROG = "python -m workloads cluster"
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one-line UsageErrors instead of SystemExit."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Start, stop and inspect clusters on 127.0.0.1.")
+    parser.add_argument("action", choices=["up", "down", "status"])
+    parser.add_argument("kind", nargs="?", help=f"one of {', '.join(KINDS)} (all for down/status)")
+    parser.add_argument("--workers", type=int, help="dask workers, spark worker cores, slurm CPUs")
+    parser.add_argument(
+        "--state", help="state folder (default: $PARBENCH_STATE, else ./.parbench/cluster)"
+    )
+    parser.add_argument("--port", type=int, help="scheduler/master/slurmctld port (0: any free)")
+    parser.add_argument("--web-port", type=int, help="spark master web UI port (8080; 0: any free)")
+    parser.add_argument("--timeout", type=float, help="seconds to wait until ready")
+    return parser
+
+
+def _up(args: argparse.Namespace) -> int:
+    if not args.kind:
+        raise UsageError(f"up needs a cluster kind ({', '.join(KINDS)})")
+    info, already = start_cluster(
+        args.kind, args.workers, args.state,
+        port=args.port, web_port=args.web_port, timeout=args.timeout,
+    )
+    if already:
+        note = f"already running at {info.address} ({info.capacity})"
+    else:
+        note = f"up at {info.address} ({info.capacity}, ready in {info.up_seconds:g} s)"
+    print(f"{args.kind}: {note}; state in {info.state_file}", file=sys.stderr)
+    for line in info.exports():
+        print(line)
+    return 0
+
+
+def _down(args: argparse.Namespace) -> int:
+    root = state_root(args.state)
+    stopped_any = False
+    for kind in [args.kind] if args.kind else KINDS:
+        stopped = down(kind, root)
+        stopped_any |= stopped
+        if stopped or args.kind:
+            print(f"{kind}: {'stopped' if stopped else 'not running'}")
+    if not (args.kind or stopped_any):
+        print("no cluster running")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    found = status(args.kind, args.state)
+    for entry in found:
+        print(entry.line)
+    return 1 if args.kind and not found[0].running else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the cluster CLI; returns the exit status (0 ok, 1 failure, 2 bad input)."""
+    try:
+        args = _parser().parse_args(argv)
+        action = {"up": _up, "down": _down, "status": _status}[args.action]
+        return action(args)
+    except ClusterError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except SystemExit as exc:  # --help
+        return exc.code if isinstance(exc.code, int) else 0

@@ -1,0 +1,81 @@
+"""Dask: one scheduler and N single-threaded worker processes on 127.0.0.1."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from typing import Any
+
+from ._procs import LOOPBACK, ClusterInfo, UsageError, free_port, port_answers
+
+DEFAULT_PORT = 8786
+
+
+class DaskBackend:
+    """`dask scheduler` + N `dask worker --nworkers 1 --nthreads 1` processes."""
+
+    default_timeout = 60.0
+
+    def __init__(self) -> None:
+        self._client: Any = None
+
+    def check(self) -> None:
+        if importlib.util.find_spec("distributed") is None:
+            raise UsageError(
+                "dask: the 'distributed' package is not installed in "
+                f"{sys.executable} (pip install 'parbench[dask]')"
+            )
+
+    def default_workers(self) -> int:
+        return os.cpu_count() or 1
+
+    def ports(self, port: int | None, web_port: int | None) -> dict[str, int]:
+        return {"scheduler": free_port() if port == 0 else port or DEFAULT_PORT}
+
+    def probe_port(self, info: ClusterInfo) -> int:
+        return info.ports["scheduler"]
+
+    def launch(self, info: ClusterInfo, launcher: Any) -> None:
+        port = info.ports["scheduler"]
+        info.address = f"tcp://{LOOPBACK}:{port}"
+        info.env = {"PARBENCH_DASK_ADDRESS": info.address}
+        env = launcher.env(PYTHONUNBUFFERED="1")
+        scheduler = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
+        launcher.start(
+            "scheduler",
+            [*scheduler, "--host", LOOPBACK, "--port", str(port), "--no-dashboard"],
+            env,
+        )
+        worker = [sys.executable, "-m", "distributed.cli.dask_worker", info.address]
+        options = ["--nthreads", "1", "--nworkers", "1", "--no-dashboard", "--host", LOOPBACK]
+        for i in range(info.workers):
+            scratch = str(info.folder / f"worker-{i}")
+            launcher.start(
+                f"worker-{i}",
+                [*worker, *options, "--name", f"worker-{i}", "--local-directory", scratch],
+                env,
+            )
+
+    def ready(self, info: ClusterInfo) -> bool:
+        """True once the scheduler counts all N workers (asked through a short-lived Client)."""
+        if not port_answers(info.ports["scheduler"]):
+            return False
+        from distributed import Client
+
+        try:
+            if self._client is None:
+                self._client = Client(info.address, timeout="5s", set_as_default=False)
+            self._client.wait_for_workers(info.workers, timeout=1)
+        except (OSError, TimeoutError):
+            return False
+        self.close()
+        return True
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def before_stop(self, info: ClusterInfo) -> None:
+        return None

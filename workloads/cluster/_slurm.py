@@ -1,0 +1,199 @@
+"""Slurm: munged, slurmctld and slurmd for one node (this machine) on 127.0.0.1, run as root."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ._procs import (
+    LOOPBACK,
+    ClusterError,
+    ClusterInfo,
+    UsageError,
+    free_port,
+    port_answers,
+    wait_until,
+)
+
+DEFAULT_PORT = 6817  # slurmctld; slurmd listens on the next port
+INSTALL_HINT = (
+    "run .ci/install-slurm.sh (or: apt-get install -y slurmctld slurmd slurm-client munge)"
+)
+BINARIES = ("munged", "slurmctld", "slurmd", "sinfo", "sbatch", "squeue", "scancel", "scontrol")
+SOCKET_MAX = 100  # a unix socket path must fit in 108 bytes
+
+
+def node_name() -> str:
+    """This machine's short host name: the one node of the cluster."""
+    return socket.gethostname().split(".")[0]
+
+
+def _binary(name: str) -> str:
+    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin:/usr/bin")
+    if found is None:
+        raise UsageError(f"slurm: {name} not found; {INSTALL_HINT}")
+    return found
+
+
+def _memory_mb() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+
+
+def slurm_conf(info: ClusterInfo, munge_socket: str, run: Path) -> str:
+    """A single-node slurm.conf with every path under the cluster's folder."""
+    d = info.folder
+    ctld, slurmd = info.ports["slurmctld"], info.ports["slurmd"]
+    host = node_name()
+    return f"""\
+# Written by parbench (python -m workloads cluster up slurm): one node on loopback; logs go to
+# slurmctld.log and slurmd.log beside this file (the daemons run in the foreground).
+ClusterName=parbench
+SlurmctldHost={host}({LOOPBACK})
+SlurmctldPort={ctld}
+SlurmdPort={slurmd}
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+AuthInfo=socket={munge_socket}
+StateSaveLocation={d}/ctld
+SlurmdSpoolDir={run}/spool
+SlurmctldPidFile={d}/slurmctld.pid
+SlurmdPidFile={d}/slurmd.pid
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/none
+MpiDefault=none
+MailProg=/bin/true
+ReturnToService=2
+SlurmdParameters=config_overrides
+SchedulerType=sched/backfill
+SchedulerParameters=batch_sched_delay=0
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+NodeName={host} NodeAddr={LOOPBACK} CPUs={info.workers} RealMemory={_memory_mb()} State=UNKNOWN
+PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
+"""
+
+
+class SlurmBackend:
+    """munged (own socket and key), `slurmctld -D`, `slurmd -D`, all with a generated slurm.conf."""
+
+    default_timeout = 60.0
+
+    def __init__(self) -> None:
+        self._probe: str | None = None
+
+    def check(self) -> None:
+        for name in BINARIES:
+            _binary(name)
+        if os.geteuid() != 0:
+            raise UsageError("slurm: the single-node cluster runs slurmd as root; run as root")
+
+    def default_workers(self) -> int:
+        return os.cpu_count() or 1
+
+    def ports(self, port: int | None, web_port: int | None) -> dict[str, int]:
+        ctld = free_port(2) if port == 0 else port or DEFAULT_PORT
+        return {"slurmctld": ctld, "slurmd": ctld + 1}
+
+    def probe_port(self, info: ClusterInfo) -> int:
+        return info.ports["slurmctld"]
+
+    def _socket_dir(self, info: ClusterInfo) -> Path:
+        """The 0755 folder `run/` for unix sockets (munged's; slurmstepd's in the spool).
+
+        When the state path is too long for a socket path, `run` links to a folder in /tmp.
+        """
+        folder = info.folder / "run"
+        if len(str(folder / "spool")) + len(node_name()) + 23 > SOCKET_MAX:
+            folder.symlink_to(tempfile.mkdtemp(prefix="parbench-slurm-"))
+        folder.mkdir(exist_ok=True)
+        folder.chmod(0o755)
+        for sub in ("munge", "spool"):
+            (folder / sub).mkdir(mode=0o755)
+        return folder
+
+    def _start_munge(self, info: ClusterInfo, launcher: Any, run: Path) -> str:
+        key = info.folder / "munge.key"
+        key.write_bytes(os.urandom(1024))
+        key.chmod(0o400)
+        sock = run / "munge" / "munge.socket.2"
+        launcher.start(
+            "munged",
+            [_binary("munged"), "--foreground", "--force", f"--socket={sock}",
+             f"--key-file={key}", f"--pid-file={info.folder / 'munged.pid'}",
+             f"--seed-file={info.folder / 'munged.seed'}"],
+            launcher.env(),
+        )
+        wait_until(info, sock.exists, self.default_timeout, "munged socket")
+        return str(sock)
+
+    def launch(self, info: ClusterInfo, launcher: Any) -> None:
+        run = self._socket_dir(info).resolve()
+        (info.folder / "ctld").mkdir()
+        sock = self._start_munge(info, launcher, run)
+        conf = info.folder / "slurm.conf"
+        conf.write_text(slurm_conf(info, sock, run))
+        info.address = f"{node_name()}({LOOPBACK}):{info.ports['slurmctld']}"
+        info.env = {"SLURM_CONF": str(conf)}
+        env = launcher.env(SLURM_CONF=str(conf))
+        launcher.start("slurmctld", [_binary("slurmctld"), "-D", "-f", str(conf)], env)
+        wait_until(
+            info, lambda: port_answers(info.ports["slurmctld"]), self.default_timeout, "slurmctld"
+        )
+        launcher.start("slurmd", [_binary("slurmd"), "-D", "-f", str(conf), "-N", node_name()], env)
+
+    def _run(self, info: ClusterInfo, *cmd: str) -> str:
+        """Run a Slurm client command against this cluster; its stdout, or "" on failure."""
+        env = {**os.environ, **info.env}
+        try:
+            done = subprocess.run(
+                [_binary(cmd[0]), *cmd[1:]], env=env, capture_output=True, text=True, timeout=15
+            )
+        except subprocess.TimeoutExpired:
+            return ""
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    def ready(self, info: ClusterInfo) -> bool:
+        """True once the node is idle and a probe job has run.
+
+        slurmctld starts no job in its first ~3 s; the probe keeps that out of the first timing.
+        """
+        if self._probe is None:
+            if self._run(info, "sinfo", "-h", "-N", "-n", node_name(), "-o", "%T") != "idle":
+                return False
+            self._probe = self._run(
+                info, "sbatch", "--parsable", "--job-name=parbench-ready", "--output=/dev/null",
+                f"--chdir={info.folder}", "--wrap=true",
+            ) or None  # fmt: skip
+            return False
+        job = self._run(info, "scontrol", "-o", "show", "job", self._probe)
+        if "JobState=COMPLETED" in job:
+            return True
+        failed = ("FAILED", "CANCELLED", "NODE_FAIL", "BOOT_FAIL", "launch_failed", "launch failed")
+        if any(word in job for word in failed):
+            raise ClusterError(
+                f"slurm: a probe job failed to run (see {info.folder / 'slurmd.log'}): {job[:160]}"
+            )
+        return False
+
+    def close(self) -> None:
+        return None
+
+    def before_stop(self, info: ClusterInfo) -> None:
+        """Cancel every job (they run outside slurmd's process group) before the daemons stop."""
+        jobs = self._run(info, "squeue", "-h", "-o", "%A").split()
+        if not jobs:
+            return
+        self._run(info, "scancel", "--quiet", *jobs)
+        with contextlib.suppress(Exception):
+            wait_until(info, lambda: not self._run(info, "squeue", "-h", "-o", "%A"), 10, "jobs")

@@ -1,0 +1,138 @@
+"""Spark standalone: one master and one worker with N cores on 127.0.0.1."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import sys
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from ._procs import LOOPBACK, ClusterInfo, UsageError, free_port, wait_until
+
+DEFAULT_PORT = 7077
+DEFAULT_WEB_PORT = 8080
+DEPLOY = "org.apache.spark.deploy"
+LOG4J2 = """\
+# Written by parbench: Spark daemons log errors only.
+rootLogger.level = error
+rootLogger.appenderRef.stderr.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex
+"""
+# Loopback only: never route the master's JSON through an http_proxy from the environment.
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def spark_home() -> Path:
+    """SPARK_HOME of the installed pyspark package (it ships bin/spark-class and the jars)."""
+    spec = importlib.util.find_spec("pyspark")
+    if spec is None or spec.origin is None:
+        raise UsageError(
+            f"spark: pyspark is not installed in {sys.executable} (pip install 'parbench[spark]')"
+        )
+    return Path(spec.origin).parent
+
+
+def _java() -> str | None:
+    home = os.environ.get("JAVA_HOME")
+    if home and os.access(Path(home) / "bin" / "java", os.X_OK):
+        return str(Path(home) / "bin" / "java")
+    return shutil.which("java")
+
+
+def worker_memory() -> str:
+    """Half the machine's memory (at least 1 GiB) for the worker's executors."""
+    total_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    return f"{max(1024, total_mb // 2)}m"
+
+
+class SparkBackend:
+    """`spark-class ...deploy.master.Master` + one `...deploy.worker.Worker --cores N`."""
+
+    default_timeout = 90.0
+
+    def check(self) -> None:
+        home = spark_home()
+        if not os.access(home / "bin" / "spark-class", os.X_OK):
+            raise UsageError(f"spark: {home / 'bin' / 'spark-class'} is missing or not executable")
+        if _java() is None:
+            raise UsageError("spark: no java found (install OpenJDK 17+ or set JAVA_HOME)")
+
+    def default_workers(self) -> int:
+        return os.cpu_count() or 1
+
+    def ports(self, port: int | None, web_port: int | None) -> dict[str, int]:
+        master = free_port() if port == 0 else port or DEFAULT_PORT
+        web = free_port() if web_port == 0 else web_port or DEFAULT_WEB_PORT
+        return {"master": master, "web": web}
+
+    def probe_port(self, info: ClusterInfo) -> int:
+        return info.ports["master"]
+
+    def _env(self, info: ClusterInfo, launcher: Any) -> dict[str, str]:
+        log4j = info.folder / "log4j2.properties"
+        log4j.write_text(LOG4J2)
+        return launcher.env(
+            SPARK_HOME=str(spark_home()),
+            SPARK_CONF_DIR=str(info.folder),
+            SPARK_LOCAL_IP=LOOPBACK,
+            SPARK_LOG_DIR=str(info.folder),
+            SPARK_DAEMON_JAVA_OPTS=f"-Dlog4j.configurationFile=file:{log4j}",
+            PYSPARK_PYTHON=os.environ.get("PYSPARK_PYTHON", sys.executable),
+        )
+
+    def launch(self, info: ClusterInfo, launcher: Any) -> None:
+        master, web = info.ports["master"], info.ports["web"]
+        info.address = f"spark://{LOOPBACK}:{master}"
+        info.env = {"PARBENCH_SPARK_MASTER": info.address}
+        env = self._env(info, launcher)
+        spark_class = str(spark_home() / "bin" / "spark-class")
+        launcher.start(
+            "master",
+            [spark_class, f"{DEPLOY}.master.Master", "--host", LOOPBACK,
+             "--port", str(master), "--webui-port", str(web)],
+            env,
+        )
+        # A worker that finds no leader backs off for 5-15 s: start it once the master is ALIVE.
+        wait_until(info, lambda: self._leader(info), self.default_timeout, "master leader")
+        work = info.folder / "work"
+        work.mkdir()
+        launcher.start(
+            "worker",
+            [spark_class, f"{DEPLOY}.worker.Worker", info.address,
+             "--host", LOOPBACK, "--port", "0", "--webui-port", "0",
+             "--cores", str(info.workers), "--memory", worker_memory(), "--work-dir", str(work)],
+            env,
+        )
+
+    def _master_state(self, info: ClusterInfo) -> dict[str, Any] | None:
+        """The master's JSON once it is the ALIVE leader, else None."""
+        url = f"http://{LOOPBACK}:{info.ports['web']}/json/"
+        try:
+            with _NO_PROXY.open(url, timeout=5) as response:
+                state = json.load(response)
+        except (OSError, ValueError):
+            return None
+        return state if state.get("status") == "ALIVE" else None
+
+    def _leader(self, info: ClusterInfo) -> bool:
+        return self._master_state(info) is not None
+
+    def ready(self, info: ClusterInfo) -> bool:
+        """True once the master's JSON lists an ALIVE worker with all N cores."""
+        state = self._master_state(info) or {}
+        alive = [w for w in state.get("workers", []) if w.get("state") == "ALIVE"]
+        return sum(w.get("cores", 0) for w in alive) >= info.workers
+
+    def close(self) -> None:
+        return None
+
+    def before_stop(self, info: ClusterInfo) -> None:
+        return None

@@ -1,0 +1,228 @@
+"""batch: the tutorial's first option. Split the data into shards, run one independent job per
+shard, merge the partial answers.
+
+The input files are grouped into one shard per worker; a job is a fresh
+`python -m workloads.batch_job JOB INDEX` process that reads its shard and pickles its partial
+answer into the job folder. Two backends run the job array: `local` (at
+most `workers` jobs at a time on this machine) and `slurm` (`sbatch --array=0-(n-1)%workers`, the
+job folder on a file system every node can read). `team_ratings` is one array per pass, each job
+given the previous pass's ratings, as a batch user would chain jobs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from workloads import frames, spec
+from workloads.dataset import Input
+from workloads.engines.base import Availability, Engine
+from workloads.readers import missing_file
+from workloads.settings import Settings
+from workloads.spec import ParbenchError
+
+SLURM_POLL_SECONDS = 0.2
+
+
+class BatchJobFailed(ParbenchError):
+    """An array task failed: no partial answer is ever merged into a result."""
+
+
+# --------------------------------------------------------------------------- backends
+
+
+class LocalBackend:
+    """Each job a fresh process, at most `workers` at a time: a job array on one machine."""
+
+    name = "local"
+
+    def __init__(self) -> None:
+        self.running: list[subprocess.Popen] = []
+
+    def run_array(self, job_dir: Path, n: int, workers: int) -> None:
+        pending = list(range(n))
+        failed: list[int] = []
+        procs: dict[int, subprocess.Popen] = {}
+        while pending or procs:
+            while pending and len(procs) < workers:
+                i = pending.pop(0)
+                with open(job_dir / f"task-{i}.log", "wb") as log:
+                    procs[i] = subprocess.Popen(task_command(job_dir, i), stdout=log,
+                                                stderr=subprocess.STDOUT, env=job_env())
+            self.running = list(procs.values())
+            for i, p in list(procs.items()):
+                if p.poll() is not None:
+                    del procs[i]
+                    if p.returncode != 0:
+                        failed.append(i)
+            time.sleep(0.005)
+        self.running = []
+        if failed:
+            raise task_failure(job_dir, failed)
+
+    def cancel(self) -> None:
+        for p in self.running:
+            p.kill()
+            p.wait()
+        self.running = []
+
+
+class SlurmBackend:
+    """`sbatch --array=0-(n-1)%workers --wait`; the job folder must be shared with the nodes."""
+
+    name = "slurm"
+
+    def __init__(self) -> None:
+        if shutil.which("sbatch") is None:
+            raise ParbenchError("PARBENCH_BATCH=slurm but sbatch is not on PATH: install Slurm "
+                                "(.ci/install-slurm.sh) or start one with "
+                                "`python -m workloads cluster up slurm`")
+        self.job_id: str | None = None
+
+    def run_array(self, job_dir: Path, n: int, workers: int) -> None:
+        command = " ".join(task_command(job_dir, "$SLURM_ARRAY_TASK_ID"))
+        submit = ["sbatch", "--parsable", "--wait", f"--array=0-{n - 1}%{workers}",
+                  "--job-name=parbench", "--cpus-per-task=1", f"--chdir={job_dir}",
+                  f"--output={job_dir}/task-%a.log", "--wrap", command]
+        proc = subprocess.run(submit, capture_output=True, text=True, env=job_env())
+        self.job_id = proc.stdout.strip().split(";")[0] or None
+        failed = [i for i in range(n) if not (job_dir / f"out-{i}.pkl").is_file()]
+        if failed or proc.returncode != 0:
+            if not failed and proc.stderr.strip():
+                raise BatchJobFailed(f"sbatch failed: {proc.stderr.strip().splitlines()[-1]}")
+            raise task_failure(job_dir, failed or list(range(n)))
+
+    def cancel(self) -> None:
+        if self.job_id:
+            subprocess.run(["scancel", self.job_id], capture_output=True)
+            self.job_id = None
+
+
+def task_command(job_dir: Path, index: int | str) -> list[str]:
+    return [sys.executable, "-m", "workloads.batch_job", str(job_dir / "job.json"), str(index)]
+
+
+def job_env() -> dict[str, str]:
+    """The environment of a job: this one, with this project importable."""
+    root = str(Path(__file__).resolve().parents[2])
+    path = os.environ.get("PYTHONPATH", "")
+    return {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{path}" if path else root}
+
+
+def task_failure(job_dir: Path, failed: list[int]) -> BatchJobFailed:
+    i = failed[0]
+    log = job_dir / f"task-{i}.log"
+    last = ""
+    if log.is_file():
+        lines = log.read_text(errors="replace").strip().splitlines()
+        last = f": {lines[-1]}" if lines else ""
+    more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+    return BatchJobFailed(f"batch array task {i}{more} failed{last}; see its log {log}")
+
+
+BACKENDS = {"local": LocalBackend, "slurm": SlurmBackend}
+
+
+def shard(paths: tuple[str, ...], n: int) -> list[list[str]]:
+    """`paths` in at most `n` contiguous groups of near-equal size (absolute paths)."""
+    paths = tuple(p if "://" in p else os.path.abspath(p) for p in paths)
+    k = min(n, len(paths))
+    bounds = [round(i * len(paths) / k) for i in range(k + 1)]
+    return [list(paths[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
+
+
+# --------------------------------------------------------------------------- the engine
+
+
+class BatchEngine(Engine):
+    name = "batch"
+
+    def __init__(self, workers: int = 1, backend: str | None = None) -> None:
+        super().__init__(workers)
+        self.backend_name = backend or Settings.from_env().batch_backend
+        self.root: Path | None = None
+        self.jobs = 0
+        self.keep = False
+
+    @classmethod
+    def availability(cls) -> Availability:
+        backend = Settings.from_env().batch_backend
+        if backend == "slurm" and shutil.which("sbatch") is None:
+            return Availability(False, "PARBENCH_BATCH=slurm but sbatch is not on PATH")
+        return Availability(True, versions={"backend": backend})
+
+    def start(self) -> None:
+        self.backend = BACKENDS[self.backend_name]()
+        base = os.environ.get("PARBENCH_BATCH_DIR")  # a shared folder for a multi-node Slurm
+        if base:
+            Path(base).mkdir(parents=True, exist_ok=True)
+        self.root = Path(tempfile.mkdtemp(prefix="parbench-batch-", dir=base))
+        super().start()
+
+    def stop(self) -> None:
+        if self.root is not None:
+            self.backend.cancel()
+            if not self.keep:
+                shutil.rmtree(self.root, ignore_errors=True)
+            self.root = None
+        super().stop()
+
+    def _array(self, task: str, inp: Input, **args: Any) -> list[Any]:
+        """Run `task` over every shard of `inp` as one job array; the partial answers in order."""
+        for path in inp.paths:
+            if "://" not in path and not Path(path).exists():
+                raise missing_file(path)
+        assert self.root is not None
+        self.jobs += 1
+        job_dir = self.root / f"job-{self.jobs}"
+        job_dir.mkdir()
+        shards = shard(inp.paths, self.workers)
+        job = {"task": task, "shards": shards, "fmt": inp.fmt, "args": args, "dir": str(job_dir)}
+        (job_dir / "job.json").write_text(json.dumps(job))
+        try:
+            self.backend.run_array(job_dir, len(shards), self.workers)
+        except BatchJobFailed:
+            self.keep = True  # the error names a log in this folder: stop() leaves it
+            raise
+        parts = [pickle.loads((job_dir / f"out-{i}.pkl").read_bytes())
+                 for i in range(len(shards))]
+        shutil.rmtree(job_dir, ignore_errors=True)
+        return parts
+
+    def wordcount(self, inp: Input) -> spec.WordCounts:
+        return spec.merge_counts(self._array("wordcount", inp))
+
+    def mean_home_score(self, inp: Input) -> float:
+        total, n = np.sum(self._array("mean_home_score", inp), axis=0)
+        return float(total / n)
+
+    def home_advantage(self, inp: Input) -> int:
+        return sum(self._array("home_advantage", inp))
+
+    def _records(self, inp: Input) -> pd.DataFrame:
+        parts = self._array("team_records", inp)
+        return pd.concat(parts).groupby(level=0).sum()
+
+    def team_records(self, inp: Input) -> spec.TeamRecords:
+        return frames.records_answer(self._records(inp))
+
+    def team_ratings(self, inp: Input) -> spec.Ratings:
+        played = self._records(inp)["played"].sort_index()
+        teams = played.index
+        ratings = np.zeros(len(teams))
+        for _ in range(spec.RATING_PASSES):
+            grads = self._array("rating_pass", inp, teams=teams.tolist(),
+                                ratings=ratings.tolist())
+            ratings = frames.step(ratings, np.sum(grads, axis=0), played.to_numpy())
+        return frames.ratings_answer(teams, ratings)

@@ -1,0 +1,374 @@
+"""Dask: `dask.bag` for the text, `dask.dataframe` for the matches, on three schedulers.
+
+One base class holds the workload code; the three engines differ only in where tasks run:
+
+* `dask-threads`: the threaded scheduler on a `ThreadPoolExecutor(workers)` owned by the engine;
+* `dask-processes`: the multiprocessing scheduler on a `ProcessPoolExecutor(workers)` owned by
+  the engine (its processes started and warmed in `start`, shut down in `stop`);
+* `dask-distributed`: a `LocalCluster` of `workers` single-threaded worker processes and its
+  `Client`, or, when $PARBENCH_DASK_ADDRESS is set, `workers` workers of that scheduler.
+
+Every choice below (readers, partitioning, reductions) was timed against its alternatives; the
+measurements and the reasons are in docs/engines-dask.md.
+"""
+
+from __future__ import annotations
+
+import functools
+import multiprocessing
+import os
+import socket
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from workloads import frames, spec
+from workloads.dataset import Input
+from workloads.engines.base import Availability, Engine, EngineUnavailable
+from workloads.readers import MATCH_COLUMNS, PANDAS_DTYPES, DataError, count_words, locate_malformed
+
+try:
+    import dask
+    import dask.bag as db
+    import dask.dataframe as dd
+    from dask import delayed
+
+    DASK_MISSING = ""
+except ImportError as exc:  # pragma: no cover - depends on the installation
+    DASK_MISSING = f"dask is not installed ({exc}): `pip install -e '.[dask]'`"
+
+if TYPE_CHECKING:
+    from dask.delayed import Delayed
+    from distributed import Client, LocalCluster
+
+#: $PARBENCH_DASK_ADDRESS: an existing scheduler to use instead of a LocalCluster.
+ADDRESS_ENV = "PARBENCH_DASK_ADDRESS"
+#: Seconds to wait for that scheduler to answer, then for `workers` of its workers.
+CONNECT_TIMEOUT = 5.0
+WORKERS_TIMEOUT = 20.0
+#: Fan-in of the tree reductions.
+SPLIT_EVERY = 8
+
+CODED_META = pd.DataFrame({"home": pd.Series(dtype="int32"), "away": pd.Series(dtype="int32"),
+                           "y": pd.Series(dtype="float64"), "bonus": pd.Series(dtype="float64")})
+
+
+# --------------------------------------------------------------------------- task functions
+# Module-level, so worker processes unpickle them by reference.
+
+
+def merge_counts(parts: Iterable[Counter[str]]) -> Counter[str]:
+    """Sum word counts into a new Counter (Counter.update with a mapping adds counts)."""
+    total: Counter[str] = Counter()
+    for part in parts:
+        total.update(part)
+    return total
+
+
+def add(*parts: Any) -> Any:
+    """Sum numpy arrays (or anything with +)."""
+    return functools.reduce(lambda a, b: a + b, parts)
+
+
+def union(*indexes: pd.Index) -> pd.Index:
+    """The sorted union of team indexes."""
+    return pd.Index(np.unique(np.concatenate([ix.to_numpy() for ix in indexes])))
+
+
+def warm_worker(one_core: bool) -> int:
+    """Import what the tasks need before the first timed task; a single-threaded worker also
+    gets a single-threaded Arrow (as distributed sets OMP_NUM_THREADS=1): one worker, one core."""
+    import dask.dataframe  # noqa: F401
+    import pyarrow
+
+    import workloads.frames  # noqa: F401
+
+    if one_core:
+        pyarrow.set_cpu_count(1)
+    return os.getpid()
+
+
+def tree_reduce(parts: Sequence[Delayed], combine: Callable[..., Any],
+                split_every: int = SPLIT_EVERY) -> Delayed:
+    """One delayed value combining `parts` in a tree of fan-in `split_every`."""
+    level = list(parts)
+    while len(level) > 1:
+        level = [delayed(combine, pure=True)(*level[i:i + split_every])
+                 for i in range(0, len(level), split_every)]
+    return level[0]
+
+
+@contextmanager
+def data_errors(inp: Input) -> Iterator[None]:
+    """Turn a reader's failure, at graph building or compute time, into a DataError naming the
+    file (and for CSV the line)."""
+    try:
+        yield
+    except DataError:
+        raise
+    except (FileNotFoundError, ValueError) as exc:  # pandas' and pyarrow's parse errors too
+        raise locate_malformed(inp.paths, inp.fmt, exc) from exc
+
+
+# --------------------------------------------------------------------------- the workloads
+
+
+class DaskEngine(Engine):
+    """The workloads in dask.bag and dask.dataframe; subclasses choose the scheduler."""
+
+    name: ClassVar[str] = "dask"
+    needs_distributed: ClassVar[bool] = False
+
+    @classmethod
+    def availability(cls) -> Availability:
+        if DASK_MISSING:
+            return Availability(False, DASK_MISSING, {"pandas": pd.__version__})
+        versions = {"dask": dask.__version__, "pandas": pd.__version__}
+        try:
+            import distributed
+        except ImportError as exc:
+            if cls.needs_distributed:
+                return Availability(False, f"distributed is not installed ({exc}): "
+                                           "`pip install -e '.[dask]'`", versions)
+        else:
+            versions["distributed"] = distributed.__version__
+        return Availability(True, versions=versions)
+
+    # --- scheduler hooks -------------------------------------------------------------------
+
+    def compute(self, *collections: Any) -> tuple[Any, ...]:
+        """Compute dask collections on this engine's scheduler."""
+        raise NotImplementedError
+
+    def persist(self, *collections: Any) -> list[Any]:
+        """Keep collections in memory: on the workers, or for local schedulers in this process."""
+        raise NotImplementedError
+
+    def share(self, value: Any) -> Any:
+        """A small value many tasks read: one graph key (distributed: broadcast to workers)."""
+        return delayed(value, pure=True)
+
+    # --- readers ---------------------------------------------------------------------------
+
+    def matches(self, inp: Input) -> dd.DataFrame:
+        """The match table, one partition per file; the optimizer drops unused columns."""
+        columns = list(MATCH_COLUMNS)
+        if inp.fmt == "parquet":
+            return dd.read_parquet(list(inp.paths), columns=columns)
+        return dd.read_csv(list(inp.paths), usecols=columns, dtype=PANDAS_DTYPES, blocksize=None)
+
+    # --- workloads -------------------------------------------------------------------------
+
+    def wordcount(self, inp: Input) -> spec.WordCounts:
+        # One partition per file counted by Counter's C loop, Counters merged in a tree: about
+        # 5x faster than bag.str.split().flatten().frequencies(), which moves every word
+        # through Python generators one at a time.
+        with data_errors(inp):
+            counts = db.from_sequence(inp.paths, npartitions=len(inp.paths)).map(count_words)
+            (total,) = self.compute(counts.reduction(merge_counts, merge_counts,
+                                                     split_every=SPLIT_EVERY))
+        return dict(total)
+
+    def mean_home_score(self, inp: Input) -> float:
+        with data_errors(inp):
+            (mean,) = self.compute(self.matches(inp)["home_score"].mean())
+        return float(mean)
+
+    def home_advantage(self, inp: Input) -> int:
+        with data_errors(inp):
+            df = self.matches(inp)
+            home = df[~df["neutral"]]
+            (total,) = self.compute(np.sign(home["home_score"] - home["away_score"]).sum())
+        return int(total)
+
+    def team_records(self, inp: Input) -> spec.TeamRecords:
+        # Per partition a ~300-row frame of partial records (both sides at once), then a tree
+        # sum by team: no shuffle of match rows.
+        with data_errors(inp):
+            df = self.matches(inp)
+            partial = df.map_partitions(frames.team_records, meta=frames.team_records(df._meta))
+            (records,) = self.compute(partial.groupby("team").sum(split_every=SPLIT_EVERY))
+        return frames.records_answer(records)
+
+    def team_ratings(self, inp: Input) -> spec.Ratings:
+        with data_errors(inp):
+            df = self.matches(inp)
+            teams_of = [delayed(frames.team_index)(p)
+                        for p in df[["home_team", "away_team"]].to_delayed()]
+            (teams,) = self.compute(tree_reduce(teams_of, union))
+            # Persist the partitions as delayed values, not the frame: persisting a frame whose
+            # reader the optimizer fuses (read_parquet) loses keys (dask/dask#12488).
+            coded = df.map_partitions(frames.coded, teams, meta=CODED_META).to_delayed()
+            ratings = self.iterate(self.persist(*coded), len(teams))
+        return frames.ratings_answer(teams, ratings)
+
+    def iterate(self, coded: list[Delayed], n_teams: int) -> np.ndarray:
+        """The K passes over the coded partitions, each a tree sum of per-partition gradients."""
+        (n_played,) = self.compute(tree_reduce([delayed(frames.played)(c, n_teams)
+                                                for c in coded], add))
+        ratings = np.zeros(n_teams)
+        for _ in range(spec.RATING_PASSES):
+            previous = self.share(ratings)
+            (grad,) = self.compute(tree_reduce([delayed(frames.gradient)(c, previous)
+                                                for c in coded], add))
+            ratings = frames.step(ratings, grad, n_played)
+        return ratings
+
+
+# --------------------------------------------------------------------------- the schedulers
+
+
+class _LocalDaskEngine(DaskEngine):
+    """Dask's local schedulers, on a pool the engine owns."""
+
+    scheduler: ClassVar[str]
+    pool: Executor | None = None
+
+    def options(self) -> dict[str, Any]:
+        return {"scheduler": self.scheduler, "pool": self.pool}
+
+    def compute(self, *collections: Any) -> tuple[Any, ...]:
+        return dask.compute(*collections, **self.options())
+
+    def persist(self, *collections: Any) -> list[Any]:
+        return list(dask.persist(*collections, **self.options()))
+
+    def stop(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+        super().stop()
+
+
+class DaskThreadsEngine(_LocalDaskEngine):
+    """The threaded scheduler: `workers` threads of this process. They run in parallel only
+    where the GIL is released: pandas' CSV tokenizer, Arrow, numpy kernels."""
+
+    name = "dask-threads"
+    scheduler = "threads"
+
+    def start(self) -> None:
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="dask-threads")
+        super().start()
+
+
+class DaskProcessesEngine(_LocalDaskEngine):
+    """The multiprocessing scheduler on `workers` processes (dask's start method, spawn by
+    default), started and warmed in `start` so no timed call pays for their imports."""
+
+    name = "dask-processes"
+    scheduler = "processes"
+
+    def options(self) -> dict[str, Any]:
+        # chunksize=1 sends tasks one at a time: the default batches up to 6 ready tasks per
+        # submission, which unbalances few large tasks (16 files on 2 workers: 12 + 4).
+        return {**super().options(), "chunksize": 1}
+
+    def start(self) -> None:
+        if self.pool is None:
+            method = dask.config.get("multiprocessing.context", "spawn")
+            self.pool = ProcessPoolExecutor(self.workers,
+                                            mp_context=multiprocessing.get_context(method),
+                                            initializer=warm_worker, initargs=(True,))
+            # `workers` tasks submitted at once start every process now.
+            list(self.pool.map(_getpid, range(self.workers)))
+        super().start()
+
+    def pids(self) -> set[int]:
+        """The ids of the pool's worker processes."""
+        return set(getattr(self.pool, "_processes", None) or ())
+
+
+def _getpid(_: object) -> int:
+    return os.getpid()
+
+
+class DaskDistributedEngine(DaskEngine):
+    """dask.distributed: a LocalCluster of `workers` processes, or an existing scheduler."""
+
+    name = "dask-distributed"
+    needs_distributed = True
+    client: Client | None = None
+    cluster: LocalCluster | None = None
+    #: compute/persist/scatter keywords that keep the work on the chosen workers.
+    restrict: dict[str, Any]
+
+    def start(self) -> None:
+        if self.client is None:
+            self.restrict = {}
+            address = os.environ.get(ADDRESS_ENV, "").strip()
+            if address:
+                self._connect(address)
+            else:
+                self._local_cluster()
+        super().start()
+
+    def _local_cluster(self) -> None:
+        from distributed import Client, LocalCluster
+
+        # No dashboard, and the scheduler's HTTP routes on a free loopback port rather than
+        # 8787, which another cluster may hold.
+        self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
+                                    processes=True, dashboard_address=None, host="127.0.0.1",
+                                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
+        self.client = Client(self.cluster, set_as_default=False)
+        self.client.run(warm_worker, True)
+
+    def _connect(self, address: str) -> None:
+        from distributed import Client
+
+        probe(address, CONNECT_TIMEOUT)
+        try:
+            self.client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+            self.client.wait_for_workers(self.workers, timeout=WORKERS_TIMEOUT)
+        except (OSError, TimeoutError) as exc:
+            self.stop()
+            raise EngineUnavailable(f"the Dask scheduler at {address} (${ADDRESS_ENV}) did not "
+                                    f"give {self.workers} worker(s): {exc}") from None
+        chosen = sorted(self.client.scheduler_info()["workers"])[:self.workers]
+        # TODO(cluster): a worker with several threads still runs several tasks at once.
+        self.restrict = {"workers": chosen, "allow_other_workers": False}
+        self.client.run(warm_worker, False, workers=chosen)
+
+    def stop(self) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+        if self.cluster is not None:
+            self.cluster.close()
+            self.cluster = None
+        super().stop()
+
+    def _client(self) -> Client:
+        if self.client is None:
+            raise EngineUnavailable(f"engine {self.name!r} is not started")
+        return self.client
+
+    def compute(self, *collections: Any) -> tuple[Any, ...]:
+        return tuple(self._client().compute(list(collections), sync=True, **self.restrict))
+
+    def persist(self, *collections: Any) -> list[Any]:
+        return self._client().persist(list(collections), **self.restrict)
+
+    def share(self, value: Any) -> Any:
+        return self._client().scatter(value, broadcast=True, hash=False,
+                                      workers=self.restrict.get("workers"))
+
+
+def probe(address: str, timeout: float) -> None:
+    """Raise EngineUnavailable, in one line naming `address`, unless something listens there
+    (a plain TCP connect: a refused or silent port fails within `timeout`)."""
+    from distributed.comm.addressing import get_address_host_port
+
+    try:
+        host, port = get_address_host_port(address)
+        socket.create_connection((host, port), timeout=timeout).close()
+    except (OSError, ValueError) as exc:
+        raise EngineUnavailable(f"no Dask scheduler answers at {address} (${ADDRESS_ENV}): "
+                                f"{exc}") from None

@@ -1,0 +1,133 @@
+"""`MapReduceEngine`: every workload as MapReduce jobs on a pool of worker processes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import platform
+import shutil
+import tempfile
+from multiprocessing.pool import Pool
+from typing import Any
+
+from workloads import spec
+from workloads.dataset import Input
+from workloads.engines.base import Availability, Engine
+from workloads.engines.mapreduce import jobs
+from workloads.engines.mapreduce.runtime import (
+    SERIALIZERS,
+    Counters,
+    Job,
+    add_counters,
+    new_counters,
+    run_job,
+)
+from workloads.spec import ParbenchError
+
+#: Defaults chosen by measurement at scale 10 (docs/engines-mapreduce.md).
+DEFAULT_MAPPERS = "vectorised"
+DEFAULT_SERIALIZER = "pickle"
+PARTITIONS_PER_WORKER = 1
+
+
+def _init_worker() -> None:
+    """Pool initializer: one worker is one core, so Arrow's CSV/Parquet readers get one thread."""
+    import pyarrow
+
+    pyarrow.set_cpu_count(1)
+
+
+class MapReduceEngine(Engine):
+    """Map per input split, combine, hash-partition into spill files, reduce, on `workers`
+    processes. `self.counters` holds the Hadoop-style counters of the last `run`, summed over its
+    jobs. `mappers`, `partitions` (R, default `workers`) and `serializer` select the variants
+    compared in docs/engines-mapreduce.md."""
+
+    name = "mapreduce"
+    max_workers = None
+
+    def __init__(self, workers: int = 1, *, mappers: str = DEFAULT_MAPPERS,
+                 partitions: int | None = None, serializer: str = DEFAULT_SERIALIZER) -> None:
+        super().__init__(workers)
+        if mappers not in jobs.MAPPER_STYLES:
+            raise ParbenchError(f"mappers must be one of {jobs.MAPPER_STYLES}, got {mappers!r}")
+        if serializer not in SERIALIZERS:
+            raise ParbenchError(f"serializer must be one of {SERIALIZERS}, got {serializer!r}")
+        if partitions is not None and (isinstance(partitions, bool) or partitions < 1):
+            raise ParbenchError(f"partitions must be a positive integer, got {partitions!r}")
+        self.mappers = mappers
+        self.serializer = serializer
+        self.partitions = partitions or PARTITIONS_PER_WORKER * workers
+        self.counters: Counters = new_counters()
+        self.workdir: str | None = None
+        self._pool: Pool | None = None
+
+    @classmethod
+    def availability(cls) -> Availability:
+        return Availability(True, versions={"python": platform.python_version()})
+
+    def start(self) -> None:
+        if self.started:
+            return
+        # Imported here so that forked workers inherit them instead of each importing its own.
+        import pyarrow  # noqa: F401
+
+        from workloads import frames  # noqa: F401
+
+        # fork: workers start at once with the modules above loaded, and leave nothing behind;
+        # spawn and forkserver start multiprocessing's resource tracker (and a fork server), a
+        # process that outlives the pool. The pool is made before this engine reads any data.
+        self._pool = multiprocessing.get_context("fork").Pool(self.workers, _init_worker)
+        self.workdir = tempfile.mkdtemp(prefix="parbench-mapreduce-")
+        super().start()
+
+    def stop(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool.join()
+            self._pool = None
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+        super().stop()
+
+    def run_input(self, workload: str, inp: Input) -> Any:
+        self.counters = new_counters()
+        return super().run_input(workload, inp)
+
+    def _job(self, workload: str, inp: Input, cache: Any = None) -> dict[str, Any]:
+        """Run `workload`'s program as one job; add its counters to `self.counters`."""
+        program = jobs.PROGRAMS[workload]
+        job = Job(program.mapper(self.mappers), program.combiner, program.reducer,
+                  self.partitions, self.serializer, cache)
+        assert self._pool is not None, "engine not started"
+        result = run_job(self._pool, job, inp, self.workdir)
+        add_counters(self.counters, result.counters)
+        return result.output
+
+    # ----------------------------------------------------------------------- the workloads
+
+    def wordcount(self, inp: Input) -> spec.WordCounts:
+        return self._job("wordcount", inp)
+
+    def mean_home_score(self, inp: Input) -> float:
+        output = self._job("mean_home_score", inp)
+        if jobs.MEAN_KEY not in output:
+            raise ParbenchError(f"mean_home_score: no matches in {', '.join(inp.paths)}")
+        return output[jobs.MEAN_KEY]
+
+    def home_advantage(self, inp: Input) -> int:
+        return self._job("home_advantage", inp).get(jobs.ADVANTAGE_KEY, 0)
+
+    def team_records(self, inp: Input) -> spec.TeamRecords:
+        return {team: spec.TeamRecord(*rec)
+                for team, rec in self._job("team_records", inp).items()}
+
+    def team_ratings(self, inp: Input) -> spec.Ratings:
+        """One job per pass, each re-reading the input; the mappers get the previous ratings."""
+        ratings: spec.Ratings = {}
+        for _ in range(spec.RATING_PASSES):
+            output = self._job("team_ratings", inp, cache=ratings)
+            gradient = {team: g for team, (g, _) in output.items()}
+            played = {team: n for team, (_, n) in output.items()}
+            ratings = spec.apply_pass(ratings, gradient, played)
+        return ratings

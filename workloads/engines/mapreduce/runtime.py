@@ -1,0 +1,263 @@
+"""A small MapReduce runtime on a process pool: map → combine → partition/spill → reduce.
+
+`run_job` runs one job the way Hadoop does, on one machine:
+
+1. **Map.** One map task per input split (a file), largest first. The `Split` is the task's
+   record reader: it reads lines, match rows or a whole frame and counts the records it read.
+   The mapper yields (key, value) pairs; the task groups them by key and applies the combiner to
+   each group (a combiner must be associative and commutative, and may run zero or more times).
+2. **Shuffle.** Each map task hash-partitions its combined pairs into R partitions with a stable
+   hash (CRC-32 of the UTF-8 key, the same in every process, unlike the salted `hash()`) and writes
+   one spill file per non-empty partition: a pickled (or marshalled) dict. Spill files live in a
+   per-job folder that is removed when the job ends, failed or not.
+3. **Reduce.** One reduce task per non-empty partition reads that partition's spill file of every
+   map task, groups values by key (a dict: hash grouping, where Hadoop merge-sorts) and calls the
+   reducer once per key. The driver merges the partitions' disjoint outputs.
+
+Every task returns its counters; `run_job` returns their sum with the output.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import pickle
+import shutil
+import tempfile
+import zlib
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from multiprocessing.pool import Pool
+from typing import Any
+
+from workloads.dataset import Input
+from workloads.readers import locate_malformed, match_rows, missing_file, text_lines
+
+Key = str
+Pairs = Iterable[tuple[Key, Any]]
+Counters = dict[str, int]
+
+#: The counters of a job, in report order (Hadoop's names, in snake case).
+COUNTERS = ("jobs", "map_tasks", "reduce_tasks", "map_input_records", "map_output_records",
+            "combine_output_records", "spill_files", "shuffle_bytes", "reduce_input_groups",
+            "reduce_input_records", "reduce_output_records")
+SERIALIZERS = ("pickle", "marshal")
+#: Arrow types of the match columns when read from CSV (Parquet files carry their own).
+ARROW_TYPES = {"home_team": "string", "away_team": "string", "home_score": "int64",
+               "away_score": "int64", "neutral": "bool_"}
+
+
+def new_counters() -> Counters:
+    return dict.fromkeys(COUNTERS, 0)
+
+
+def add_counters(total: Counters, part: Mapping[str, int]) -> Counters:
+    """Add `part` into `total` (in place) and return `total`."""
+    for name, value in part.items():
+        total[name] = total.get(name, 0) + value
+    return total
+
+
+def partition(key: Key, partitions: int) -> int:
+    """The reduce partition of `key`: CRC-32 of its UTF-8 bytes, stable across processes."""
+    return zlib.crc32(key.encode("utf-8")) % partitions
+
+
+@dataclass
+class Split:
+    """One input split (a whole file) and its record reader, which counts what it reads."""
+
+    path: str
+    fmt: str
+    records_read: int = 0
+
+    def records(self) -> Iterator[Any]:
+        """Lines of a text split, `readers.Match` rows of a matches split (errors name the line)."""
+        rows = text_lines(self.path) if self.fmt == "txt" else match_rows([self.path], self.fmt)
+        n = 0
+        for n, row in enumerate(rows, 1):  # noqa: B007 - n is read after the loop
+            yield row
+        self.records_read += n
+
+    def text(self) -> str:
+        """The whole text split as one string (records: its lines)."""
+        try:
+            with open(self.path, encoding="utf-8") as f:
+                text = f.read()
+        except FileNotFoundError:
+            raise missing_file(self.path) from None
+        self.records_read += text.count("\n") + (bool(text) and not text.endswith("\n"))
+        return text
+
+    def table(self, columns: list[str]) -> Any:
+        """`columns` of the whole matches split as an Arrow table (records: its rows)."""
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+        import pyarrow.parquet as pq
+
+        try:
+            if self.fmt == "parquet":
+                table = pq.read_table(self.path, columns=columns)
+            else:
+                types = {c: getattr(pa, ARROW_TYPES[c])() for c in columns}
+                table = pacsv.read_csv(self.path, convert_options=pacsv.ConvertOptions(
+                    include_columns=columns, column_types=types))
+        except FileNotFoundError:
+            raise missing_file(self.path) from None
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise locate_malformed([self.path], self.fmt, exc) from None
+        self.records_read += table.num_rows
+        return table
+
+    def frame(self) -> Any:
+        """The whole matches split as a pandas frame (records: its rows)."""
+        from workloads import frames
+
+        df = frames.read_matches(self.path, self.fmt)
+        self.records_read += len(df)
+        return df
+
+
+Mapper = Callable[[Split, Any], Pairs]
+Combiner = Callable[[list[Any]], Any]
+Reducer = Callable[[Key, list[Any], Any], Any]
+
+
+@dataclass(frozen=True)
+class Job:
+    """A MapReduce program and how its map output is shuffled.
+
+    `mapper(split, cache)` yields (key, value) pairs; `combiner(values)` merges the values of one
+    key into one value of the same kind; `reducer(key, values, cache)` gives the key's output.
+    `cache` is read-only side data every task receives (Hadoop's distributed cache).
+    """
+
+    mapper: Mapper
+    combiner: Combiner
+    reducer: Reducer
+    partitions: int = 1
+    serializer: str = "pickle"
+    cache: Any = None
+
+    def __post_init__(self) -> None:
+        if self.partitions < 1:
+            raise ValueError(f"partitions must be >= 1, got {self.partitions}")
+        if self.serializer not in SERIALIZERS:
+            raise ValueError(f"serializer must be one of {SERIALIZERS}, got {self.serializer!r}")
+
+
+@dataclass
+class TaskResult:
+    """What a task sends back to the driver: its output and its counters."""
+
+    output: Any
+    counters: Counters = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- spill files
+
+
+def write_spill(path: str, data: dict[Key, Any], serializer: str) -> int:
+    """Write one partition of one map task's output; return the bytes written."""
+    blob = (marshal.dumps(data) if serializer == "marshal"
+            else pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
+    with open(path, "wb") as f:
+        f.write(blob)
+    return len(blob)
+
+
+def read_spill(path: str, serializer: str) -> dict[Key, Any]:
+    with open(path, "rb") as f:
+        blob = f.read()
+    return marshal.loads(blob) if serializer == "marshal" else pickle.loads(blob)
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+def group(pairs: Iterable[tuple[Hashable, Any]]) -> tuple[dict[Any, list[Any]], int]:
+    """Values grouped by key, and the number of pairs read."""
+    groups: defaultdict[Any, list[Any]] = defaultdict(list)
+    n = 0
+    for n, (key, value) in enumerate(pairs, 1):  # noqa: B007 - n is read after the loop
+        groups[key].append(value)
+    return groups, n
+
+
+def combine(emitted: Pairs | Mapping[Key, Any],
+            combiner: Combiner) -> tuple[Mapping[Key, Any], int]:
+    """The map output combined (one value per key), and the number of pairs the mapper emitted.
+
+    A mapper that returns a mapping has combined its output itself (in-mapper combining).
+    """
+    if isinstance(emitted, Mapping):
+        return emitted, len(emitted)
+    groups, n = group(emitted)
+    return {key: values[0] if len(values) == 1 else combiner(values)
+            for key, values in groups.items()}, n
+
+
+def map_task(job: Job, split: Split, index: int, folder: str) -> TaskResult:
+    """Map one split, combine, partition, spill; output: partition -> spill file path."""
+    combined, emitted = combine(job.mapper(split, job.cache), job.combiner)
+    parts: defaultdict[int, dict[Key, Any]] = defaultdict(dict)
+    for key, value in combined.items():
+        parts[partition(key, job.partitions) if job.partitions > 1 else 0][key] = value
+    spills, shuffled = {}, 0
+    for r, data in parts.items():
+        spills[r] = os.path.join(folder, f"map-{index:05d}-part-{r:05d}.spill")
+        shuffled += write_spill(spills[r], data, job.serializer)
+    return TaskResult(spills, {"map_tasks": 1, "map_input_records": split.records_read,
+                               "map_output_records": emitted,
+                               "combine_output_records": len(combined),
+                               "spill_files": len(spills), "shuffle_bytes": shuffled})
+
+
+def reduce_task(job: Job, spills: list[str]) -> TaskResult:
+    """Merge one partition's spill files, group by key and reduce each group."""
+    groups, n_in = group(pair for path in spills
+                         for pair in read_spill(path, job.serializer).items())
+    output = {key: job.reducer(key, values, job.cache) for key, values in groups.items()}
+    return TaskResult(output, {"reduce_tasks": 1, "reduce_input_groups": len(groups),
+                               "reduce_input_records": n_in,
+                               "reduce_output_records": len(output)})
+
+
+# --------------------------------------------------------------------------- the driver
+
+
+def splits_of(inp: Input) -> list[Split]:
+    """One split per input file, largest first (as Hadoop schedules them); a missing file fails
+    the job before any task runs, as Hadoop's job client does."""
+    sizes = {}
+    for path in inp.paths:
+        try:
+            sizes[path] = os.path.getsize(path)
+        except FileNotFoundError:
+            raise missing_file(path) from None
+    return [Split(path, inp.fmt) for path in sorted(inp.paths, key=lambda p: -sizes[p])]
+
+
+def run_job(pool: Pool, job: Job, inp: Input, workdir: str | None = None) -> TaskResult:
+    """Run `job` over the files of `inp` on `pool`: its merged output and summed counters."""
+    folder = tempfile.mkdtemp(prefix="job-", dir=workdir)
+    try:
+        maps = pool.starmap(map_task, [(job, split, i, folder)
+                                       for i, split in enumerate(splits_of(inp))], chunksize=1)
+        by_partition: defaultdict[int, list[str]] = defaultdict(list)
+        for result in maps:
+            for r, path in result.output.items():
+                by_partition[r].append(path)
+        reduces = pool.starmap(reduce_task, [(job, by_partition[r]) for r in sorted(by_partition)],
+                               chunksize=1)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    output: dict[Key, Any] = {}
+    counters = new_counters()
+    counters["jobs"] = 1
+    for result in [*maps, *reduces]:
+        add_counters(counters, result.counters)
+    for result in reduces:
+        output.update(result.output)
+    return TaskResult(output, counters)

@@ -1,0 +1,393 @@
+"""Spark: RDDs where the tutorial uses map/reduce, DataFrames for the results table.
+
+The session runs on `local[workers]`, or on the master URL in $PARBENCH_SPARK_MASTER with
+`spark.cores.max=workers`. The JVM is launched by this engine (not by the session builder) so that
+its stdout and stderr, which print before log4j loads, go to a log file instead of the terminal;
+`stop` ends the session, the Py4J gateway and the JVM, so a later `start` gets a fresh JVM.
+Choices below are measured: see docs/engines-spark.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import operator
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import warnings
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any, ClassVar
+
+import numpy as np
+import pyspark
+from py4j.protocol import Py4JError, Py4JJavaError
+from pyspark import SparkConf, SparkContext
+from pyspark.errors import PySparkException
+from pyspark.java_gateway import launch_gateway
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from datagen.layout import CSV_COLUMNS
+from workloads import spec
+from workloads.dataset import Input
+from workloads.engines.base import Availability, Engine, EngineUnavailable
+from workloads.readers import MATCH_COLUMNS, locate_malformed, missing_file
+
+MASTER_ENV = "PARBENCH_SPARK_MASTER"
+MEMORY_ENV = "PARBENCH_SPARK_DRIVER_MEMORY"
+#: Enough for scale-100 data (≈350 MB of CSV, 4.4 M matches cached as codes) in one local JVM.
+DRIVER_MEMORY = "4g"
+LOG4J = Path(__file__).with_name("log4j2.properties")
+PYSPARK_MAJOR = int(pyspark.__version__.split(".")[0])
+MIN_JAVA = 17 if PYSPARK_MAJOR >= 4 else 8
+
+_TYPES = {"": T.LongType(), "home_score": T.IntegerType(), "away_score": T.IntegerType(),
+          "neutral": T.BooleanType()}
+#: The tutorial's CSV columns, typed: no schema inference (a full extra pass over the data).
+CSV_SCHEMA = T.StructType([T.StructField(c, _TYPES.get(c, T.StringType())) for c in CSV_COLUMNS])
+
+
+#: What the JVM prints before log4j loads (not worth keeping a log file for).
+_CHATTER = re.compile(r"^WARNING: Using incubator modules|^\s*$")
+
+# --------------------------------------------------------------------------- availability
+
+
+def _java_runner() -> tuple[str | None, str]:
+    """The java that spark-submit would run ($JAVA_HOME/bin/java, else PATH) and where it is."""
+    home = os.environ.get("JAVA_HOME")
+    if home:
+        java = Path(home, "bin", "java")
+        if os.access(java, os.X_OK):
+            return str(java), f"JAVA_HOME={home}"
+        return None, f"JAVA_HOME={home} has no bin/java"
+    java = shutil.which("java")
+    return (java, java) if java else (None, "no java on PATH / JAVA_HOME")
+
+
+def java_version(java: str) -> str | None:
+    """The version `java -version` reports, e.g. "17.0.15" or "1.8.0_292"; None if none."""
+    try:
+        out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    found = re.search(r'version "([^"]+)"', out.stderr + out.stdout)
+    return found.group(1) if found else None
+
+
+def java_major(version: str) -> int:
+    """17 for "17.0.15", 8 for "1.8.0_292"."""
+    parts = re.findall(r"\d+", version)
+    if not parts:
+        return 0
+    return int(parts[1]) if parts[0] == "1" and len(parts) > 1 else int(parts[0])
+
+
+@functools.lru_cache(maxsize=8)
+def _availability(java_home: str | None, path: str | None) -> Availability:
+    java, where = _java_runner()
+    version = java_version(java) if java else None
+    if version is None or java_major(version) < MIN_JAVA:
+        found = where if java is None else (
+            f"java {version} at {where}" if version else f"{where} (`java -version` failed)")
+        return Availability(False, f"Java {MIN_JAVA}+ is needed for PySpark {PYSPARK_MAJOR}; "
+                                   f"found: {found}", {"pyspark": pyspark.__version__})
+    return Availability(True, versions={"pyspark": pyspark.__version__, "java": version})
+
+
+def _quiet_pandas_warning() -> None:
+    """Import pyspark.testing.utils (py4j's converters do, on first call) without its warning.
+
+    PySpark 4 warns once at that import that pandas 3 is not fully supported; this engine
+    converts nothing to or from pandas.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas",
+                                FutureWarning)
+        import pyspark.testing.utils  # noqa: F401
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def _spark_message(exc: BaseException) -> str:
+    """One line from a Spark error: the messages of its Java cause chain that say most."""
+    java = getattr(exc, "java_exception", None)
+    if java is None:
+        return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    messages = []
+    try:
+        while java is not None and len(messages) < 20:
+            messages.append(str(java.getMessage() or java.toString()).splitlines()[0])
+            java = java.getCause()
+    except Py4JError:  # the gateway is gone: keep what was read
+        pass
+    named = [m for m in messages if "file:" in m]
+    return "; ".join(dict.fromkeys(named[:1] + messages[-1:]))
+
+
+def _check_exists(paths: Iterable[str]) -> None:
+    """Name the first missing local file before Spark fails with a long stack trace."""
+    for path in paths:
+        if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", path) and not path.startswith("file:"):
+            continue  # hdfs://, s3a://: Spark checks these itself
+        local = path.removeprefix("file://").removeprefix("file:")
+        if not os.path.exists(local):
+            raise missing_file(path)
+
+
+@contextlib.contextmanager
+def _reading(inp: Input) -> Iterator[None]:
+    """Turn Spark's errors while reading `inp` into a DataError naming the file (and line)."""
+    _check_exists(inp.paths)
+    try:
+        yield
+    except (PySparkException, Py4JJavaError) as exc:
+        raise locate_malformed(inp.paths, inp.fmt, RuntimeError(_spark_message(exc))) from exc
+
+
+# --------------------------------------------------------------------------- workers' code
+
+
+def _count_words(lines: Iterable[str]) -> Iterator[tuple[str, int]]:
+    """Word counts of one partition: Counter's C loop is the combiner (see docs)."""
+    counts: Counter[str] = Counter()
+    for line in lines:
+        counts.update(line.split())
+    return iter(counts.items())
+
+
+# --------------------------------------------------------------------------- the engine
+
+
+class SparkEngine(Engine):
+    name = "spark"
+    #: The engine whose JVM runs now: a process holds one SparkContext, so one SparkEngine.
+    _active: ClassVar[SparkEngine | None] = None
+
+    def __init__(self, workers: int = 1) -> None:
+        super().__init__(workers)
+        self.spark: SparkSession | None = None
+        self.log_path = Path(tempfile.gettempdir()) / f"parbench-spark-{os.getpid()}.log"
+        self._log: IO[str] | None = None
+        self._gateway: Any = None
+
+    @classmethod
+    def availability(cls) -> Availability:
+        return _availability(os.environ.get("JAVA_HOME"), os.environ.get("PATH"))
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def conf(self) -> dict[str, str]:
+        """The session's configuration (everything the JVM needs is known before it starts)."""
+        master = os.environ.get(MASTER_ENV)
+        host = os.environ.get("SPARK_LOCAL_IP", "127.0.0.1")
+        log4j = f"-Dlog4j2.configurationFile={LOG4J.as_uri()}"
+        conf = {
+            "spark.master": master or f"local[{self.workers}]",
+            "spark.app.name": "parbench",
+            "spark.driver.host": host,
+            "spark.driver.bindAddress": host,
+            "spark.driver.memory": os.environ.get(MEMORY_ENV, DRIVER_MEMORY),
+            "spark.driver.extraJavaOptions": log4j,
+            "spark.executor.extraJavaOptions": log4j,
+            "spark.ui.enabled": "false",
+            "spark.ui.showConsoleProgress": "false",
+            # A few hundred teams and ~10^4 words: 200 reduce tasks would be all overhead.
+            "spark.sql.shuffle.partitions": str(2 * self.workers),
+            "spark.default.parallelism": str(2 * self.workers),
+            # Parse every CSV field, so FAILFAST rejects a row with a bad or missing field even
+            # in a column the workload does not read (as the serial reader does).
+            "spark.sql.csv.parser.columnPruning.enabled": "false",
+        }
+        if master:
+            conf["spark.cores.max"] = str(self.workers)
+        return conf
+
+    def start(self) -> None:
+        """Launch the JVM (output to `log_path`) and the session; stops any other SparkEngine."""
+        if self.spark is not None:
+            return
+        if SparkEngine._active is not None:  # one SparkContext per JVM, one JVM per process here
+            SparkEngine._active.stop()
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        _quiet_pandas_warning()
+        conf = SparkConf(loadDefaults=False).setAll(list(self.conf().items()))
+        self._log = open(self.log_path, "w", encoding="utf-8")  # noqa: SIM115 - closed in stop
+        SparkEngine._active = self
+        try:
+            self._gateway = launch_gateway(conf, popen_kwargs={"stdout": self._log,
+                                                               "stderr": self._log})
+            self.spark = SparkSession(SparkContext(conf=conf, gateway=self._gateway))
+        except Exception as exc:
+            self.stop()
+            raise EngineUnavailable(f"Spark did not start ({_spark_message(exc)}); see "
+                                    f"{self.log_path}") from exc
+        super().start()
+
+    def stop(self) -> None:
+        """Stop the session, the Py4J gateway and the JVM (spark.stop() leaves the JVM up)."""
+        if self.spark is not None:
+            with contextlib.suppress(Py4JError):  # a crashed JVM: still end what is left
+                self.spark.stop()
+            self.spark = None
+        if self._gateway is not None:
+            with contextlib.suppress(Py4JError, OSError):
+                self._gateway.shutdown()
+            _end(getattr(self._gateway, "proc", None))
+            if SparkContext._gateway is self._gateway:
+                SparkContext._gateway = None
+                SparkContext._jvm = None
+            self._gateway = None
+        if SparkEngine._active is self:
+            SparkEngine._active = None
+        self._close_log()
+        super().stop()
+
+    def _close_log(self) -> None:
+        """Close the JVM's log; remove it when the JVM printed nothing but known chatter."""
+        if self._log is None:
+            return
+        self._log.close()
+        self._log = None
+        text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        if all(_CHATTER.search(line) for line in text.splitlines()):
+            self.log_path.unlink(missing_ok=True)
+
+    @property
+    def sc(self) -> SparkContext:
+        assert self.spark is not None, "start() the engine first"
+        return self.spark.sparkContext
+
+    # ----------------------------------------------------------------- readers
+
+    def _matches(self, inp: Input) -> DataFrame:
+        """The match columns the workloads use, from CSV (typed, validated) or Parquet."""
+        assert self.spark is not None, "start() the engine first"
+        if inp.fmt == "parquet":
+            df = self.spark.read.parquet(*inp.paths)
+        else:
+            # escape='"': RFC 4180 doubled quotes, as Python's csv module reads them;
+            # enforceSchema=False: the header must name the tutorial's columns.
+            df = self.spark.read.csv(list(inp.paths), schema=CSV_SCHEMA, header=True,
+                                     enforceSchema=False, mode="FAILFAST", escape='"',
+                                     encoding="UTF-8")
+        return df.select(*MATCH_COLUMNS)
+
+    # ----------------------------------------------------------------- workloads
+
+    def wordcount(self, inp: Input) -> spec.WordCounts:
+        with _reading(inp):
+            lines = self.sc.textFile(",".join(inp.paths)) if not any(
+                "," in p for p in inp.paths) else self.sc.union(
+                [self.sc.textFile(p) for p in inp.paths])
+            return lines.mapPartitions(_count_words).reduceByKey(operator.add).collectAsMap()
+
+    def mean_home_score(self, inp: Input) -> float:
+        with _reading(inp):
+            df = self._matches(inp)
+            total, n = df.agg(F.sum("home_score"), F.count("*")).first()
+        return total / n  # exact integer sum, then one division (as the serial engine)
+
+    def home_advantage(self, inp: Input) -> int:
+        with _reading(inp):
+            df = self._matches(inp)
+            h, a = F.col("home_score"), F.col("away_score")
+            sign = (h > a).cast("int") - (h < a).cast("int")
+            (total,) = df.where(~F.col("neutral")).agg(F.sum(sign)).first()
+        return int(total or 0)
+
+    def team_records(self, inp: Input) -> spec.TeamRecords:
+        with _reading(inp):
+            rows = (_sides(self._matches(inp)).groupBy("team")
+                    .agg(F.count("*"), *_record_sums())
+                    .collect())
+        return {r[0]: spec.TeamRecord(*r[1:]) for r in rows}
+
+    def team_ratings(self, inp: Input) -> spec.Ratings:
+        assert self.spark is not None, "start() the engine first"
+        with _reading(inp):
+            df = self._matches(inp)
+            counts = sorted(_sides(df).groupBy("team").count().collect())
+            teams = [t for t, _ in counts]
+            n_played = np.array([n for _, n in counts], dtype=np.float64)
+            coded = _coded(df, self.spark.createDataFrame(
+                list(enumerate(teams)), "code int, team string")).cache()
+            try:
+                coded.count()  # materialise the cache: the passes below never re-read files
+                ratings = np.zeros(len(teams))
+                for _ in range(spec.RATING_PASSES):
+                    ratings = ratings + spec.RATING_STEP * _gradient(coded, ratings) / n_played
+            finally:
+                coded.unpersist()
+        return dict(zip(teams, ratings.tolist(), strict=True))
+
+
+# --------------------------------------------------------------------------- DataFrame helpers
+
+def _record_sums() -> list[Column]:
+    """won, drawn, lost, goals_for, goals_against: sums over a team's sides."""
+    gf, ga = F.col("goals_for"), F.col("goals_against")
+    return [F.sum(c).cast("long") for c in ((gf > ga).cast("int"), (gf == ga).cast("int"),
+                                            (gf < ga).cast("int"), gf, ga)]
+
+
+def _sides(df: DataFrame) -> DataFrame:
+    """Each match twice, as (team, goals_for, goals_against) from either side: one scan."""
+    def side(team: str, gf: str, ga: str) -> Column:
+        return F.struct(F.col(team).alias("team"), F.col(gf).alias("goals_for"),
+                        F.col(ga).alias("goals_against"))
+
+    return df.select(F.inline(F.array(side("home_team", "home_score", "away_score"),
+                                      side("away_team", "away_score", "home_score"))))
+
+
+def _coded(df: DataFrame, index: DataFrame) -> DataFrame:
+    """The columns a rating pass needs: team codes (broadcast joins), y, home-ground bonus."""
+    h, a = F.col("home_score"), F.col("away_score")
+    home = F.broadcast(index.withColumnsRenamed({"code": "home", "team": "home_team"}))
+    away = F.broadcast(index.withColumnsRenamed({"code": "away", "team": "away_team"}))
+    return df.join(home, "home_team").join(away, "away_team").select(
+        "home", "away",
+        F.when(h > a, 1.0).when(h == a, 0.5).otherwise(0.0).alias("y"),
+        F.when(F.col("neutral"), 0.0).otherwise(spec.RATING_HOME_BONUS).alias("bonus"))
+
+
+def _gradient(coded: DataFrame, ratings: np.ndarray) -> np.ndarray:
+    """Σ e per team over every match, given the previous pass's ratings (one Spark job)."""
+    r = F.lit(ratings.tolist())  # a few hundred doubles: inlined in the plan, no join
+    d = F.get(r, F.col("home")) - F.get(r, F.col("away")) + F.col("bonus")
+    e = (F.col("y") - 1.0 / (1.0 + F.exp(-d))).alias("e")
+    g = (coded.select("home", "away", e)
+         .select(F.inline(F.array(F.struct(F.col("home").alias("code"), F.col("e").alias("g")),
+                                  F.struct(F.col("away").alias("code"), (-F.col("e")).alias("g")))))
+         .groupBy("code").agg(F.sum("g")).collect())
+    grad = np.zeros(len(ratings))
+    for code, total in g:
+        grad[code] = total
+    return grad
+
+
+def _end(proc: subprocess.Popen[Any] | None, timeout: float = 10.0) -> None:
+    """End the JVM that pyspark launched: close its stdin (it exits), else terminate, else kill."""
+    if proc is None:
+        return
+    try:
+        if proc.stdin is not None:
+            proc.stdin.close()
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
