@@ -2,10 +2,15 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-SCALES ?= 1 10
+QUICK  ?=
+ifeq ($(QUICK),1)
+SCALES    ?= 0.1 1
+ASV_FLAGS ?= --quick
+else
+SCALES    ?= 1 10
+endif
+MACHINE ?= $(shell hostname)
 DATA   ?= data
-ENGINES   = $(shell $(BIN)/python -c "from workloads import engines; print(' '.join(engines.names()))")
-WORKLOADS = wordcount mean_home_score home_advantage team_records team_ratings
 
 .PHONY: venv test lint bench data clean
 venv: $(VENV)/.installed
@@ -29,9 +34,12 @@ data: venv
 	$(BIN)/python -m datagen --scale $(SCALES) --out $(DATA)
 
 bench: data
-	@for scale in $(SCALES); do for w in $(WORKLOADS); do for e in $(ENGINES); do \
-		$(BIN)/python -m workloads run $$w --engine $$e --data $(DATA)/scale-$$scale || exit 1; \
-	done; done; done
+	@mkdir -p .asv/parbench
+	$(BIN)/asv machine --yes --machine $(MACHINE) > /dev/null
+	$(BIN)/python -m workloads engines --json > .asv/parbench/$(MACHINE)-versions.json
+	PARBENCH_DATA=$(abspath $(DATA)) PARBENCH_SCALES="$(SCALES)" $(BIN)/asv run --python=same \
+		--machine $(MACHINE) --set-commit-hash $$(git rev-parse HEAD) $(ASV_FLAGS); \
+	status=$$?; $(BIN)/python -m reports --machine $(MACHINE) && exit $$status
 
 clean:
 	rm -rf $(VENV) .asv reports/html .pytest_cache

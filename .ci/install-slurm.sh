@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install a single-node Slurm (slurmctld, slurmd, client tools) and munge on Debian/Ubuntu.
 # Idempotent: a no-op when every package is already installed; `apt-get update` only when the
-# package lists are missing or the packages cannot be found in them.
+# package lists lack the packages or an install from them fails.
+# Usage: .ci/install-slurm.sh   (as root, or a user with sudo)
 set -euo pipefail
 
 PACKAGES=(slurmctld slurmd slurm-client munge)
@@ -26,13 +27,17 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 command -v apt-get >/dev/null || { echo "slurm: apt-get not found; install ${missing[*]} by hand" >&2; exit 1; }
 
-export DEBIAN_FRONTEND=noninteractive
+install() {
+    $SUDO env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
 known=1
 for pkg in "${missing[@]}"; do
     apt-cache show "$pkg" >/dev/null 2>&1 || known=0
 done
-if [ "$known" -eq 0 ]; then
+# Refresh the package lists only when they lack a package or are too stale to download it.
+if [ "$known" -eq 0 ] || ! install; then
     $SUDO apt-get update -qq
+    install
 fi
-$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 echo "slurm: installed ${missing[*]}"

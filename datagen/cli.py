@@ -206,7 +206,8 @@ def decide(job: Job, out: Path, force: bool) -> None:
         job.action, job.note = "replace", "replaced (other parameters)"
     elif not same_version:
         job.action = "replace"
-        job.note = f"replaced (generator {manifest['generator'].get('version')} was older)"
+        job.note = (f"replaced (it was written by generator version "
+                    f"{manifest['generator'].get('version')})")
     elif damaged := store.damaged_files(target, manifest):
         job.action = "replace"
         job.note = f"replaced (damaged: {len(damaged)} files differ in size, first {damaged[0]})"
@@ -253,12 +254,17 @@ def _size(files: dict[str, Any]) -> int:
 
 
 def run(opts: Options, jobs: list[Job]) -> None:
-    from datagen import generate, tutorial_dataset
+    from datagen import generate, synthetic, tutorial_dataset
 
     opts.out.mkdir(parents=True, exist_ok=True)
     for stale in store.clean_stale(opts.out):
         print(f"removed {stale}, left by an interrupted run", file=sys.stderr)
     with generate.Runner(opts.workers) as runner:
+        if any(job.plan is not None and job.action != "skip" for job in jobs):
+            # load the real data once, then fork the workers (which inherit it): the time
+            # printed for each dataset below is its generation alone
+            synthetic.preload(opts.formats)
+            runner.start()
         for job in jobs:
             target = opts.out / job.name
             if job.action == "skip":

@@ -25,11 +25,10 @@ Task = tuple[Callable[..., Any], tuple[Any, ...]]
 
 def _limit_threads() -> None:
     """One worker, one core: keep Arrow from starting thread pools of its own."""
-    if "pyarrow" in sys.modules:
-        import pyarrow as pa
+    import pyarrow as pa
 
-        pa.set_cpu_count(1)
-        pa.set_io_thread_count(1)
+    pa.set_cpu_count(1)
+    pa.set_io_thread_count(1)
 
 
 def _watch_parent(parent: int) -> None:
@@ -167,7 +166,10 @@ def synthetic_dataset(plan: synthetic.Plan, out: Path, runner: Runner, replace: 
         tm, real = model.text_model(), model.real_matches()
         word_counts = np.sum([r.counts for r in text_results], axis=0)
         weights = np.sum([r.rows for r in match_results], axis=0)
-        assert int(word_counts.sum()) == plan.words and int(weights.sum()) == plan.matches
+        if int(word_counts.sum()) != plan.words or int(weights.sum()) != plan.matches:
+            raise RuntimeError(f"{plan.name}: parts hold {int(word_counts.sum())} words and "
+                               f"{int(weights.sum())} matches, not {plan.words} and "
+                               f"{plan.matches}")
         answer = answers.answers(tm.words, word_counts, real.teams, real.home, real.away,
                                  real.home_score, real.away_score, real.neutral, weights)
         files: dict[str, Any] = {}

@@ -150,23 +150,24 @@ class MatchTable:
     def rest_bytes(self) -> list[bytes]:
         """Each row's CSV bytes after its date, from `,home_team` to the LF, as the csv
         module writes them (minimal quoting)."""
-        rows = list(zip([self.teams[i] for i in self.home], [self.teams[i] for i in self.away],
-                        self.home_score.tolist(), self.away_score.tolist(), self.tournament,
-                        self.city, self.country, self.neutral.tolist(), strict=True))
+        home = [self.teams[i] for i in self.home]
+        away = [self.teams[i] for i in self.away]
+        rows = zip(home, away, map(str, self.home_score.tolist()),
+                   map(str, self.away_score.tolist()), self.tournament, self.city, self.country,
+                   ["True" if n else "False" for n in self.neutral.tolist()], strict=True)
+        fields = {*self.teams, *self.tournament, *self.city, *self.country}
+        if not any(c in f for f in fields for c in ',"\r\n'):
+            # no field needs quoting: the csv module would write the fields as they are
+            return [("," + ",".join(row) + "\n").encode("utf-8") for row in rows]
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        fields = {*self.teams, *self.tournament, *self.city, *self.country}
-        if any("\n" in f or "\r" in f for f in fields):  # then lines cannot be split on LF
-            out = []
-            for row in rows:
-                buf.seek(0)
-                buf.truncate()
-                writer.writerow(row)
-                out.append("," + buf.getvalue())
-        else:
-            writer.writerows(rows)
-            out = ["," + line + "\n" for line in buf.getvalue().split("\n")[:-1]]
-        return [line.encode("utf-8") for line in out]
+        out = []
+        for row in rows:
+            buf.seek(0)
+            buf.truncate()
+            writer.writerow(row)
+            out.append(("," + buf.getvalue()).encode("utf-8"))
+        return out
 
     @cached_property
     def csv_pieces(self):
@@ -207,13 +208,17 @@ def parse_matches(data: bytes, source: str = MATCHES_FILE) -> MatchTable:
     """Parse a results table in the tutorial's CSV form (header, then one row per match)."""
     from datagen.layout import CSV_COLUMNS
 
-    reader = csv.reader(io.StringIO(data.decode("utf-8"), newline=""))
+    text = data.decode("utf-8")
+    if '"' in text or "\r" in text:
+        reader = csv.reader(io.StringIO(text, newline=""))
+    else:  # no quoting and no CR: what the csv module would read is plain splitting
+        reader = iter([line.split(",") for line in text.split("\n")[:-1]])
     header = next(reader, None)
     if header is None or tuple(header) != CSV_COLUMNS:
         raise TableError(f"{source}: header is {header!r}, expected {list(CSV_COLUMNS)}")
     rows = list(reader)
-    if not rows:
-        raise TableError(f"{source}: no rows")
+    if not rows or any(len(r) != len(CSV_COLUMNS) for r in rows):
+        raise TableError(f"{source}: no rows, or rows without {len(CSV_COLUMNS)} fields")
     _, date, home, away, hs, as_, tournament, city, country, neutral = zip(*rows, strict=True)
     if not set(neutral) <= {"True", "False"}:
         raise TableError(f"{source}: neutral must be True or False")

@@ -73,18 +73,6 @@ def clean_stale(out: Path) -> list[Path]:
     return removed
 
 
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
 def write_file(path: Path, *chunks: Any) -> dict[str, Any]:
     """Write the chunks (bytes or other buffers) to `path`; return its manifest entry."""
     h = hashlib.sha256()
@@ -98,10 +86,36 @@ def write_file(path: Path, *chunks: Any) -> dict[str, Any]:
     return {"bytes": size, "sha256": h.hexdigest()}
 
 
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, allow_nan=False)
+
+
+def _expand(value: Any, depth: int) -> bool:
+    """Write this object one key per line? Small flat ones (a file's entry, a team's record,
+    the params) stay on one line: readable, and the C encoder does most of the work."""
+    if not isinstance(value, dict) or depth >= 3:
+        return False
+    return len(value) > 6 or any(isinstance(v, dict) for v in value.values())
+
+
+def _pretty(value: Any, depth: int, out: list[str]) -> None:
+    if not _expand(value, depth):
+        out.append(_dumps(value))
+        return
+    pad = " " * (depth + 1)
+    out.append("{\n")
+    for i, key in enumerate(sorted(value)):
+        out.append(f"{pad}{_dumps(str(key))}: ")
+        _pretty(value[key], depth + 1, out)
+        out.append(",\n" if i < len(value) - 1 else "\n")
+    out.append(" " * depth + "}")
+
+
 def manifest_bytes(manifest: dict[str, Any]) -> bytes:
     """The manifest as written: sorted keys, so equal content gives equal bytes."""
-    text = json.dumps(manifest, sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False)
-    return (text + "\n").encode("utf-8")
+    out: list[str] = []
+    _pretty(manifest, 0, out)
+    return ("".join(out) + "\n").encode("utf-8")
 
 
 def read_manifest(folder: Path) -> dict[str, Any] | None:

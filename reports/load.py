@@ -26,8 +26,9 @@ from reports.model import (
     engine_name,
 )
 
-#: Sidecar written by `make bench` next to machine.json: engine availability and versions.
-VERSIONS_FILE = "parbench-versions.json"
+#: Sidecar written by `make bench` beside the results folder (asv would read a .json inside it
+#: as a results file): `<results>/../parbench/<machine>-versions.json`.
+VERSIONS_DIR = "parbench"
 #: asv's own default when neither the benchmark nor asv.conf.json sets a timeout.
 DEFAULT_TIMEOUT = 60.0
 
@@ -37,7 +38,7 @@ def machines(results_dir: Path) -> list[str]:
     if not results_dir.is_dir():
         return []
     return sorted(p.parent.name for p in results_dir.glob("*/machine.json")
-                  if any(f != VERSIONS_FILE for _, f, _ in iter_results_paths(str(p.parent))))
+                  if any(True for _ in iter_results_paths(str(p.parent))))
 
 
 def current_benchmarks(results_dir: Path) -> dict[str, dict] | None:
@@ -81,8 +82,6 @@ def _status(value: object, duration: float | None, timeout: float) -> str:
 
 def _iter_results(machine_dir: Path):
     for root, filename, machine in iter_results_paths(str(machine_dir)):
-        if filename == VERSIONS_FILE:
-            continue
         try:
             yield Results.load(str(Path(root) / filename), machine_name=machine)
         except util.UserError:
@@ -173,9 +172,14 @@ def _engines(versions: dict[str, object] | None) -> list[dict]:
     return [e for e in engines if isinstance(e, dict)] if isinstance(engines, list) else []
 
 
+def versions_path(machine_dir: Path) -> Path:
+    """Where `make bench` writes the engines' versions for the machine of `machine_dir`."""
+    return machine_dir.parent.parent / VERSIONS_DIR / f"{machine_dir.name}-versions.json"
+
+
 def _versions(machine_dir: Path) -> dict[str, object] | None:
     try:
-        data = json.loads((machine_dir / VERSIONS_FILE).read_text(encoding="utf-8"))
+        data = json.loads(versions_path(machine_dir).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None

@@ -24,8 +24,14 @@ def state(tmp_path: Path) -> Iterator[Path]:
     try:
         yield folder
     finally:
+        errors = []
         for kind in cluster.KINDS:
-            cluster.down(kind, folder)
+            try:
+                cluster.down(kind, folder)
+            except Exception as exc:  # stop the other kinds first, then report
+                errors.append(exc)
+        if errors:
+            raise errors[0]
 
 
 def _tree(pids: list[int]) -> list[psutil.Process]:

@@ -24,6 +24,7 @@ import pytest
 
 from reports import metrics, model
 from reports.__main__ import main
+from reports.load import versions_path
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -200,7 +201,9 @@ def asv_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     asv(project, env, "run", "--python=same", "--set-commit-hash", commit,
         "--launch-method=forkserver", "--machine", "fakebox")
     results = project / ".asv" / "results"
-    (results / "fakebox" / "parbench-versions.json").write_text(json.dumps(VERSIONS))
+    versions = versions_path(results / "fakebox")
+    versions.parent.mkdir(parents=True, exist_ok=True)
+    versions.write_text(json.dumps(VERSIONS))
     return results
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import sys
 import time
 from typing import Any
@@ -95,7 +96,7 @@ def list_engines(args: argparse.Namespace) -> int:
         rows.append({"engine": name, "available": avail.ok, "reason": avail.reason,
                      "versions": avail.versions})
     if args.json:
-        print(json.dumps(rows))
+        print(json.dumps({"engines": rows, "python": platform.python_version()}))
         return 0
     for r in rows:
         versions = ", ".join(f"{k} {v}" for k, v in r["versions"].items())

@@ -78,8 +78,9 @@ def _locked(root: Path) -> Iterator[None]:
 class Launcher:
     """Starts a cluster's daemons and records each one in the state file at once."""
 
-    def __init__(self, info: ClusterInfo) -> None:
+    def __init__(self, info: ClusterInfo, timeout: float) -> None:
         self.info = info
+        self.timeout = timeout
 
     def env(self, **extra: str) -> dict[str, str]:
         """The caller's environment plus the cluster marker and `extra`."""
@@ -110,7 +111,7 @@ def _remove(folder: Path) -> None:
     """Delete a cluster's folder and what its symlinks point to (a munge socket folder in /tmp)."""
     with contextlib.suppress(OSError):
         for entry in folder.iterdir():
-            if entry.is_symlink():
+            if entry.is_symlink() and entry.resolve().name.startswith("parbench-"):
                 shutil.rmtree(entry.resolve(), ignore_errors=True)
     shutil.rmtree(folder, ignore_errors=True)
 
@@ -118,9 +119,10 @@ def _remove(folder: Path) -> None:
 def _check_ports(kind: str, ports: dict[str, int]) -> None:
     for role, port in ports.items():
         if not port_free(port):
+            flag = "--web-port" if role == "web" else "--port"
             raise UsageError(
                 f"{kind}: port {port} ({role}) on 127.0.0.1 is busy; stop what uses it or pick"
-                " another with --port/--web-port"
+                f" another with {flag} (0: any free port)"
             )
 
 
@@ -136,7 +138,7 @@ def _start(info: ClusterInfo, impl: Backend, timeout: float) -> None:
     info.folder.mkdir(parents=True)
     began = time.monotonic()
     try:
-        impl.launch(info, Launcher(info))
+        impl.launch(info, Launcher(info, timeout))
         wait_until(info, lambda: impl.ready(info), timeout, "waiting for workers")
     except BaseException:
         _forget(info, impl, keep_folder=True)
@@ -169,10 +171,8 @@ def start_cluster(
         impl.check()
         ports = impl.ports(port, web_port)
         _check_ports(kind, ports)
-        info = ClusterInfo(
-            kind=kind, state_dir=str(root), workers=workers or impl.default_workers(),
-            ports=ports, marker=uuid.uuid4().hex,
-        )
+        workers = workers or impl.default_workers()
+        info = ClusterInfo(kind, str(root), workers, ports=ports, marker=uuid.uuid4().hex)
         _start(info, impl, timeout or impl.default_timeout)
         return info, False
 
@@ -181,13 +181,19 @@ def up(
     kind: str,
     workers: int | None = None,
     state_dir: str | os.PathLike[str] | None = None,
-    **options: int | float | None,
+    *,
+    port: int | None = None,
+    web_port: int | None = None,
+    timeout: float | None = None,
 ) -> ClusterInfo:
     """Start a `kind` cluster on 127.0.0.1 (or find it running) and return where it is.
 
-    Options: port, web_port (spark master UI), timeout (seconds to wait for readiness).
+    `workers`: dask worker processes, spark worker cores or slurm CPUs (default: all cores).
+    `port`/`web_port` (spark master UI): 0 picks free ports. `timeout`: seconds to get ready.
+    Raises UsageError (bad input, missing program, busy port) or ClusterError (start failed).
     """
-    return start_cluster(kind, workers, state_dir, **options)[0]  # type: ignore[arg-type]
+    options = {"port": port, "web_port": web_port, "timeout": timeout}
+    return start_cluster(kind, workers, state_dir, **options)[0]
 
 
 def down(kind: str, state_dir: str | os.PathLike[str] | None = None) -> bool:
@@ -225,9 +231,10 @@ def _status_one(kind: str, root: Path) -> ClusterStatus:
     where = f"{info.address} ({info.capacity}, {alive}/{len(info.processes)} processes alive"
     if info.ready and answers and alive == len(info.processes):
         return ClusterStatus(kind, True, f"{kind}: running at {where}, state {root})", info)
-    state = "starting" if not info.ready else "unhealthy"
     port = "port answers" if answers else "port closed"
-    return ClusterStatus(kind, False, f"{kind}: {state} at {where}, {port}); try down", info)
+    if not info.ready:
+        return ClusterStatus(kind, False, f"{kind}: starting at {where}, {port})", info)
+    return ClusterStatus(kind, False, f"{kind}: unhealthy at {where}, {port}); run down", info)
 
 
 def status(
@@ -246,13 +253,17 @@ def running(
     kind: str,
     workers: int | None = None,
     state_dir: str | os.PathLike[str] | None = None,
-    **options: int | float | None,
+    *,
+    port: int | None = None,
+    web_port: int | None = None,
+    timeout: float | None = None,
 ) -> Iterator[ClusterInfo]:
-    """Run a cluster for the duration of a `with` block; it is stopped even on error.
+    """Run a cluster (arguments as for `up`) during a `with` block; stopped even on error.
 
     A cluster that was already running before the block is left running.
     """
-    info, already = start_cluster(kind, workers, state_dir, **options)  # type: ignore[arg-type]
+    options = {"port": port, "web_port": web_port, "timeout": timeout}
+    info, already = start_cluster(kind, workers, state_dir, **options)
     try:
         yield info
     finally:

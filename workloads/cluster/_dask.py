@@ -5,9 +5,12 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._procs import LOOPBACK, ClusterInfo, UsageError, free_port, port_answers
+
+if TYPE_CHECKING:
+    from ._core import Launcher
 
 DEFAULT_PORT = 8786
 
@@ -36,7 +39,7 @@ class DaskBackend:
     def probe_port(self, info: ClusterInfo) -> int:
         return info.ports["scheduler"]
 
-    def launch(self, info: ClusterInfo, launcher: Any) -> None:
+    def launch(self, info: ClusterInfo, launcher: Launcher) -> None:
         port = info.ports["scheduler"]
         info.address = f"tcp://{LOOPBACK}:{port}"
         info.env = {"PARBENCH_DASK_ADDRESS": info.address}

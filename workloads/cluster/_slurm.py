@@ -9,7 +9,7 @@ import socket
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ._procs import (
     LOOPBACK,
@@ -20,6 +20,9 @@ from ._procs import (
     port_answers,
     wait_until,
 )
+
+if TYPE_CHECKING:
+    from ._core import Launcher
 
 DEFAULT_PORT = 6817  # slurmctld; slurmd listens on the next port
 INSTALL_HINT = (
@@ -122,7 +125,7 @@ class SlurmBackend:
             (folder / sub).mkdir(mode=0o755)
         return folder
 
-    def _start_munge(self, info: ClusterInfo, launcher: Any, run: Path) -> str:
+    def _start_munge(self, info: ClusterInfo, launcher: Launcher, run: Path) -> str:
         key = info.folder / "munge.key"
         key.write_bytes(os.urandom(1024))
         key.chmod(0o400)
@@ -134,10 +137,10 @@ class SlurmBackend:
              f"--seed-file={info.folder / 'munged.seed'}"],
             launcher.env(),
         )
-        wait_until(info, sock.exists, self.default_timeout, "munged socket")
+        wait_until(info, sock.exists, launcher.timeout, "munged socket")
         return str(sock)
 
-    def launch(self, info: ClusterInfo, launcher: Any) -> None:
+    def launch(self, info: ClusterInfo, launcher: Launcher) -> None:
         run = self._socket_dir(info).resolve()
         (info.folder / "ctld").mkdir()
         sock = self._start_munge(info, launcher, run)
@@ -147,9 +150,8 @@ class SlurmBackend:
         info.env = {"SLURM_CONF": str(conf)}
         env = launcher.env(SLURM_CONF=str(conf))
         launcher.start("slurmctld", [_binary("slurmctld"), "-D", "-f", str(conf)], env)
-        wait_until(
-            info, lambda: port_answers(info.ports["slurmctld"]), self.default_timeout, "slurmctld"
-        )
+        ctld = info.ports["slurmctld"]
+        wait_until(info, lambda: port_answers(ctld), launcher.timeout, "slurmctld")
         launcher.start("slurmd", [_binary("slurmd"), "-D", "-f", str(conf), "-N", node_name()], env)
 
     def _run(self, info: ClusterInfo, *cmd: str) -> str:

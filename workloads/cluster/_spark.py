@@ -9,9 +9,12 @@ import shutil
 import sys
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._procs import LOOPBACK, ClusterInfo, UsageError, free_port, wait_until
+
+if TYPE_CHECKING:
+    from ._core import Launcher
 
 DEFAULT_PORT = 7077
 DEFAULT_WEB_PORT = 8080
@@ -76,19 +79,18 @@ class SparkBackend:
     def probe_port(self, info: ClusterInfo) -> int:
         return info.ports["master"]
 
-    def _env(self, info: ClusterInfo, launcher: Any) -> dict[str, str]:
+    def _env(self, info: ClusterInfo, launcher: Launcher) -> dict[str, str]:
         log4j = info.folder / "log4j2.properties"
         log4j.write_text(LOG4J2)
         return launcher.env(
             SPARK_HOME=str(spark_home()),
             SPARK_CONF_DIR=str(info.folder),
             SPARK_LOCAL_IP=LOOPBACK,
-            SPARK_LOG_DIR=str(info.folder),
             SPARK_DAEMON_JAVA_OPTS=f"-Dlog4j.configurationFile=file:{log4j}",
             PYSPARK_PYTHON=os.environ.get("PYSPARK_PYTHON", sys.executable),
         )
 
-    def launch(self, info: ClusterInfo, launcher: Any) -> None:
+    def launch(self, info: ClusterInfo, launcher: Launcher) -> None:
         master, web = info.ports["master"], info.ports["web"]
         info.address = f"spark://{LOOPBACK}:{master}"
         info.env = {"PARBENCH_SPARK_MASTER": info.address}
@@ -101,7 +103,7 @@ class SparkBackend:
             env,
         )
         # A worker that finds no leader backs off for 5-15 s: start it once the master is ALIVE.
-        wait_until(info, lambda: self._leader(info), self.default_timeout, "master leader")
+        wait_until(info, lambda: self._leader(info), launcher.timeout, "master leader")
         work = info.folder / "work"
         work.mkdir()
         launcher.start(

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 #: The single key of the scalar workloads (all their pairs meet in one reduce group).
 MEAN_KEY = "home_score"
 ADVANTAGE_KEY = "home_advantage"
-MAPPER_STYLES = ("plain", "vectorised", "pandas")
+MAPPER_STYLES = ("plain", "vectorised")
 TEAM_COLUMNS = ("home_team", "away_team")
 
 
@@ -180,42 +180,6 @@ def map_gradients_vectorised(split: Split, ratings: dict[str, float]) -> Mapping
     return dict(zip(teams, zip(gradient, played, strict=True), strict=True))
 
 
-# ----------------------------------------------------------------- pandas mappers (measured)
-
-
-def map_home_scores_pandas(split: Split, cache: Any) -> Pairs:
-    df = split.frame()
-    return [(MEAN_KEY, (int(df["home_score"].sum()), len(df)))]
-
-
-def map_advantage_pandas(split: Split, cache: Any) -> Pairs:
-    from workloads import frames
-
-    return [(ADVANTAGE_KEY, frames.home_advantage(split.frame()))]
-
-
-def map_records_pandas(split: Split, cache: Any) -> Pairs:
-    from workloads import frames
-
-    records = frames.team_records(split.frame())
-    return zip(records.index.tolist(),
-               map(tuple, records[frames.RECORD_FIELDS].to_numpy().tolist()), strict=True)
-
-
-def map_gradients_pandas(split: Split, ratings: dict[str, float]) -> Pairs:
-    import numpy as np
-
-    from workloads import frames
-
-    df = split.frame()
-    teams = frames.team_index(df)
-    c = frames.coded(df, teams)
-    previous = np.array([ratings.get(t, 0.0) for t in teams])
-    gradient = frames.gradient(c, previous).tolist()
-    played = frames.played(c, len(teams)).tolist()
-    return zip(teams.tolist(), zip(gradient, played, strict=True), strict=True)
-
-
 # --------------------------------------------------------------------------- the programs
 
 
@@ -227,20 +191,15 @@ class Program:
     vectorised: Mapper
     combiner: Combiner
     reducer: Reducer
-    pandas: Mapper | None = None
 
     def mapper(self, style: str) -> Mapper:
-        return getattr(self, style) or self.vectorised
+        return self.vectorised if style == "vectorised" else self.plain
 
 
 PROGRAMS: dict[str, Program] = {
     "wordcount": Program(map_words, map_words_vectorised, sum, total),
-    "mean_home_score": Program(map_home_scores, map_home_scores_vectorised, add_vectors, mean,
-                               map_home_scores_pandas),
-    "home_advantage": Program(map_advantage, map_advantage_vectorised, sum, total,
-                              map_advantage_pandas),
-    "team_records": Program(map_records, map_records_vectorised, add_vectors, vector_total,
-                            map_records_pandas),
-    "team_ratings": Program(map_gradients, map_gradients_vectorised, add_vectors, vector_total,
-                            map_gradients_pandas),
+    "mean_home_score": Program(map_home_scores, map_home_scores_vectorised, add_vectors, mean),
+    "home_advantage": Program(map_advantage, map_advantage_vectorised, sum, total),
+    "team_records": Program(map_records, map_records_vectorised, add_vectors, vector_total),
+    "team_ratings": Program(map_gradients, map_gradients_vectorised, add_vectors, vector_total),
 }

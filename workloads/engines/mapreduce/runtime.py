@@ -110,14 +110,6 @@ class Split:
         self.records_read += table.num_rows
         return table
 
-    def frame(self) -> Any:
-        """The whole matches split as a pandas frame (records: its rows)."""
-        from workloads import frames
-
-        df = frames.read_matches(self.path, self.fmt)
-        self.records_read += len(df)
-        return df
-
 
 Mapper = Callable[[Split, Any], Pairs]
 Combiner = Callable[[list[Any]], Any]

@@ -1,0 +1,35 @@
+"""Data generation itself: time to generate scale 1 with one worker and with all cores."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shutil
+import tempfile
+
+from datagen.cli import main as datagen
+
+CORES = os.cpu_count() or 1
+
+
+class Datagen:
+    param_names = ["workers", "scale"]
+    params = [sorted({1, CORES}), ["1"]]
+    number = 1
+    rounds = 1
+    repeat = (3, 5, 30.0)
+    timeout = 600
+
+    def setup(self, workers: int, scale: str) -> None:
+        self.out = tempfile.mkdtemp(prefix="parbench-datagen-")
+
+    def teardown(self, workers: int, scale: str) -> None:
+        shutil.rmtree(self.out, ignore_errors=True)
+
+    def time_generate(self, workers: int, scale: str) -> None:
+        with contextlib.redirect_stderr(io.StringIO()):
+            status = datagen(["--scale", scale, "--out", self.out, "--workers", str(workers),
+                              "--force"])
+        if status != 0:
+            raise RuntimeError(f"datagen --scale {scale} --workers {workers} exited {status}")

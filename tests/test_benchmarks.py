@@ -1,0 +1,81 @@
+"""The asv suite: `asv check`, a smoke run of every engine, and a wrong engine failing loudly."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from reports.load import load_machine
+from reports.model import FAILED, OK, PEAK_MEMORY, SKIPPED, STARTUP, Cell
+from workloads import engines, spec
+
+ROOT = Path(__file__).resolve().parents[1]
+ASV = [sys.executable, "-m", "asv"]
+MACHINE = "parbench-test"
+
+
+def asv(tmp: Path, data: Path, *args: str, env: dict[str, str] | None = None,
+        timeout: float = 900) -> subprocess.CompletedProcess:
+    """Run asv on this checkout with results kept under `tmp` (never the user's .asv)."""
+    conf = json.loads((ROOT / "asv.conf.json").read_text())
+    conf.update(repo=str(ROOT), benchmark_dir=str(ROOT / "benchmarks"),
+                results_dir=str(tmp / "results"), env_dir=str(tmp / "env"),
+                html_dir=str(tmp / "html"))
+    (tmp / "asv.conf.json").write_text(json.dumps(conf))
+    full_env = {**os.environ, "HOME": str(tmp), "PARBENCH_DATA": str(data),
+                "PARBENCH_SCALES": "0.01", "PARBENCH_WORKERS": "1 2", **(env or {})}
+    base = [*ASV, *args[:1], "--config", str(tmp / "asv.conf.json"), *args[1:]]
+    return subprocess.run(base, cwd=tmp, env=full_env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def run_suite(tmp: Path, data: Path, bench: str | None = None,
+              env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess, list[Cell]]:
+    """`asv run --quick` on this commit; the process and every stored result (as the report
+    reads them)."""
+    asv(tmp, data, "machine", "--yes", "--machine", MACHINE, env=env).check_returncode()
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                          text=True, check=True).stdout.strip()
+    args = ["run", "--python=same", "--quick", "--show-stderr", "--machine", MACHINE,
+            "--set-commit-hash", head, *(["-b", bench] if bench else [])]
+    proc = asv(tmp, data, *args, env=env)
+    return proc, load_machine(tmp / "results", MACHINE).cells
+
+
+def cells_of(cells: list[Cell], engine: str, metric: str) -> dict[int | None, Cell]:
+    return {c.workers: c for c in cells if c.engine == engine and c.metric == metric}
+
+
+def test_asv_check(tmp_path, data_dir):
+    proc = asv(tmp_path, data_dir, "check", "--python=same")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_smoke_every_engine(tmp_path, data_dir):
+    """The whole suite on scale 0.01, one repeat: every combination runs and checks out."""
+    proc, cells = run_suite(tmp_path, data_dir)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    for name in engines.names():
+        single = engines.engine_class(name).max_workers == 1
+        for metric in (*spec.WORKLOADS_BY_NAME, STARTUP, PEAK_MEMORY):
+            got = cells_of(cells, name, metric)
+            assert got[1].status == OK and got[1].value > 0, (name, metric, got)
+            assert got[2].status == (SKIPPED if single else OK), (name, metric, got)
+    for workers, cell in cells_of(cells, "spark", PEAK_MEMORY).items():
+        assert cell.value > 200e6, f"spark, {workers} worker(s): JVM not counted ({cell.value})"
+    for workers, cell in cells_of(cells, "dask-distributed", PEAK_MEMORY).items():
+        assert cell.value > 150e6 * (1 + workers), f"dask workers not counted ({cell.value})"
+    assert [c.status for c in cells if c.suite == "datagen"] == [OK, OK]
+
+
+def test_wrong_engine_fails_loudly_others_run(tmp_path, data_dir):
+    env = {"PARBENCH_ENGINES": f"wrong={ROOT / 'tests' / 'wrong_engine.py'}:WrongEngine"}
+    proc, cells = run_suite(tmp_path, data_dir, bench=r"(Wrong|Pandas)\.time_home_adv",
+                            env=env)
+    out = proc.stdout + proc.stderr
+    assert "home_advantage: expected" in out, out[-4000:]
+    assert cells_of(cells, "wrong", "home_advantage")[1].status == FAILED
+    assert cells_of(cells, "pandas", "home_advantage")[1].status == OK

@@ -1,0 +1,228 @@
+"""Spark engine specifics: Java detection, a quiet terminal, errors naming files, the JVM's life.
+
+The generic answers are checked by test_engines.py; these tests reuse its cached sessions
+(the `engine` fixture) and start a JVM of their own only where a whole CLI run is the point.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from workloads.dataset import Input
+from workloads.engines import spark as spark_engine
+from workloads.readers import DataError
+
+needs_java = pytest.mark.skipif(not spark_engine.SparkEngine.availability().ok,
+                                reason="Spark needs Java 17+")
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "workloads", *args], capture_output=True,
+                          text=True, timeout=300, env=env)
+
+
+def env_without_java(java_home: str | None = None) -> dict[str, str]:
+    """This environment with no `java` on PATH and JAVA_HOME unset (or set to `java_home`)."""
+    env = {k: v for k, v in os.environ.items() if k != "JAVA_HOME"}
+    dirs = [d for d in env.get("PATH", "").split(os.pathsep)
+            if d and not os.access(os.path.join(d, "java"), os.X_OK)]
+    env["PATH"] = os.pathsep.join(dirs)
+    if java_home is not None:
+        env["JAVA_HOME"] = java_home
+    return env
+
+
+def one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> str:
+    assert proc.returncode != 0, proc.stdout
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    return lines[0]
+
+
+# --------------------------------------------------------------------------- Java detection
+
+
+@pytest.mark.parametrize("java_home", [None, "empty"])
+def test_cli_without_java_says_what_it_found(dataset, tmp_path, java_home):
+    home = str(tmp_path) if java_home else None
+    found = f"JAVA_HOME={home} has no bin/java" if home else "no java on PATH / JAVA_HOME"
+    proc = cli("run", "wordcount", "--engine", "spark", "--data", str(dataset("tutorial").path),
+               env=env_without_java(home))
+    one_line_error(proc, "Java 17+ is needed for PySpark 4", f"found: {found}")
+
+
+def test_engines_lists_spark_unavailable_without_java():
+    proc = cli("engines", "--json", env=env_without_java())
+    assert proc.returncode == 0, proc.stderr
+    row = next(r for r in json.loads(proc.stdout) if r["engine"] == "spark")
+    assert not row["available"]
+    assert row["reason"] == ("Java 17+ is needed for PySpark 4; "
+                             "found: no java on PATH / JAVA_HOME")
+
+
+@pytest.mark.parametrize(("reported", "ok"), [('"11.0.2" 2019-01-15', False),
+                                              ('"1.8.0_292"', False),
+                                              ('"17.0.15" 2025-04-15', True),
+                                              ('"21" 2023-09-19', True)])
+def test_java_version_is_parsed(tmp_path, monkeypatch, reported, ok):
+    java = tmp_path / "bin" / "java"
+    java.parent.mkdir()
+    java.write_text(f"#!/bin/sh\necho 'openjdk version {reported}' >&2\n")
+    java.chmod(java.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path))
+    avail = spark_engine.SparkEngine.availability()
+    version = reported.split('"')[1]
+    assert avail.ok is ok
+    if ok:
+        assert avail.versions["java"] == version and "pyspark" in avail.versions
+    else:
+        assert avail.reason == (f"Java 17+ is needed for PySpark 4; found: java {version} at "
+                                f"JAVA_HOME={tmp_path}")
+
+
+def test_conf_for_a_cluster_master(monkeypatch):
+    monkeypatch.setenv(spark_engine.MASTER_ENV, "spark://127.0.0.1:7077")
+    conf = spark_engine.SparkEngine(3).conf()
+    assert conf["spark.master"] == "spark://127.0.0.1:7077"
+    assert conf["spark.cores.max"] == "3"
+    monkeypatch.delenv(spark_engine.MASTER_ENV)
+    conf = spark_engine.SparkEngine(3).conf()
+    assert conf["spark.master"] == "local[3]" and "spark.cores.max" not in conf
+    assert conf["spark.driver.bindAddress"] == "127.0.0.1"
+
+
+# --------------------------------------------------------------------------- a quiet terminal
+
+
+@needs_java
+def test_cli_run_prints_only_the_answer(dataset):
+    proc = cli("run", "wordcount", "--engine", "spark", "--workers", "2", "--json", "--data",
+               str(dataset("tutorial").path))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    assert json.loads(proc.stdout)["check"] == "ok"
+
+
+def damaged_copy(dataset, tmp_path: Path, edit) -> Path:
+    """The scale-0.01 matches (CSV) copied to tmp_path, line 4 of the first file edited."""
+    src = dataset("0.01").path / "matches"
+    dst = tmp_path / "matches"
+    dst.mkdir()
+    for part in sorted(src.glob("*.csv")):
+        shutil.copy(part, dst)
+    first = sorted(dst.glob("*.csv"))[0]
+    lines = first.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[3] = edit(lines[3])
+    first.write_text("".join(lines), encoding="utf-8")
+    return first
+
+
+@needs_java
+def test_cli_malformed_row_is_one_line(dataset, tmp_path):
+    data = tmp_path / "ds"
+    shutil.copytree(dataset("0.01").path, data)
+    bad = sorted((data / "matches").glob("*.csv"))[0]
+    lines = bad.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[3] = lines[3].rsplit(",", 2)[0] + "\n"
+    bad.write_text("".join(lines), encoding="utf-8")
+    proc = cli("run", "home_advantage", "--engine", "spark", "--no-verify", "--data", str(data))
+    one_line_error(proc, f"{bad}:4", "malformed row")
+
+
+# --------------------------------------------------------------------------- the JVM's life
+
+
+@needs_java
+def test_each_start_gets_its_own_jvm(engine, dataset):
+    """stop() ends the JVM; a new engine (other workers) starts a new one; one runs at a time."""
+    tutorial = dataset("tutorial")
+    one = engine("spark", 1)
+    assert one.sc.master == "local[1]" and one.run("mean_home_score", tutorial) > 0
+    first_jvm = one._gateway.proc
+    other = spark_engine.SparkEngine(2)
+    try:
+        other.start()  # stops `one`: a process holds one SparkContext
+        assert not one.started and first_jvm.poll() is not None, "the first JVM outlived stop()"
+        assert other.sc.master == "local[2]"
+        assert other.run("home_advantage", tutorial) == tutorial.answer("home_advantage")
+    finally:
+        other_jvm = other._gateway.proc
+        other.stop()
+    assert other_jvm.poll() is not None
+    two = engine("spark", 2)  # the fixture's 1-worker engine was stopped: a fresh session
+    assert two.sc.master == "local[2]" and two._gateway.proc.poll() is None
+
+
+# --------------------------------------------------------------------------- errors name files
+
+MALFORMED = {
+    "too few fields": lambda line: line.rsplit(",", 2)[0] + "\n",
+    "too many fields": lambda line: line.rstrip("\n") + ",extra\n",
+    "score not an integer": lambda line: ",".join(
+        [*line.split(",")[:4], "two", *line.split(",")[5:]]),
+    "neutral not a bool": lambda line: line.rstrip("\n").rsplit(",", 1)[0] + ",Maybe\n",
+}
+
+
+@needs_java
+@pytest.mark.parametrize("edit", list(MALFORMED))
+def test_malformed_csv_row_names_file_and_line(engine, dataset, tmp_path, edit):
+    first = damaged_copy(dataset, tmp_path, MALFORMED[edit])
+    inp = Input(tuple(str(p) for p in sorted(first.parent.glob("*.csv"))), "csv")
+    with pytest.raises(DataError, match=f"{first}:4: malformed row"):
+        engine("spark", 2).run_input("team_records", inp)
+
+
+@needs_java
+def test_wrong_csv_header_names_file(engine, dataset, tmp_path):
+    src = dataset("0.01").path / "matches"
+    bad = tmp_path / "part-00000.csv"
+    text = sorted(src.glob("*.csv"))[0].read_text(encoding="utf-8")
+    bad.write_text(text.replace("home_team", "home", 1), encoding="utf-8")
+    with pytest.raises(DataError, match=f"{bad}:1: header"):
+        engine("spark", 2).run_input("mean_home_score", Input((str(bad),), "csv"))
+
+
+@needs_java
+def test_corrupt_parquet_names_file(engine, dataset, tmp_path):
+    src = dataset("0.01").input("matches", "parquet")
+    bad = tmp_path / "part-00099.parquet"
+    bad.write_bytes(b"PAR1 this is not parquet PAR1")
+    with pytest.raises(DataError, match="part-00099.parquet"):
+        engine("spark", 2).run_input("team_records", Input((*src.paths, str(bad)), "parquet"))
+
+
+@needs_java
+def test_missing_parquet_file_is_named(engine, dataset, tmp_path):
+    src = dataset("0.01").input("matches", "parquet")
+    gone = str(tmp_path / "part-99999.parquet")
+    with pytest.raises(DataError, match="part-99999.parquet is missing"):
+        engine("spark", 2).run_input("team_ratings", Input((*src.paths, gone), "parquet"))
+
+
+# --------------------------------------------------------------------------- semantics
+
+
+@needs_java
+def test_wordcount_splits_as_str_split(engine, tmp_path):
+    texts = ["  leading and\ttabs  ", "crlf line\r\nnext\r\n", "nbsp\u00a0em\u2003space\u2028x",
+             "", "no final newline", "Case case CASE, punctuation! kept."]
+    paths = []
+    for i, text in enumerate(texts):
+        path = tmp_path / f"part-{i:05d}.txt"
+        path.write_bytes(text.encode("utf-8"))
+        paths.append(str(path))
+    expected = Counter(" ".join(texts).split())
+    assert engine("spark", 2).run_input("wordcount", Input(tuple(paths), "txt")) == expected
