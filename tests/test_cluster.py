@@ -144,7 +144,7 @@ def test_slurm_array_job(state: Path, tmp_path: Path) -> None:
         ["sbatch", "--wait", "--quiet", "--array=0-2", f"--chdir={out}", "--output=out_%a",
          "--wrap", "echo $SLURM_ARRAY_TASK_ID"],
         env=env, check=True, timeout=60,
-    )  # fmt: skip
+    )
     assert {p.name: p.read_text().strip() for p in out.iterdir()} == {
         f"out_{i}": str(i) for i in range(3)
     }

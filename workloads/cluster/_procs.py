@@ -18,6 +18,7 @@ import psutil
 
 LOOPBACK = "127.0.0.1"
 MARKER_VAR = "PARBENCH_CLUSTER_ID"
+ERROR_WORDS = ("ERROR", "Exception", "error", "fatal", "FATAL")
 
 # Popen objects of daemons started by this Python process, kept so they can be reaped (no zombies).
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
@@ -94,15 +95,14 @@ def exit_code(proc: Proc) -> int | None:
 
 
 def last_line(path: str | Path, limit: int = 240) -> str:
-    """The last non-empty line of a log file (for one-line error messages)."""
+    """The last error-like line of a log (else its last line), for one-line error messages."""
     try:
-        lines = Path(path).read_text(errors="replace").splitlines()
+        lines = [ln.strip() for ln in Path(path).read_text(errors="replace").splitlines()]
     except OSError:
         return ""
-    for line in reversed(lines):
-        if line.strip():
-            return line.strip()[:limit]
-    return ""
+    lines = [ln for ln in lines if ln and not ln.startswith("at ")]
+    errors = [ln for ln in lines if any(word in ln for word in ERROR_WORDS)]
+    return (errors or lines or [""])[-1][:limit]
 
 
 def port_free(port: int, host: str = LOOPBACK) -> bool:
@@ -118,13 +118,14 @@ def port_free(port: int, host: str = LOOPBACK) -> bool:
     return True
 
 
-def free_port(consecutive: int = 1) -> int:
-    """A port on 127.0.0.1 that is free now, with the next `consecutive - 1` ports free too."""
+def free_port(consecutive: int = 1, exclude: tuple[int, ...] = ()) -> int:
+    """A free port on 127.0.0.1 (not in `exclude`), with the next `consecutive - 1` free too."""
     for _ in range(50):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             sock.bind((LOOPBACK, 0))
             port = sock.getsockname()[1]
-        if port + consecutive <= 65536 and all(port_free(port + i) for i in range(consecutive)):
+        wanted = range(port, port + consecutive)
+        if wanted[-1] < 65536 and not set(wanted) & set(exclude) and all(map(port_free, wanted)):
             return port
     raise ClusterError(f"no {consecutive} free consecutive ports on {LOOPBACK}")
 
@@ -284,5 +285,9 @@ def wait_until(info: ClusterInfo, probe: Callable[[], bool], timeout: float, wha
             return
         if time.monotonic() >= deadline:
             logs = ", ".join(p.log for p in info.processes)
-            raise ClusterError(f"{info.kind}: not ready after {timeout:g} s ({what}); logs: {logs}")
+            last = last_line(info.processes[-1].log) if info.processes else ""
+            raise ClusterError(
+                f"{info.kind}: not ready after {timeout:g} s ({what}); logs: {logs}"
+                + (f"; {info.processes[-1].name}: {last}" if last else "")
+            )
         time.sleep(0.1)

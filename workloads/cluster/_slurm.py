@@ -176,7 +176,7 @@ class SlurmBackend:
             self._probe = self._run(
                 info, "sbatch", "--parsable", "--job-name=parbench-ready", "--output=/dev/null",
                 f"--chdir={info.folder}", "--wrap=true",
-            ) or None  # fmt: skip
+            ) or None
             return False
         job = self._run(info, "scontrol", "-o", "show", "job", self._probe)
         if "JobState=COMPLETED" in job:

@@ -20,8 +20,10 @@ DEFAULT_PORT = 7077
 DEFAULT_WEB_PORT = 8080
 DEPLOY = "org.apache.spark.deploy"
 LOG4J2 = """\
-# Written by parbench: Spark daemons log errors only.
+# Written by parbench: Spark daemons log errors only, and the master's and worker's warnings.
 rootLogger.level = error
+logger.deploy.name = org.apache.spark.deploy
+logger.deploy.level = warn
 rootLogger.appenderRef.stderr.ref = console
 appender.console.type = Console
 appender.console.name = console
@@ -59,7 +61,7 @@ def worker_memory() -> str:
 class SparkBackend:
     """`spark-class ...deploy.master.Master` + one `...deploy.worker.Worker --cores N`."""
 
-    default_timeout = 90.0
+    default_timeout = 120.0
 
     def check(self) -> None:
         home = spark_home()
@@ -73,7 +75,9 @@ class SparkBackend:
 
     def ports(self, port: int | None, web_port: int | None) -> dict[str, int]:
         master = free_port() if port == 0 else port or DEFAULT_PORT
-        web = free_port() if web_port == 0 else web_port or DEFAULT_WEB_PORT
+        web = free_port(exclude=(master,)) if web_port == 0 else web_port or DEFAULT_WEB_PORT
+        if web == master:
+            raise UsageError(f"spark: --port and --web-port are both {web}")
         return {"master": master, "web": web}
 
     def probe_port(self, info: ClusterInfo) -> int:
@@ -86,7 +90,9 @@ class SparkBackend:
             SPARK_HOME=str(spark_home()),
             SPARK_CONF_DIR=str(info.folder),
             SPARK_LOCAL_IP=LOOPBACK,
-            SPARK_DAEMON_JAVA_OPTS=f"-Dlog4j.configurationFile=file:{log4j}",
+            # maxRetries=0: fail on a busy port instead of silently taking the next one.
+            SPARK_DAEMON_JAVA_OPTS=f"-Dlog4j.configurationFile=file:{log4j}"
+            " -Dspark.port.maxRetries=0",
             PYSPARK_PYTHON=os.environ.get("PYSPARK_PYTHON", sys.executable),
         )
 
