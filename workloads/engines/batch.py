@@ -79,34 +79,54 @@ class LocalBackend:
 
 
 class SlurmBackend:
-    """`sbatch --array=0-(n-1)%workers --wait`; the job folder must be shared with the nodes."""
+    """`sbatch --array=0-(n-1)%workers`, then poll until the array has left the queue.
+
+    We poll `squeue` ourselves: `sbatch --wait` checks after 2, 10, then 42 s, which would add up
+    to tens of seconds to every timed job. The job folder must be shared with the nodes
+    (PARBENCH_BATCH_DIR); a task's success is its output file, written whole at its end.
+    """
 
     name = "slurm"
 
     def __init__(self) -> None:
-        if shutil.which("sbatch") is None:
-            raise ParbenchError("PARBENCH_BATCH=slurm but sbatch is not on PATH: install Slurm "
-                                "(.ci/install-slurm.sh) or start one with "
-                                "`python -m workloads cluster up slurm`")
+        for tool in ("sbatch", "squeue", "scancel"):
+            if shutil.which(tool) is None:
+                raise ParbenchError(f"PARBENCH_BATCH=slurm but {tool} is not on PATH: install "
+                                    "Slurm (.ci/install-slurm.sh) and start it with "
+                                    "`python -m workloads cluster up slurm`")
         self.job_id: str | None = None
 
     def run_array(self, job_dir: Path, n: int, workers: int) -> None:
         command = " ".join(task_command(job_dir, "$SLURM_ARRAY_TASK_ID"))
-        submit = ["sbatch", "--parsable", "--wait", f"--array=0-{n - 1}%{workers}",
-                  "--job-name=parbench", "--cpus-per-task=1", f"--chdir={job_dir}",
-                  f"--output={job_dir}/task-%a.log", "--wrap", command]
+        submit = ["sbatch", "--parsable", f"--array=0-{n - 1}%{workers}", "--job-name=parbench",
+                  "--cpus-per-task=1", f"--chdir={job_dir}", f"--output={job_dir}/task-%a.log",
+                  "--wrap", command]
         proc = subprocess.run(submit, capture_output=True, text=True, env=job_env())
-        self.job_id = proc.stdout.strip().split(";")[0] or None
+        if proc.returncode != 0:
+            raise BatchJobFailed(f"sbatch failed: {last_line(proc.stderr)}")
+        self.job_id = proc.stdout.strip().split(";")[0]
+        while self._queued():
+            time.sleep(SLURM_POLL_SECONDS)
+        self.job_id = None
         failed = [i for i in range(n) if not (job_dir / f"out-{i}.pkl").is_file()]
-        if failed or proc.returncode != 0:
-            if not failed and proc.stderr.strip():
-                raise BatchJobFailed(f"sbatch failed: {proc.stderr.strip().splitlines()[-1]}")
-            raise task_failure(job_dir, failed or list(range(n)))
+        if failed:
+            raise task_failure(job_dir, failed)
+
+    def _queued(self) -> bool:
+        proc = subprocess.run(["squeue", "-h", "-o", "%i", "-j", str(self.job_id)],
+                              capture_output=True, text=True)
+        # squeue forgets a finished job (non-zero exit, "Invalid job id") or lists nothing
+        return proc.returncode == 0 and bool(proc.stdout.strip())
 
     def cancel(self) -> None:
         if self.job_id:
             subprocess.run(["scancel", self.job_id], capture_output=True)
             self.job_id = None
+
+
+def last_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[-1] if lines else "(no output)"
 
 
 def task_command(job_dir: Path, index: int | str) -> list[str]:
@@ -125,8 +145,7 @@ def task_failure(job_dir: Path, failed: list[int]) -> BatchJobFailed:
     log = job_dir / f"task-{i}.log"
     last = ""
     if log.is_file():
-        lines = log.read_text(errors="replace").strip().splitlines()
-        last = f": {lines[-1]}" if lines else ""
+        last = f": {last_line(log.read_text(errors='replace'))}"
     more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
     return BatchJobFailed(f"batch array task {i}{more} failed{last}; see its log {log}")
 
@@ -159,7 +178,8 @@ class BatchEngine(Engine):
     def availability(cls) -> Availability:
         backend = Settings.from_env().batch_backend
         if backend == "slurm" and shutil.which("sbatch") is None:
-            return Availability(False, "PARBENCH_BATCH=slurm but sbatch is not on PATH")
+            return Availability(False, "PARBENCH_BATCH=slurm but sbatch is not on PATH: run "
+                                ".ci/install-slurm.sh, then `python -m workloads cluster up slurm`")
         return Availability(True, versions={"backend": backend})
 
     def start(self) -> None:

@@ -1,0 +1,87 @@
+"""The batch engine: local job arrays and a real single-node Slurm, failures named clearly."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from workloads import cluster, spec
+from workloads.dataset import Input
+from workloads.engines.batch import BatchEngine, BatchJobFailed, shard
+
+
+def test_shards_cover_every_file_once():
+    paths = tuple(f"/d/part-{i}.csv" for i in range(7))
+    groups = shard(paths, 3)
+    assert [len(g) for g in groups] == [2, 3, 2]
+    assert [p for g in groups for p in g] == list(paths)
+    assert shard(paths[:1], 4) == [[paths[0]]]
+
+
+def broken_copy(dataset, tmp_path: Path) -> Input:
+    """The scale-0.1 matches with one malformed row in the last file."""
+    inp = dataset("0.1").input("matches")
+    bad = tmp_path / "part-bad.csv"
+    lines = Path(inp.paths[-1]).read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[2] = "1,2,3\n"
+    bad.write_text("".join(lines), encoding="utf-8")
+    return Input((*inp.paths[:-1], str(bad)), "csv")
+
+
+def test_local_failed_task_names_task_and_log(dataset, tmp_path):
+    engine = BatchEngine(2, backend="local")
+    with engine, pytest.raises(BatchJobFailed) as failure:
+        engine.run_input("home_advantage", broken_copy(dataset, tmp_path))
+    message = str(failure.value)
+    assert "batch array task 1 failed" in message and "part-bad.csv:3" in message
+    log = Path(message.rsplit("see its log ", 1)[1])
+    assert log.is_file() and "malformed row" in log.read_text()
+    shutil.rmtree(log.parent.parent)
+
+
+def slurm_usable() -> None:
+    if shutil.which("slurmctld") is None:
+        pytest.fail("Slurm is not installed: run .ci/install-slurm.sh")
+    if os.geteuid() != 0:
+        pytest.skip("the single-node Slurm cluster runs slurmd as root")
+
+
+@pytest.fixture(scope="module")
+def slurm(tmp_path_factory):
+    slurm_usable()
+    state = tmp_path_factory.mktemp("slurm-state")
+    with cluster.running("slurm", 2, state, port=0) as info:
+        saved = {k: os.environ.get(k) for k in info.env}
+        os.environ.update(info.env)
+        try:
+            yield info
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+
+@pytest.fixture(scope="module")
+def slurm_engine(slurm, tmp_path_factory):
+    os.environ["PARBENCH_BATCH_DIR"] = str(tmp_path_factory.mktemp("batch-jobs"))
+    engine = BatchEngine(2, backend="slurm")
+    with engine:
+        yield engine
+    del os.environ["PARBENCH_BATCH_DIR"]
+
+
+@pytest.mark.parametrize("workload", list(spec.WORKLOADS_BY_NAME))
+def test_slurm_equals_manifest(workload, slurm_engine, dataset):
+    ds = dataset("0.1")
+    spec.get(workload).check(ds.answer(workload), slurm_engine.run(workload, ds))
+    assert not list(slurm_engine.root.glob("job-*")), "finished job folders are removed"
+
+
+def test_slurm_failed_task_names_task_and_log(slurm_engine, dataset, tmp_path):
+    with pytest.raises(BatchJobFailed, match=r"batch array task 1 failed.*part-bad\.csv:3.*log"):
+        slurm_engine.run_input("team_records", broken_copy(dataset, tmp_path))
