@@ -63,6 +63,12 @@ def engine() -> Iterator[Callable[[str, int], Engine]]:
             current.start()
         return current
 
+    def release(name: str) -> None:
+        """Stop the cached engine `name` (a test needs the JVM or the cluster for itself)."""
+        if name in started:
+            started.pop(name).stop()
+
+    get.release = release  # type: ignore[attr-defined]
     yield get
     for e in started.values():
         e.stop()

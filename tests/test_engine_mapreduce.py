@@ -68,9 +68,9 @@ def test_counters(engine, dataset):
 
 
 @pytest.mark.parametrize("options", [
-    {"mappers": "plain"},
+    {"mappers": "plain", "serializer": "pickle"},
     {"mappers": "plain", "serializer": "marshal", "partitions": 3},
-    {"mappers": "vectorised", "serializer": "marshal", "partitions": 1},
+    {"mappers": "vectorised", "serializer": "pickle", "partitions": 1},
 ])
 def test_variants_equal_manifest(options, dataset):
     ds = dataset("0.1")

@@ -6,8 +6,11 @@ import multiprocessing
 import platform
 import shutil
 import tempfile
+import weakref
 from multiprocessing.pool import Pool
 from typing import Any
+
+import pyarrow
 
 from workloads import spec
 from workloads.dataset import Input
@@ -25,14 +28,12 @@ from workloads.spec import ParbenchError
 
 #: Defaults chosen by measurement at scale 10 (docs/engines-mapreduce.md).
 DEFAULT_MAPPERS = "vectorised"
-DEFAULT_SERIALIZER = "pickle"
+DEFAULT_SERIALIZER = "marshal"
 PARTITIONS_PER_WORKER = 1
 
 
 def _init_worker() -> None:
     """Pool initializer: one worker is one core, so Arrow's CSV/Parquet readers get one thread."""
-    import pyarrow
-
     pyarrow.set_cpu_count(1)
 
 
@@ -68,16 +69,13 @@ class MapReduceEngine(Engine):
     def start(self) -> None:
         if self.started:
             return
-        # Imported here so that forked workers inherit them instead of each importing its own.
-        import pyarrow  # noqa: F401
-
-        from workloads import frames  # noqa: F401
-
-        # fork: workers start at once with the modules above loaded, and leave nothing behind;
+        # fork: workers start at once with this module's imports loaded, and leave nothing behind;
         # spawn and forkserver start multiprocessing's resource tracker (and a fork server), a
         # process that outlives the pool. The pool is made before this engine reads any data.
         self._pool = multiprocessing.get_context("fork").Pool(self.workers, _init_worker)
         self.workdir = tempfile.mkdtemp(prefix="parbench-mapreduce-")
+        # removes the folder at stop(), or when the engine is collected or Python exits
+        self._remove_workdir = weakref.finalize(self, shutil.rmtree, self.workdir, True)
         super().start()
 
     def stop(self) -> None:
@@ -86,7 +84,7 @@ class MapReduceEngine(Engine):
             self._pool.join()
             self._pool = None
         if self.workdir is not None:
-            shutil.rmtree(self.workdir, ignore_errors=True)
+            self._remove_workdir()
             self.workdir = None
         super().stop()
 

@@ -5,9 +5,10 @@ Each workload has two mappers over the same combiner and reducer:
 * `plain`: the textbook mapper, one call per record read by the split's record reader (lines via
   `str.split`, match rows via the `csv` module or `readers.parquet_rows`), emitting one pair per
   word, match or team-in-a-match; the framework's combiner does the per-split aggregation.
-* `vectorised`: the split read at once (the text as one string, the matches as a pandas frame via
-  `workloads.frames`) and aggregated by C loops (`Counter`, numpy, a pandas group-by), emitting the
-  split's already-combined pairs (in-mapper combining). Map, shuffle and reduce are unchanged.
+* `vectorised`: the split read at once (the text as one string; the columns a workload needs as an
+  Arrow table, teams dictionary-encoded to int codes) and aggregated by C loops (`Counter`, numpy
+  `bincount`, the `workloads.frames` partials), returning the split's combined output as a dict
+  (in-mapper combining). Map, shuffle and reduce are unchanged.
 
 Keys are strings; values are ints, floats or tuples of them (so spills marshal as well as pickle).
 """
@@ -15,16 +16,18 @@ Keys are strings; values are ints, floats or tuples of them (so spills marshal a
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from workloads import spec
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from workloads import frames, spec
 from workloads.engines.mapreduce.runtime import Combiner, Mapper, Pairs, Reducer, Split
-
-if TYPE_CHECKING:
-    import numpy as np
-    import pandas as pd
+from workloads.engines.mapreduce.streaming import total, word_pairs
+from workloads.readers import MATCH_COLUMNS
 
 #: The single key of the scalar workloads (all their pairs meet in one reduce group).
 MEAN_KEY = "home_score"
@@ -41,11 +44,6 @@ def add_vectors(values: list[tuple]) -> tuple:
     return tuple(map(sum, zip(*values, strict=True)))
 
 
-def total(key: str, values: Iterable[int], cache: Any = None) -> int:
-    """Sum of a key's counts (the reducer of wordcount and home_advantage)."""
-    return sum(values)
-
-
 def vector_total(key: str, values: list[tuple], cache: Any = None) -> tuple:
     return add_vectors(values)
 
@@ -57,13 +55,6 @@ def mean(key: str, values: list[tuple[int, int]], cache: Any = None) -> float:
 
 
 # --------------------------------------------------------------------------- plain mappers
-
-
-def word_pairs(lines: Iterable[str]) -> Iterator[tuple[str, int]]:
-    """(word, 1) for every `str.split` token of every line (also the Streaming mapper's core)."""
-    for line in lines:
-        for word in line.split():
-            yield word, 1
 
 
 def map_words(split: Split, cache: Any) -> Pairs:
@@ -109,15 +100,12 @@ def map_words_vectorised(split: Split, cache: Any) -> Mapping[str, int]:
     return Counter(split.text().split())
 
 
-def coded(split: Split, columns: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
+def read_coded(split: Split, columns: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
     """`columns` of a matches split as a frame, teams as int codes, and the split's teams.
 
     Arrow's dictionary encoding turns both team columns into codes in one hash pass, without
     making a Python string per row (what makes pandas' CSV reader and `get_indexer` slow).
     """
-    import pandas as pd
-    import pyarrow as pa
-
     table = split.table(list(columns))
     data = {c: table.column(c).to_numpy() for c in columns if c not in TEAM_COLUMNS}
     teams: list[str] = []
@@ -132,21 +120,17 @@ def coded(split: Split, columns: Sequence[str]) -> tuple[pd.DataFrame, list[str]
 
 
 def map_home_scores_vectorised(split: Split, cache: Any) -> Mapping[str, tuple[int, int]]:
-    df, _ = coded(split, ["home_score"])
+    df, _ = read_coded(split, ["home_score"])
     return {MEAN_KEY: (int(df["home_score"].sum()), len(df))}
 
 
 def map_advantage_vectorised(split: Split, cache: Any) -> Mapping[str, int]:
-    from workloads import frames
-
-    df, _ = coded(split, ["home_score", "away_score", "neutral"])
+    df, _ = read_coded(split, ["home_score", "away_score", "neutral"])
     return {ADVANTAGE_KEY: frames.home_advantage(df)}
 
 
 def records_by_code(df: pd.DataFrame, n_teams: int) -> np.ndarray:
     """Per team code, the six record fields over home and away matches (one bincount each)."""
-    import numpy as np
-
     team = np.concatenate([df["home_team"], df["away_team"]])
     gf = np.concatenate([df["home_score"], df["away_score"]]).astype(np.int64)
     ga = np.concatenate([df["away_score"], df["home_score"]]).astype(np.int64)
@@ -160,20 +144,12 @@ def records_by_code(df: pd.DataFrame, n_teams: int) -> np.ndarray:
 
 
 def map_records_vectorised(split: Split, cache: Any) -> Mapping[str, tuple]:
-    from workloads.readers import MATCH_COLUMNS
-
-    df, teams = coded(split, MATCH_COLUMNS)
+    df, teams = read_coded(split, MATCH_COLUMNS)
     return dict(zip(teams, map(tuple, records_by_code(df, len(teams)).tolist()), strict=True))
 
 
 def map_gradients_vectorised(split: Split, ratings: dict[str, float]) -> Mapping[str, tuple]:
-    import numpy as np
-    import pandas as pd
-
-    from workloads import frames
-    from workloads.readers import MATCH_COLUMNS
-
-    df, teams = coded(split, MATCH_COLUMNS)
+    df, teams = read_coded(split, MATCH_COLUMNS)
     c = frames.coded(df, pd.RangeIndex(len(teams)))  # the team columns already hold codes
     gradient = frames.gradient(c, np.array([ratings.get(t, 0.0) for t in teams])).tolist()
     played = frames.played(c, len(teams)).tolist()

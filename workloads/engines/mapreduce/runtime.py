@@ -3,9 +3,10 @@
 `run_job` runs one job the way Hadoop does, on one machine:
 
 1. **Map.** One map task per input split (a file), largest first. The `Split` is the task's
-   record reader: it reads lines, match rows or a whole frame and counts the records it read.
-   The mapper yields (key, value) pairs; the task groups them by key and applies the combiner to
-   each group (a combiner must be associative and commutative, and may run zero or more times).
+   record reader: it reads lines, match rows, or the whole split (a string, an Arrow table), and
+   counts the records it read. The mapper yields (key, value) pairs; the task groups them by key
+   and applies the combiner to each group (a combiner must be associative and commutative, and
+   may run zero or more times). A mapper may instead return a dict it has combined itself.
 2. **Shuffle.** Each map task hash-partitions its combined pairs into R partitions with a stable
    hash (CRC-32 of the UTF-8 key, the same in every process, unlike the salted `hash()`) and writes
    one spill file per non-empty partition: a pickled (or marshalled) dict. Spill files live in a
@@ -24,12 +25,17 @@ import os
 import pickle
 import shutil
 import tempfile
+import time
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.pool import Pool
 from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from workloads.dataset import Input
 from workloads.readers import locate_malformed, match_rows, missing_file, text_lines
@@ -41,7 +47,7 @@ Counters = dict[str, int]
 #: The counters of a job, in report order (Hadoop's names, in snake case).
 COUNTERS = ("jobs", "map_tasks", "reduce_tasks", "map_input_records", "map_output_records",
             "combine_output_records", "spill_files", "shuffle_bytes", "reduce_input_groups",
-            "reduce_input_records", "reduce_output_records")
+            "reduce_input_records", "reduce_output_records", "map_cpu_ms", "reduce_cpu_ms")
 SERIALIZERS = ("pickle", "marshal")
 #: Arrow types of the match columns when read from CSV (Parquet files carry their own).
 ARROW_TYPES = {"home_team": "string", "away_team": "string", "home_score": "int64",
@@ -90,12 +96,8 @@ class Split:
         self.records_read += text.count("\n") + (bool(text) and not text.endswith("\n"))
         return text
 
-    def table(self, columns: list[str]) -> Any:
+    def table(self, columns: list[str]) -> pa.Table:
         """`columns` of the whole matches split as an Arrow table (records: its rows)."""
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-        import pyarrow.parquet as pq
-
         try:
             if self.fmt == "parquet":
                 table = pq.read_table(self.path, columns=columns)
@@ -177,6 +179,11 @@ def group(pairs: Iterable[tuple[Hashable, Any]]) -> tuple[dict[Any, list[Any]], 
     return groups, n
 
 
+def cpu_ms(started: float) -> int:
+    """CPU milliseconds this process has spent since `started` (Hadoop's CPU_MILLISECONDS)."""
+    return round((time.process_time() - started) * 1000)
+
+
 def combine(emitted: Pairs | Mapping[Key, Any],
             combiner: Combiner) -> tuple[Mapping[Key, Any], int]:
     """The map output combined (one value per key), and the number of pairs the mapper emitted.
@@ -192,6 +199,7 @@ def combine(emitted: Pairs | Mapping[Key, Any],
 
 def map_task(job: Job, split: Split, index: int, folder: str) -> TaskResult:
     """Map one split, combine, partition, spill; output: partition -> spill file path."""
+    started = time.process_time()
     combined, emitted = combine(job.mapper(split, job.cache), job.combiner)
     parts: defaultdict[int, dict[Key, Any]] = defaultdict(dict)
     for key, value in combined.items():
@@ -203,17 +211,20 @@ def map_task(job: Job, split: Split, index: int, folder: str) -> TaskResult:
     return TaskResult(spills, {"map_tasks": 1, "map_input_records": split.records_read,
                                "map_output_records": emitted,
                                "combine_output_records": len(combined),
-                               "spill_files": len(spills), "shuffle_bytes": shuffled})
+                               "spill_files": len(spills), "shuffle_bytes": shuffled,
+                               "map_cpu_ms": cpu_ms(started)})
 
 
 def reduce_task(job: Job, spills: list[str]) -> TaskResult:
     """Merge one partition's spill files, group by key and reduce each group."""
+    started = time.process_time()
     groups, n_in = group(pair for path in spills
                          for pair in read_spill(path, job.serializer).items())
     output = {key: job.reducer(key, values, job.cache) for key, values in groups.items()}
     return TaskResult(output, {"reduce_tasks": 1, "reduce_input_groups": len(groups),
                                "reduce_input_records": n_in,
-                               "reduce_output_records": len(output)})
+                               "reduce_output_records": len(output),
+                               "reduce_cpu_ms": cpu_ms(started)})
 
 
 # --------------------------------------------------------------------------- the driver

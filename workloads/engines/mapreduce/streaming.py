@@ -15,9 +15,8 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from itertools import groupby
 from operator import itemgetter
-from typing import TextIO
+from typing import Any, TextIO
 
-from workloads.engines.mapreduce.jobs import total, word_pairs
 from workloads.spec import ParbenchError
 
 #: The mapper reads this many characters of lines at a time ...
@@ -29,6 +28,18 @@ BUFFER_KEYS = 100_000
 
 class StreamError(ParbenchError):
     """A Streaming program's input line is malformed."""
+
+
+def word_pairs(lines: Iterable[str]) -> Iterator[tuple[str, int]]:
+    """(word, 1) for every `str.split` token of every line (plain mappers)."""
+    for line in lines:
+        for word in line.split():
+            yield word, 1
+
+
+def total(key: str, values: Iterable[int], cache: Any = None) -> int:
+    """Sum of a key's counts (the reducer of wordcount and home_advantage)."""
+    return sum(values)
 
 
 def _write(counts: Iterable[tuple[str, int]], out: TextIO) -> None:

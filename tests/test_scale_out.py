@@ -1,0 +1,88 @@
+"""Distributed engines against live daemons on 127.0.0.1: an external Dask scheduler and a Spark
+standalone master (the batch engine on Slurm is in test_engine_batch.py), and their faults."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import psutil
+import pytest
+from conftest import run_cli
+
+from workloads import cluster, engines, spec
+from workloads.cluster._procs import free_port
+
+
+@pytest.fixture
+def env(monkeypatch):
+    return monkeypatch
+
+
+@pytest.fixture(scope="module")
+def dask_cluster(tmp_path_factory):
+    with cluster.running("dask", 2, tmp_path_factory.mktemp("dask-state"), port=0) as info:
+        yield info
+
+
+@pytest.fixture(scope="module")
+def spark_cluster(tmp_path_factory):
+    with cluster.running("spark", 2, tmp_path_factory.mktemp("spark-state"), port=0,
+                         web_port=0) as info:
+        yield info
+
+
+def run_all(engine, dataset) -> None:
+    ds = dataset("0.1")
+    for w in spec.WORKLOADS_BY_NAME.values():
+        w.check(ds.answer(w.name), engine.run(w.name, ds))
+
+
+def test_dask_external_scheduler(dask_cluster, dataset, env):
+    env.setenv("PARBENCH_DASK_ADDRESS", dask_cluster.address)
+    with engines.create("dask-distributed", 2) as e:
+        assert e.cluster is None, "must not start a LocalCluster"
+        run_all(e, dataset)
+    assert all(psutil.pid_exists(p) for p in dask_cluster.pids), "stop() must not stop the cluster"
+
+
+def test_dask_worker_killed_mid_job(dask_cluster, dataset, env):
+    env.setenv("PARBENCH_DASK_ADDRESS", dask_cluster.address)
+    ds = dataset("1")
+    with engines.create("dask-distributed", 2) as e:
+        workers = e.client.run(os.getpid)  # the worker processes, not their nannies
+        victim = max(workers.values())
+        killer = threading.Timer(1.0, os.kill, (victim, signal.SIGKILL))
+        killer.start()
+        t0 = time.monotonic()
+        answer = e.run("team_ratings", ds)
+        killer.join()
+        assert time.monotonic() - t0 > 1.0, "the job ended before the worker was killed"
+        assert not psutil.pid_exists(victim)
+    spec.get("team_ratings").check(ds.answer("team_ratings"), answer)
+
+
+def test_spark_standalone_master(spark_cluster, engine, dataset, env):
+    engine.release("spark")  # one SparkContext per JVM: the local one must go first
+    env.setenv("PARBENCH_SPARK_MASTER", spark_cluster.address)
+    with engines.create("spark", 2) as e:
+        assert e.spark.sparkContext.master == spark_cluster.address
+        run_all(e, dataset)
+
+
+@pytest.mark.parametrize(("engine_name", "variable", "scheme"), [
+    ("dask-distributed", "PARBENCH_DASK_ADDRESS", "tcp"),
+    ("spark", "PARBENCH_SPARK_MASTER", "spark"),
+])
+def test_silent_address_is_one_line(engine_name, variable, scheme, data_dir, env):
+    address = f"{scheme}://127.0.0.1:{free_port()}"
+    env.setenv(variable, address)
+    t0 = time.monotonic()
+    proc = run_cli("workloads", "run", "mean_home_score", "--engine", engine_name, "--workers",
+                   "1", "--data", str(data_dir / "scale-0.01"), timeout=120)
+    assert time.monotonic() - t0 < 60
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and address in lines[0], proc.stderr
