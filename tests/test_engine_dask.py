@@ -60,26 +60,27 @@ def test_processes_engine_runs_tasks_in_workers_processes(workers, engine):
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_distributed_engine_has_workers_single_threaded_workers(workers, engine):
+def test_distributed_engine_has_single_threaded_workers(workers, engine):
     info = engine("dask-distributed", workers).client.scheduler_info()["workers"]
     assert [w["nthreads"] for w in info.values()] == [1] * workers
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
-def test_team_ratings_persists_coded_data_once(fmt, engine, dataset):
-    """No file is read during the K passes: every reading task runs before the first pass."""
+def test_team_ratings_reads_each_file_once(fmt, engine, dataset):
+    """Persisted: every reading task ends before the first pass starts, none reads twice."""
     ds = dataset("0.1")
     files = len(ds.input("matches", fmt).paths)
     e = engine("dask-distributed", 2)
     with get_task_stream(e.client) as stream:
         answer = e.run("team_ratings", ds, fmt)
     spec.get("team_ratings").check(ds.answer("team_ratings"), answer)
-    tasks = [(key_split(t["key"]), min(s["start"] for s in t["startstops"])) for t in stream.data]
-    reads = [start for name, start in tasks if "read" in name]
-    passes = [start for name, start in tasks if name == "gradient"]
-    assert 0 < len(reads) <= 2 * files, "read once for the team index, once to code"
+    spans = [(key_split(t["key"]), min(s["start"] for s in t["startstops"]),
+              max(s["stop"] for s in t["startstops"])) for t in stream.data]
+    reads = [stop for name, _, stop in spans if "read" in name]
+    passes = [start for name, start, _ in spans if name == "gradient"]
+    assert 0 < len(reads) <= files, "every file is read at most once"
     assert len(passes) % spec.RATING_PASSES == 0 and len(passes) <= spec.RATING_PASSES * files
-    assert max(reads) < min(passes)
+    assert max(reads) < min(passes), "a file was read during the passes"
     deadline = time.monotonic() + 5
     while (held := sum(map(len, e.client.has_what().values()))) and time.monotonic() < deadline:
         time.sleep(0.05)
