@@ -15,7 +15,6 @@ measurements and the reasons are in docs/engines-dask.md.
 from __future__ import annotations
 
 import functools
-import gc
 import multiprocessing
 import os
 import socket
@@ -23,7 +22,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
-from multiprocessing import resource_tracker
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -143,33 +141,6 @@ def data_errors(inp: Input) -> Iterator[None]:
         raise locate_malformed(inp.paths, inp.fmt, exc) from exc
 
 
-class ResourceTracker:
-    """Stops multiprocessing's resource tracker when the last engine that started it stops.
-
-    Processes started with spawn (a process pool, a LocalCluster's nannies) start the tracker,
-    a helper process that otherwise lives as long as this one, so it would outlive `stop`. It
-    is stopped only if it was not running when the first of the engines using it started (a
-    later pool starts a new one).
-    """
-
-    users = 0
-    owned = False
-
-    @classmethod
-    def enter(cls) -> None:
-        if cls.users == 0:
-            cls.owned = resource_tracker._resource_tracker._pid is None
-        cls.users += 1
-
-    @classmethod
-    def leave(cls) -> None:
-        cls.users -= 1
-        if cls.users == 0 and cls.owned:
-            cls.owned = False
-            gc.collect()  # semaphores of the closed pools unregister first
-            resource_tracker._resource_tracker._stop()
-
-
 # --------------------------------------------------------------------------- the workloads
 
 
@@ -178,15 +149,6 @@ class DaskEngine(Engine):
 
     name: ClassVar[str] = "dask"
     needs_distributed: ClassVar[bool] = False
-    #: Whether this engine's processes count as users of the resource tracker.
-    tracking = False
-
-    def track(self, on: bool) -> None:
-        """Enter (on) or leave (off) the resource tracker's users, once each."""
-        if on != self.tracking:
-            self.tracking = on
-            (ResourceTracker.enter if on else ResourceTracker.leave)()
-
     @classmethod
     def availability(cls) -> Availability:
         if DASK_MISSING:
@@ -219,7 +181,8 @@ class DaskEngine(Engine):
         raise NotImplementedError
 
     def share(self, value: Any) -> Any:
-        """A small value many tasks read: one graph key (distributed: broadcast to workers)."""
+        """A small value many tasks read: one graph key. Not `scatter`ed on distributed: scattered
+        data has no task to recompute it from, so a worker lost mid-job would lose it."""
         return delayed(value, pure=True)
 
     # --- readers ---------------------------------------------------------------------------
@@ -358,7 +321,6 @@ class DaskProcessesEngine(_LocalDaskEngine):
     def start(self) -> None:
         if self.pool is None:
             method = dask.config.get("multiprocessing.context", "spawn")
-            self.track(True)
             self.pool = ProcessPoolExecutor(self.workers,
                                             mp_context=multiprocessing.get_context(method),
                                             initializer=warm_worker, initargs=(True,))
@@ -368,7 +330,6 @@ class DaskProcessesEngine(_LocalDaskEngine):
 
     def stop(self) -> None:
         super().stop()
-        self.track(False)
 
     def pids(self) -> set[int]:
         """The ids of the pool's worker processes."""
@@ -400,7 +361,6 @@ class DaskDistributedEngine(DaskEngine):
 
         # No dashboard, and the scheduler's HTTP routes on a free loopback port rather than
         # 8787, which another cluster may hold.
-        self.track(True)
         self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
                                     processes=True, dashboard_address=None, host="127.0.0.1",
                                     scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
@@ -434,7 +394,6 @@ class DaskDistributedEngine(DaskEngine):
         if self.cluster is not None:
             self.cluster.close()
             self.cluster = None
-        self.track(False)
         super().stop()
 
     def _client(self) -> Client:
@@ -447,10 +406,6 @@ class DaskDistributedEngine(DaskEngine):
 
     def _persist(self, *collections: Any) -> list[Any]:
         return self._client().persist(list(collections), **self.restrict)
-
-    def share(self, value: Any) -> Any:
-        return self._client().scatter(value, broadcast=True, hash=False,
-                                      workers=self.restrict.get("workers"))
 
 
 def probe(address: str, timeout: float) -> None:
