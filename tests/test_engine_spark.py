@@ -66,7 +66,9 @@ def test_cli_without_java_says_what_it_found(dataset, tmp_path, java_home):
 def test_engines_lists_spark_unavailable_without_java():
     proc = cli("engines", "--json", env=env_without_java())
     assert proc.returncode == 0, proc.stderr
-    row = next(r for r in json.loads(proc.stdout) if r["engine"] == "spark")
+    listed = json.loads(proc.stdout)
+    rows = listed["engines"] if isinstance(listed, dict) else listed
+    row = next(r for r in rows if r["engine"] == "spark")
     assert not row["available"]
     assert row["reason"] == ("Java 17+ is needed for PySpark 4; "
                              "found: no java on PATH / JAVA_HOME")
@@ -173,6 +175,7 @@ MALFORMED = {
     "score not an integer": lambda line: ",".join(
         [*line.split(",")[:4], "two", *line.split(",")[5:]]),
     "neutral not a bool": lambda line: line.rstrip("\n").rsplit(",", 1)[0] + ",Maybe\n",
+    "empty score": lambda line: ",".join([*line.split(",")[:5], "", *line.split(",")[6:]]),
 }
 
 
@@ -215,10 +218,16 @@ def test_missing_parquet_file_is_named(engine, dataset, tmp_path):
 # --------------------------------------------------------------------------- semantics
 
 
+def test_word_separator_is_python_whitespace():
+    every = "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace())
+    assert every == spark_engine.PY_WHITESPACE
+
+
 @needs_java
 def test_wordcount_splits_as_str_split(engine, tmp_path):
     texts = ["  leading and\ttabs  ", "crlf line\r\nnext\r\n", "nbsp\u00a0em\u2003space\u2028x",
-             "", "no final newline", "Case case CASE, punctuation! kept."]
+             "", "no final newline", "Case case CASE, punctuation! kept.", "\x1cfs\x85nel\u3000",
+             "\n\n  \n", "zero\u200bwidth is no space; Curaçao ünïcödé"]
     paths = []
     for i, text in enumerate(texts):
         path = tmp_path / f"part-{i:05d}.txt"

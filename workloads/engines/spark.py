@@ -13,29 +13,33 @@ import contextlib
 import functools
 import operator
 import os
+import pickle
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import warnings
-from collections import Counter
+import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, ClassVar
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
 import pyspark
 from py4j.protocol import Py4JError, Py4JJavaError
-from pyspark import SparkConf, SparkContext
+from pyspark import RDD, Broadcast, SparkConf, SparkContext
 from pyspark.errors import PySparkException
 from pyspark.java_gateway import launch_gateway
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from datagen.layout import CSV_COLUMNS
-from workloads import spec
+from workloads import frames, spec
 from workloads.dataset import Input
 from workloads.engines.base import Availability, Engine, EngineUnavailable
 from workloads.readers import MATCH_COLUMNS, locate_malformed, missing_file
@@ -48,12 +52,16 @@ LOG4J = Path(__file__).with_name("log4j2.properties")
 PYSPARK_MAJOR = int(pyspark.__version__.split(".")[0])
 MIN_JAVA = 17 if PYSPARK_MAJOR >= 4 else 8
 
+#: The characters str.split() splits on (str.isspace), checked against Python in the tests.
+PY_WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
+                 + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000")
+#: A Java regex for runs of them: Spark's split() then yields exactly str.split()'s words.
+WORD_SEPARATOR = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in PY_WHITESPACE) + "]+"
+
 _TYPES = {"": T.LongType(), "home_score": T.IntegerType(), "away_score": T.IntegerType(),
           "neutral": T.BooleanType()}
 #: The tutorial's CSV columns, typed: no schema inference (a full extra pass over the data).
 CSV_SCHEMA = T.StructType([T.StructField(c, _TYPES.get(c, T.StringType())) for c in CSV_COLUMNS])
-
-
 #: What the JVM prints before log4j loads (not worth keeping a log file for).
 _CHATTER = re.compile(r"^WARNING: Using incubator modules|^\s*$")
 
@@ -92,6 +100,7 @@ def java_major(version: str) -> int:
 
 @functools.lru_cache(maxsize=8)
 def _availability(java_home: str | None, path: str | None) -> Availability:
+    """Cached per ($JAVA_HOME, $PATH), the inputs of `_java_runner`."""
     java, where = _java_runner()
     version = java_version(java) if java else None
     if version is None or java_major(version) < MIN_JAVA:
@@ -102,16 +111,17 @@ def _availability(java_home: str | None, path: str | None) -> Availability:
     return Availability(True, versions={"pyspark": pyspark.__version__, "java": version})
 
 
-def _quiet_pandas_warning() -> None:
-    """Import pyspark.testing.utils (py4j's converters do, on first call) without its warning.
+@contextlib.contextmanager
+def _no_pandas_warning() -> Iterator[None]:
+    """Silence PySpark 4's warning that pandas 3 is not fully supported.
 
-    PySpark 4 warns once at that import that pandas 3 is not fully supported; this engine
-    converts nothing to or from pandas.
+    It comes from pyspark.testing.utils (imported by py4j's converters on first call) and from
+    mapInArrow; this engine hands no pandas object to PySpark (pandas runs inside its tasks).
     """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas",
                                 FutureWarning)
-        import pyspark.testing.utils  # noqa: F401
+        yield
 
 
 # --------------------------------------------------------------------------- errors
@@ -156,12 +166,41 @@ def _reading(inp: Input) -> Iterator[None]:
 # --------------------------------------------------------------------------- workers' code
 
 
-def _count_words(lines: Iterable[str]) -> Iterator[tuple[str, int]]:
-    """Word counts of one partition: Counter's C loop is the combiner (see docs)."""
-    counts: Counter[str] = Counter()
-    for line in lines:
-        counts.update(line.split())
-    return iter(counts.items())
+#: Rows per cached RDD element: bounds one pickle's size, keeps numpy's loops long.
+CODED_ROWS = 1 << 20
+CODED_COLUMNS = ("home", "away", "y", "bonus")
+Coded = tuple[np.ndarray, ...]
+
+
+def _code_batches(index: Broadcast[pd.Index],
+                  batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """mapInArrow: one partition's matches, coded, as pickles of up to CODED_ROWS rows."""
+    chunk: list[pa.RecordBatch] = []
+    rows = 0
+    for batch in batches:
+        chunk.append(batch)
+        rows += batch.num_rows
+        if rows >= CODED_ROWS:
+            yield _coded_pickle(chunk, index.value)
+            chunk, rows = [], 0
+    if chunk:
+        yield _coded_pickle(chunk, index.value)
+
+
+def _coded_pickle(chunk: list[pa.RecordBatch], teams: pd.Index) -> pa.RecordBatch:
+    coded = frames.coded(pa.Table.from_batches(chunk).to_pandas(), teams)
+    # numpy arrays, not the frame: they unpickle several times faster on every pass
+    arrays = tuple(coded[c].to_numpy() for c in CODED_COLUMNS)
+    return pa.RecordBatch.from_pydict({"coded": [pickle.dumps(arrays, protocol=5)]})
+
+
+def _unpickle_first(row: Row) -> Coded:
+    return pickle.loads(row[0])
+
+
+def _partition_gradient(ratings: Broadcast[np.ndarray], coded: Coded) -> np.ndarray:
+    return frames.gradient(pd.DataFrame(dict(zip(CODED_COLUMNS, coded, strict=True)),
+                                        copy=False), ratings.value)
 
 
 # --------------------------------------------------------------------------- the engine
@@ -178,6 +217,7 @@ class SparkEngine(Engine):
         self.log_path = Path(tempfile.gettempdir()) / f"parbench-spark-{os.getpid()}.log"
         self._log: IO[str] | None = None
         self._gateway: Any = None
+        self._shipped: Path | None = None
 
     @classmethod
     def availability(cls) -> Availability:
@@ -219,7 +259,9 @@ class SparkEngine(Engine):
             SparkEngine._active.stop()
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-        _quiet_pandas_warning()
+        probe_master(self.conf()["spark.master"])
+        with _no_pandas_warning():
+            import pyspark.testing.utils  # noqa: F401 - imported here, warning silenced
         conf = SparkConf(loadDefaults=False).setAll(list(self.conf().items()))
         self._log = open(self.log_path, "w", encoding="utf-8")  # noqa: SIM115 - closed in stop
         SparkEngine._active = self
@@ -227,6 +269,9 @@ class SparkEngine(Engine):
             self._gateway = launch_gateway(conf, popen_kwargs={"stdout": self._log,
                                                                "stderr": self._log})
             self.spark = SparkSession(SparkContext(conf=conf, gateway=self._gateway))
+            if not self.sc.master.startswith("local"):
+                self._shipped = _code_zip()
+                self.sc.addPyFile(str(self._shipped))
         except Exception as exc:
             self.stop()
             raise EngineUnavailable(f"Spark did not start ({_spark_message(exc)}); see "
@@ -250,6 +295,9 @@ class SparkEngine(Engine):
         if SparkEngine._active is self:
             SparkEngine._active = None
         self._close_log()
+        if self._shipped is not None:
+            self._shipped.unlink(missing_ok=True)
+            self._shipped = None
         super().stop()
 
     def _close_log(self) -> None:
@@ -280,16 +328,20 @@ class SparkEngine(Engine):
             df = self.spark.read.csv(list(inp.paths), schema=CSV_SCHEMA, header=True,
                                      enforceSchema=False, mode="FAILFAST", escape='"',
                                      encoding="UTF-8")
-        return df.select(*MATCH_COLUMNS)
+        return _checked(df.select(*MATCH_COLUMNS))
 
     # ----------------------------------------------------------------- workloads
 
     def wordcount(self, inp: Input) -> spec.WordCounts:
+        """split + explode + groupBy().count(): all in the JVM, faster than the tutorial's RDD
+        flatMap/reduceByKey (and than an RDD with a Counter per partition) at every measured
+        scale and worker count (docs/engines-spark.md)."""
+        assert self.spark is not None, "start() the engine first"
         with _reading(inp):
-            lines = self.sc.textFile(",".join(inp.paths)) if not any(
-                "," in p for p in inp.paths) else self.sc.union(
-                [self.sc.textFile(p) for p in inp.paths])
-            return lines.mapPartitions(_count_words).reduceByKey(operator.add).collectAsMap()
+            words = (self.spark.read.text(list(inp.paths))
+                     .select(F.explode(F.split("value", WORD_SEPARATOR)).alias("word"))
+                     .where(F.col("word") != ""))  # split gives "" before leading whitespace
+            return dict(words.groupBy("word").count().collect())
 
     def mean_home_score(self, inp: Input) -> float:
         with _reading(inp):
@@ -313,25 +365,60 @@ class SparkEngine(Engine):
         return {r[0]: spec.TeamRecord(*r[1:]) for r in rows}
 
     def team_ratings(self, inp: Input) -> spec.Ratings:
-        assert self.spark is not None, "start() the engine first"
+        """Read once, code once into a cached RDD of numpy arrays, then K cheap passes.
+
+        Each pass broadcasts the ratings and sums per-partition gradients (numpy bincount):
+        one single-stage job over in-memory arrays, several times faster than a DataFrame pass
+        (docs/engines-spark.md).
+        """
+        teams, n_played, coded = self._coded_matches(inp)
+        try:
+            ratings = np.zeros(len(teams))
+            for _ in range(spec.RATING_PASSES):
+                current = self.sc.broadcast(ratings)
+                grad = coded.map(functools.partial(_partition_gradient, current)).reduce(
+                    operator.add)
+                current.destroy()
+                ratings = frames.step(ratings, grad, n_played)
+        finally:
+            coded.unpersist()
+        return frames.ratings_answer(teams, ratings)
+
+    def _coded_matches(self, inp: Input) -> tuple[pd.Index, np.ndarray, RDD[Coded]]:
+        """Teams (sorted), matches played per team, and the matches coded for the passes.
+
+        The CSV is parsed once: the columns a pass needs are cached as a DataFrame while the
+        first job counts each team's matches, then coded per partition (frames.coded on Arrow
+        batches) into a cached RDD of numpy arrays, one tuple per partition (or per 2^20 rows).
+        """
         with _reading(inp):
-            df = self._matches(inp)
-            counts = sorted(_sides(df).groupBy("team").count().collect())
-            teams = [t for t, _ in counts]
-            n_played = np.array([n for _, n in counts], dtype=np.float64)
-            coded = _coded(df, self.spark.createDataFrame(
-                list(enumerate(teams)), "code int, team string")).cache()
+            base = self._matches(inp).cache()
             try:
-                coded.count()  # materialise the cache: the passes below never re-read files
-                ratings = np.zeros(len(teams))
-                for _ in range(spec.RATING_PASSES):
-                    ratings = ratings + spec.RATING_STEP * _gradient(coded, ratings) / n_played
+                counts = sorted(base.select(F.explode(F.array("home_team", "away_team"))
+                                            .alias("team")).groupBy("team").count().collect())
+                teams = pd.Index([t for t, _ in counts])
+                n_played = np.array([n for _, n in counts], dtype=np.float64)
+                index = self.sc.broadcast(teams)
+                with _no_pandas_warning():
+                    blobs = base.mapInArrow(functools.partial(_code_batches, index),
+                                            "coded binary")
+                coded = blobs.rdd.map(_unpickle_first).cache()
+                coded.count()
+                index.unpersist()
             finally:
-                coded.unpersist()
-        return dict(zip(teams, ratings.tolist(), strict=True))
+                base.unpersist()
+        return teams, n_played, coded
 
 
 # --------------------------------------------------------------------------- DataFrame helpers
+
+def _checked(df: DataFrame) -> DataFrame:
+    """Fail on an empty field in any column a workload uses (CSV reads it as null, not as an
+    error), and make every workload parse all five, so FAILFAST catches a bad value in any."""
+    ok = functools.reduce(operator.and_, [F.col(c).isNotNull() for c in MATCH_COLUMNS])
+    return df.where(F.when(ok, F.lit(True)).otherwise(
+        F.raise_error(F.lit("malformed row: a match field is empty"))))
+
 
 def _record_sums() -> list[Column]:
     """won, drawn, lost, goals_for, goals_against: sums over a team's sides."""
@@ -350,30 +437,15 @@ def _sides(df: DataFrame) -> DataFrame:
                                       side("away_team", "away_score", "home_score"))))
 
 
-def _coded(df: DataFrame, index: DataFrame) -> DataFrame:
-    """The columns a rating pass needs: team codes (broadcast joins), y, home-ground bonus."""
-    h, a = F.col("home_score"), F.col("away_score")
-    home = F.broadcast(index.withColumnsRenamed({"code": "home", "team": "home_team"}))
-    away = F.broadcast(index.withColumnsRenamed({"code": "away", "team": "away_team"}))
-    return df.join(home, "home_team").join(away, "away_team").select(
-        "home", "away",
-        F.when(h > a, 1.0).when(h == a, 0.5).otherwise(0.0).alias("y"),
-        F.when(F.col("neutral"), 0.0).otherwise(spec.RATING_HOME_BONUS).alias("bonus"))
-
-
-def _gradient(coded: DataFrame, ratings: np.ndarray) -> np.ndarray:
-    """Σ e per team over every match, given the previous pass's ratings (one Spark job)."""
-    r = F.lit(ratings.tolist())  # a few hundred doubles: inlined in the plan, no join
-    d = F.get(r, F.col("home")) - F.get(r, F.col("away")) + F.col("bonus")
-    e = (F.col("y") - 1.0 / (1.0 + F.exp(-d))).alias("e")
-    g = (coded.select("home", "away", e)
-         .select(F.inline(F.array(F.struct(F.col("home").alias("code"), F.col("e").alias("g")),
-                                  F.struct(F.col("away").alias("code"), (-F.col("e")).alias("g")))))
-         .groupBy("code").agg(F.sum("g")).collect())
-    grad = np.zeros(len(ratings))
-    for code, total in g:
-        grad[code] = total
-    return grad
+def _code_zip() -> Path:
+    """This project's packages zipped for a cluster's executors (what --py-files ships)."""
+    root = Path(__file__).resolve().parents[2]
+    path = Path(tempfile.gettempdir()) / f"parbench-spark-{os.getpid()}.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        for package in ("workloads", "datagen"):
+            for file in sorted((root / package).rglob("*.py")):
+                z.write(file, file.relative_to(root))
+    return path
 
 
 def _end(proc: subprocess.Popen[Any] | None, timeout: float = 10.0) -> None:
@@ -391,3 +463,18 @@ def _end(proc: subprocess.Popen[Any] | None, timeout: float = 10.0) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def probe_master(master: str, timeout: float = 5.0) -> None:
+    """Fail in one line naming a standalone master that does not answer (Spark itself would
+    retry for minutes); `local[...]` needs no probe."""
+    if not master.startswith("spark://"):
+        return
+    for hostport in master.removeprefix("spark://").split(","):
+        host, _, port = hostport.rpartition(":")
+        try:
+            socket.create_connection((host, int(port)), timeout=timeout).close()
+            return
+        except (OSError, ValueError):
+            continue
+    raise EngineUnavailable(f"no Spark master answers at {master} (${MASTER_ENV})")
