@@ -18,7 +18,7 @@ MACHINE = "parbench-test"
 
 
 def asv(tmp: Path, data: Path, *args: str, env: dict[str, str] | None = None,
-        timeout: float = 900) -> subprocess.CompletedProcess:
+        timeout: float = 2700) -> subprocess.CompletedProcess:
     """Run asv on this checkout with results kept under `tmp` (never the user's .asv)."""
     conf = json.loads((ROOT / "asv.conf.json").read_text())
     conf.update(repo=str(ROOT), benchmark_dir=str(ROOT / "benchmarks"),
