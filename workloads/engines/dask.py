@@ -9,7 +9,7 @@ One base class holds the workload code; the three engines differ only in where t
   `Client`, or, when $PARBENCH_DASK_ADDRESS is set, `workers` workers of that scheduler.
 
 Every choice below (readers, partitioning, reductions) was timed against its alternatives; the
-measurements and the reasons are in docs/engines-dask.md.
+measurements and the reasons are in docs/engines.md.
 """
 
 from __future__ import annotations

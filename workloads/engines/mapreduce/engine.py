@@ -26,7 +26,7 @@ from workloads.engines.mapreduce.runtime import (
 )
 from workloads.spec import ParbenchError
 
-#: Defaults chosen by measurement at scale 10 (docs/engines-mapreduce.md).
+#: Defaults chosen by measurement at scale 10 (docs/engines.md).
 DEFAULT_MAPPERS = "vectorised"
 DEFAULT_SERIALIZER = "marshal"
 PARTITIONS_PER_WORKER = 1
@@ -41,7 +41,7 @@ class MapReduceEngine(Engine):
     """Map per input split, combine, hash-partition into spill files, reduce, on `workers`
     processes. `self.counters` holds the Hadoop-style counters of the last `run`, summed over its
     jobs. `mappers`, `partitions` (R, default `workers`) and `serializer` select the variants
-    compared in docs/engines-mapreduce.md."""
+    compared in docs/engines.md."""
 
     name = "mapreduce"
     max_workers = None
