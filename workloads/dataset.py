@@ -119,7 +119,8 @@ class Dataset:
             if not names:
                 raise DatasetError(f"dataset {self.path} has no {fmt} files: run "
                                    f"`{datagen_command(self.path)} --formats {fmt} --force`")
-        return Input(tuple(str(self.path / n) for n in names), fmt)
+        # absolute: workers of a cluster do not share the driver's working directory
+        return Input(tuple(str((self.path / n).absolute()) for n in names), fmt)
 
     def verify(self, names: list[str] | None = None) -> None:
         """Check each file's size and sha256 against the manifest."""
