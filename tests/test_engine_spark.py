@@ -22,7 +22,9 @@ from workloads.engines import spark as spark_engine
 from workloads.readers import DataError
 
 needs_java = pytest.mark.skipif(not spark_engine.SparkEngine.availability().ok,
-                                reason="Spark needs Java 17+")
+                                reason=f"Spark needs Java {spark_engine.MIN_JAVA}+")
+#: "Java 17+ is needed for PySpark 4" with the installed PySpark.
+NEEDED = f"Java {spark_engine.MIN_JAVA}+ is needed for PySpark {spark_engine.PYSPARK_MAJOR}"
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -60,7 +62,7 @@ def test_cli_without_java_says_what_it_found(dataset, tmp_path, java_home):
     found = f"JAVA_HOME={home} has no bin/java" if home else "no java on PATH / JAVA_HOME"
     proc = cli("run", "wordcount", "--engine", "spark", "--data", str(dataset("tutorial").path),
                env=env_without_java(home))
-    one_line_error(proc, "Java 17+ is needed for PySpark 4", f"found: {found}")
+    one_line_error(proc, NEEDED, f"found: {found}")
 
 
 def test_engines_lists_spark_unavailable_without_java():
@@ -70,15 +72,14 @@ def test_engines_lists_spark_unavailable_without_java():
     rows = listed["engines"] if isinstance(listed, dict) else listed
     row = next(r for r in rows if r["engine"] == "spark")
     assert not row["available"]
-    assert row["reason"] == ("Java 17+ is needed for PySpark 4; "
-                             "found: no java on PATH / JAVA_HOME")
+    assert row["reason"] == f"{NEEDED}; found: no java on PATH / JAVA_HOME"
 
 
-@pytest.mark.parametrize(("reported", "ok"), [('"11.0.2" 2019-01-15', False),
-                                              ('"1.8.0_292"', False),
-                                              ('"17.0.15" 2025-04-15', True),
-                                              ('"21" 2023-09-19', True)])
-def test_java_version_is_parsed(tmp_path, monkeypatch, reported, ok):
+@pytest.mark.parametrize(("reported", "major"), [('"11.0.2" 2019-01-15', 11),
+                                                 ('"1.8.0_292"', 8),
+                                                 ('"17.0.15" 2025-04-15', 17),
+                                                 ('"21" 2023-09-19', 21)])
+def test_java_version_is_parsed(tmp_path, monkeypatch, reported, major):
     java = tmp_path / "bin" / "java"
     java.parent.mkdir()
     java.write_text(f"#!/bin/sh\necho 'openjdk version {reported}' >&2\n")
@@ -86,12 +87,12 @@ def test_java_version_is_parsed(tmp_path, monkeypatch, reported, ok):
     monkeypatch.setenv("JAVA_HOME", str(tmp_path))
     avail = spark_engine.SparkEngine.availability()
     version = reported.split('"')[1]
-    assert avail.ok is ok
-    if ok:
+    assert spark_engine.java_major(version) == major
+    assert avail.ok is (major >= spark_engine.MIN_JAVA)
+    if avail.ok:
         assert avail.versions["java"] == version and "pyspark" in avail.versions
     else:
-        assert avail.reason == (f"Java 17+ is needed for PySpark 4; found: java {version} at "
-                                f"JAVA_HOME={tmp_path}")
+        assert avail.reason == f"{NEEDED}; found: java {version} at JAVA_HOME={tmp_path}"
 
 
 def test_conf_for_a_cluster_master(monkeypatch):
@@ -148,23 +149,15 @@ def test_cli_malformed_row_is_one_line(dataset, tmp_path):
 
 @needs_java
 def test_each_start_gets_its_own_jvm(engine, dataset):
-    """stop() ends the JVM; a new engine (other workers) starts a new one; one runs at a time."""
+    """stop() ends the JVM; the next engine (other workers) starts a new one."""
     tutorial = dataset("tutorial")
     one = engine("spark", 1)
     assert one.sc.master == "local[1]" and one.run("mean_home_score", tutorial) > 0
     first_jvm = one._gateway.proc
-    other = spark_engine.SparkEngine(2)
-    try:
-        other.start()  # stops `one`: a process holds one SparkContext
-        assert not one.started and first_jvm.poll() is not None, "the first JVM outlived stop()"
-        assert other.sc.master == "local[2]"
-        assert other.run("home_advantage", tutorial) == tutorial.answer("home_advantage")
-    finally:
-        other_jvm = other._gateway.proc
-        other.stop()
-    assert other_jvm.poll() is not None
-    two = engine("spark", 2)  # the fixture's 1-worker engine was stopped: a fresh session
-    assert two.sc.master == "local[2]" and two._gateway.proc.poll() is None
+    two = engine("spark", 2)  # the fixture stops the 1-worker engine first
+    assert not one.started and first_jvm.poll() is not None, "the first JVM outlived stop()"
+    assert two.sc.master == "local[2]" and two._gateway.proc.pid != first_jvm.pid
+    assert two.run("home_advantage", tutorial) == tutorial.answer("home_advantage")
 
 
 # --------------------------------------------------------------------------- errors name files
@@ -218,9 +211,15 @@ def test_missing_parquet_file_is_named(engine, dataset, tmp_path):
 # --------------------------------------------------------------------------- semantics
 
 
-def test_word_separator_is_python_whitespace():
-    every = "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace())
-    assert every == spark_engine.PY_WHITESPACE
+@needs_java
+def test_wordcount_splits_on_every_python_whitespace_and_nothing_else(engine, tmp_path):
+    """Every code point of the Basic Multilingual Plane between two letters, one per word."""
+    chars = (chr(i) for i in range(0x10000) if not 0xD800 <= i < 0xE000)
+    text = "".join(f"a{c}b " for c in chars)
+    path = tmp_path / "part-00000.txt"
+    path.write_text(text, encoding="utf-8")
+    expected = Counter(text.split())
+    assert engine("spark", 2).run_input("wordcount", Input((str(path),), "txt")) == expected
 
 
 @needs_java
@@ -235,3 +234,16 @@ def test_wordcount_splits_as_str_split(engine, tmp_path):
         paths.append(str(path))
     expected = Counter(" ".join(texts).split())
     assert engine("spark", 2).run_input("wordcount", Input(tuple(paths), "txt")) == expected
+
+
+# Last: it stops the cached session (the next file's tests start their own anyway).
+@needs_java
+def test_starting_another_engine_stops_the_running_one(engine):
+    running = engine("spark", 2)
+    other = spark_engine.SparkEngine(2)
+    try:
+        other.start()  # a process holds one SparkContext: the running engine is stopped
+        assert not running.started and running._gateway is None
+    finally:
+        other.stop()
+    assert other._gateway is None and spark_engine.SparkEngine._active is None
