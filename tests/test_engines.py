@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 
 import psutil
+import pyarrow
 import pytest
 
 from workloads import engines, spec
 from workloads.dataset import Input
+from workloads.engines.batch import job_env
 from workloads.readers import DataError
 from workloads.spec import ParbenchError
 
@@ -76,3 +80,19 @@ def test_stop_leaves_no_child_process(name, dataset):
     while (left := children() - before) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not left, [psutil.Process(p).cmdline() for p in left if psutil.pid_exists(p)]
+
+
+@pytest.mark.parametrize(("name", "workers"), [("pandas", 1), ("dask-threads", 1),
+                                               ("dask-threads", 2)])
+def test_in_process_workers_are_cores(name, workers):
+    """Arrow's readers would use every core: an engine of N threads caps them at N."""
+    default = pyarrow.cpu_count()
+    with engines.create(name, workers):
+        assert pyarrow.cpu_count() == workers
+    assert pyarrow.cpu_count() == default
+
+
+def test_batch_job_is_one_core():
+    probe = [sys.executable, "-c", "import pyarrow; print(pyarrow.cpu_count())"]
+    out = subprocess.run(probe, env=job_env(), capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1"

@@ -10,6 +10,18 @@ from workloads import spec
 from workloads.dataset import Dataset, Input
 from workloads.spec import ParbenchError
 
+_ARROW_DEFAULT: list[int] = []
+
+
+def cap_arrow_threads(n: int | None) -> None:
+    """Cap Arrow's CPU thread pool at `n` threads (None: back to Arrow's default). Arrow otherwise
+    reads with every core, whatever the engine's worker count."""
+    import pyarrow
+
+    if not _ARROW_DEFAULT:
+        _ARROW_DEFAULT.append(pyarrow.cpu_count())
+    pyarrow.set_cpu_count(n or _ARROW_DEFAULT[0])
+
 
 class EngineUnavailable(ParbenchError):
     """The framework an engine needs is not installed or cannot run here."""
@@ -35,6 +47,9 @@ class Engine(ABC):
     name: ClassVar[str]
     #: Largest meaningful worker count (1 for single-process engines), None for no limit.
     max_workers: ClassVar[int | None] = None
+    #: True where the workers are threads of this process: `start` then caps Arrow's thread pool
+    #: (pyarrow's and pandas' CSV/Parquet readers) at `workers`, so N workers use N cores.
+    in_process: ClassVar[bool] = False
 
     def __init__(self, workers: int = 1) -> None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -51,9 +66,13 @@ class Engine(ABC):
         return Availability(True)
 
     def start(self) -> None:
+        if self.in_process:
+            cap_arrow_threads(self.workers)
         self.started = True
 
     def stop(self) -> None:
+        if self.in_process and self.started:
+            cap_arrow_threads(None)
         self.started = False
 
     def __enter__(self) -> Engine:

@@ -134,10 +134,12 @@ def task_command(job_dir: Path, index: int | str) -> list[str]:
 
 
 def job_env() -> dict[str, str]:
-    """The environment of a job: this one, with this project importable."""
+    """The environment of a job: this one, with this project importable and one thread for
+    Arrow and numpy (OMP_NUM_THREADS, as for a Slurm task with one CPU): one job, one core."""
     root = str(Path(__file__).resolve().parents[2])
     path = os.environ.get("PYTHONPATH", "")
-    return {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{path}" if path else root}
+    return {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{path}" if path else root,
+            "OMP_NUM_THREADS": "1"}
 
 
 def task_failure(job_dir: Path, failed: list[int]) -> BatchJobFailed:

@@ -299,6 +299,7 @@ class DaskThreadsEngine(_LocalDaskEngine):
 
     name = "dask-threads"
     scheduler = "threads"
+    in_process = True
 
     def start(self) -> None:
         if self.pool is None:

@@ -16,6 +16,7 @@ from workloads.readers import count_words
 class PandasEngine(Engine):
     name = "pandas"
     max_workers = 1
+    in_process = True
 
     @classmethod
     def availability(cls) -> Availability:
