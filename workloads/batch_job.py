@@ -19,12 +19,10 @@ from typing import Any
 from workloads.readers import count_words
 
 
-def _matches(paths: list[str], fmt: str) -> Any:
-    import pandas as pd
-
+def _matches(paths: list[str], fmt: str, columns: tuple[str, ...] | None = None) -> Any:
     from workloads import frames
 
-    return pd.concat([frames.read_matches(p, fmt) for p in paths], ignore_index=True)
+    return frames.read_all(paths, fmt, columns or frames.MATCH_COLUMNS)
 
 
 def wordcount(paths: list[str], fmt: str, args: dict) -> Counter[str]:
@@ -35,14 +33,14 @@ def wordcount(paths: list[str], fmt: str, args: dict) -> Counter[str]:
 
 
 def mean_home_score(paths: list[str], fmt: str, args: dict) -> tuple[int, int]:
-    scores = _matches(paths, fmt)["home_score"]
+    scores = _matches(paths, fmt, ("home_score",))["home_score"]
     return int(scores.sum()), len(scores)
 
 
 def home_advantage(paths: list[str], fmt: str, args: dict) -> int:
     from workloads import frames
 
-    return frames.home_advantage(_matches(paths, fmt))
+    return frames.home_advantage(_matches(paths, fmt, frames.SCORE_COLUMNS))
 
 
 def team_records(paths: list[str], fmt: str, args: dict) -> Any:

@@ -3,6 +3,10 @@
 Each function works on one frame (a whole table or one partition) and returns a partial result
 that combines by plain addition, so pandas applies them once and Dask or a batch job applies them
 per partition and sums.
+
+Frames come from `read_matches`/`read_all`: Arrow reads the columns, and the two team columns
+become pandas categoricals over one shared dictionary (Arrow's `dictionary_encode`, one hash pass
+and no Python string per row). Per-team work is then `bincount` over the codes.
 """
 
 from __future__ import annotations
@@ -11,28 +15,65 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from workloads import spec
-from workloads.readers import MATCH_COLUMNS, PANDAS_DTYPES, locate_malformed, missing_file
+from workloads.readers import MATCH_COLUMNS, locate_malformed, missing_file
 
 RECORD_FIELDS = list(spec.TeamRecord._fields)
+TEAM_COLUMNS = ("home_team", "away_team")
+#: The columns of `home_advantage`.
+SCORE_COLUMNS = ("home_score", "away_score", "neutral")
+#: Arrow types of the match columns when read from CSV (Parquet files carry their own).
+ARROW_TYPES = {"home_team": pa.string(), "away_team": pa.string(), "home_score": pa.int64(),
+               "away_score": pa.int64(), "neutral": pa.bool_()}
 
 
-def read_matches(path: str, fmt: str) -> pd.DataFrame:
-    """One match file as a typed frame of the columns the workloads use."""
+def read_table(path: str, fmt: str, columns: Sequence[str] = MATCH_COLUMNS) -> pa.Table:
+    """`columns` of one match file as an Arrow table; errors name the file (and CSV line)."""
+    columns = list(columns)
     try:
         if fmt == "parquet":
-            return pd.read_parquet(path, columns=list(MATCH_COLUMNS))
-        return pd.read_csv(path, usecols=list(MATCH_COLUMNS), dtype=PANDAS_DTYPES,
-                           engine="pyarrow")
+            return pq.read_table(path, columns=columns)
+        return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+            include_columns=columns, column_types={c: ARROW_TYPES[c] for c in columns}))
     except FileNotFoundError:
         raise missing_file(path) from None
-    except (ValueError, TypeError, OSError) as exc:  # pandas and pyarrow parse errors
+    except (pa.ArrowException, OSError, ValueError) as exc:
         raise locate_malformed([path], fmt, exc) from None
 
 
-def read_all(paths: Sequence[str], fmt: str) -> pd.DataFrame:
-    return pd.concat([read_matches(p, fmt) for p in paths], ignore_index=True)
+def to_frame(table: pa.Table) -> pd.DataFrame:
+    """An Arrow table of matches as a frame; team columns as categoricals sharing categories."""
+    data = {c: table.column(c).to_numpy() for c in table.column_names if c not in TEAM_COLUMNS}
+    if TEAM_COLUMNS[0] in table.column_names:
+        home, away = (table.column(c) for c in TEAM_COLUMNS)
+        both = pa.chunked_array([*home.chunks, *away.chunks], type=home.type)
+        encoded = both.combine_chunks().dictionary_encode()
+        codes = encoded.indices.to_numpy()
+        dtype = pd.CategoricalDtype(pd.Index(encoded.dictionary.to_pylist(), dtype=object))
+        n = table.num_rows
+        data[TEAM_COLUMNS[0]] = pd.Categorical.from_codes(codes[:n], dtype=dtype)
+        data[TEAM_COLUMNS[1]] = pd.Categorical.from_codes(codes[n:], dtype=dtype)
+    return pd.DataFrame(data)[table.column_names]
+
+
+def read_matches(path: str, fmt: str, columns: Sequence[str] = MATCH_COLUMNS) -> pd.DataFrame:
+    """`columns` of one match file as a frame."""
+    return to_frame(read_table(path, fmt, columns))
+
+
+def read_all(paths: Sequence[str], fmt: str,
+             columns: Sequence[str] = MATCH_COLUMNS) -> pd.DataFrame:
+    """`columns` of every file as one frame (tables joined in Arrow: one team dictionary)."""
+    return to_frame(pa.concat_tables([read_table(p, fmt, columns) for p in paths]))
+
+
+def empty(columns: Sequence[str] = MATCH_COLUMNS) -> pd.DataFrame:
+    """A frame with no rows and `read_matches`' dtypes (Dask's meta)."""
+    return to_frame(pa.table({c: pa.array([], ARROW_TYPES[c]) for c in columns}))
 
 
 def home_advantage(df: pd.DataFrame) -> int:
@@ -40,23 +81,28 @@ def home_advantage(df: pd.DataFrame) -> int:
     return int(np.sign(diff[~df["neutral"].to_numpy()]).sum())
 
 
+def team_codes(df: pd.DataFrame) -> tuple[pd.Index, np.ndarray, np.ndarray]:
+    """The teams of `df` (its categories) and the home and away columns as codes into them."""
+    home, away = (df[c].cat for c in TEAM_COLUMNS)
+    return home.categories, home.codes.to_numpy(), away.codes.to_numpy()
+
+
 def team_records(df: pd.DataFrame) -> pd.DataFrame:
     """Per team: played, won, drawn, lost, goals_for, goals_against (a partial, sums combine)."""
-    sides = []
-    for team, gf, ga in (("home_team", "home_score", "away_score"),
-                         ("away_team", "away_score", "home_score")):
-        goals_for, goals_against = df[gf].to_numpy(), df[ga].to_numpy()
-        sides.append(pd.DataFrame({
-            "team": df[team].to_numpy(),
-            "played": 1,
-            "won": goals_for > goals_against,
-            "drawn": goals_for == goals_against,
-            "lost": goals_for < goals_against,
-            "goals_for": goals_for,
-            "goals_against": goals_against,
-        }))
-    both = pd.concat(sides, ignore_index=True)
-    return both.groupby("team", sort=False).sum().astype("int64")
+    teams, home, away = team_codes(df)
+    team = np.concatenate([home, away])
+    gf = np.concatenate([df["home_score"].to_numpy(), df["away_score"].to_numpy()])
+    ga = np.concatenate([df["away_score"].to_numpy(), df["home_score"].to_numpy()])
+
+    def count(mask: np.ndarray | None = None, weights: np.ndarray | None = None) -> np.ndarray:
+        chosen = team if mask is None else team[mask]
+        return np.bincount(chosen, weights, minlength=len(teams)).astype(np.int64)
+
+    records = pd.DataFrame(
+        np.column_stack([count(), count(gf > ga), count(gf == ga), count(gf < ga),
+                         count(weights=gf), count(weights=ga)]),
+        index=pd.Index(teams.to_numpy(dtype=object), name="team"), columns=RECORD_FIELDS)
+    return records[records["played"] > 0]
 
 
 def records_answer(records: pd.DataFrame) -> spec.TeamRecords:
@@ -66,15 +112,19 @@ def records_answer(records: pd.DataFrame) -> spec.TeamRecords:
 
 def team_index(df: pd.DataFrame) -> pd.Index:
     """Every team seen as home or away, sorted."""
-    return pd.Index(np.union1d(df["home_team"].unique(), df["away_team"].unique()))
+    categories, home, away = team_codes(df)
+    seen = np.bincount(np.concatenate([home, away]), minlength=len(categories)) > 0
+    return pd.Index(np.sort(categories.to_numpy(dtype=object)[seen]))
 
 
 def coded(df: pd.DataFrame, teams: pd.Index) -> pd.DataFrame:
-    """The columns one rating pass needs: team codes, outcome y and the home-ground bonus."""
+    """The columns one rating pass needs: team codes into `teams`, outcome y, home-ground bonus."""
+    categories, home, away = team_codes(df)
+    position = teams.get_indexer(categories).astype("int32")
     hs, as_ = df["home_score"].to_numpy(), df["away_score"].to_numpy()
     return pd.DataFrame({
-        "home": teams.get_indexer(df["home_team"]).astype("int32"),
-        "away": teams.get_indexer(df["away_team"]).astype("int32"),
+        "home": position[home],
+        "away": position[away],
         "y": np.where(hs > as_, 1.0, np.where(hs == as_, 0.5, 0.0)),
         "bonus": np.where(df["neutral"].to_numpy(), 0.0, spec.RATING_HOME_BONUS),
     })

@@ -16,10 +16,8 @@ from typing import NamedTuple
 from datagen.layout import CSV_COLUMNS
 from workloads.spec import ParbenchError
 
-#: Columns the match workloads read, and their dtypes for dataframe readers.
+#: Columns the match workloads read.
 MATCH_COLUMNS = ("home_team", "away_team", "home_score", "away_score", "neutral")
-PANDAS_DTYPES = {"home_team": "string", "away_team": "string", "home_score": "int64",
-                 "away_score": "int64", "neutral": "bool"}
 _INDEX = {name: i for i, name in enumerate(CSV_COLUMNS)}
 _BOOL = {"True": True, "False": False}
 

@@ -31,10 +31,10 @@ class PandasEngine(Engine):
         return dict(total)
 
     def mean_home_score(self, inp: Input) -> float:
-        return float(frames.read_all(inp.paths, inp.fmt)["home_score"].mean())
+        return float(frames.read_all(inp.paths, inp.fmt, ["home_score"])["home_score"].mean())
 
     def home_advantage(self, inp: Input) -> int:
-        return frames.home_advantage(frames.read_all(inp.paths, inp.fmt))
+        return frames.home_advantage(frames.read_all(inp.paths, inp.fmt, frames.SCORE_COLUMNS))
 
     def team_records(self, inp: Input) -> spec.TeamRecords:
         return frames.records_answer(frames.team_records(frames.read_all(inp.paths, inp.fmt)))

@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from workloads import frames, spec
 from workloads.engines.mapreduce.runtime import Combiner, Mapper, Pairs, Reducer, Split
@@ -33,7 +32,6 @@ from workloads.readers import MATCH_COLUMNS
 MEAN_KEY = "home_score"
 ADVANTAGE_KEY = "home_advantage"
 MAPPER_STYLES = ("plain", "vectorised")
-TEAM_COLUMNS = ("home_team", "away_team")
 
 
 # --------------------------------------------------------------------------- combiners, reducers
@@ -100,57 +98,29 @@ def map_words_vectorised(split: Split, cache: Any) -> Mapping[str, int]:
     return Counter(split.text().split())
 
 
-def read_coded(split: Split, columns: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
-    """`columns` of a matches split as a frame, teams as int codes, and the split's teams.
-
-    Arrow's dictionary encoding turns both team columns into codes in one hash pass, without
-    making a Python string per row (what makes pandas' CSV reader and `get_indexer` slow).
-    """
-    table = split.table(list(columns))
-    data = {c: table.column(c).to_numpy() for c in columns if c not in TEAM_COLUMNS}
-    teams: list[str] = []
-    if TEAM_COLUMNS[0] in columns:
-        home, away = (table.column(c) for c in TEAM_COLUMNS)
-        both = pa.chunked_array([*home.chunks, *away.chunks], type=home.type)
-        encoded = both.combine_chunks().dictionary_encode()
-        codes = encoded.indices.to_numpy()
-        data |= {TEAM_COLUMNS[0]: codes[:table.num_rows], TEAM_COLUMNS[1]: codes[table.num_rows:]}
-        teams = encoded.dictionary.to_pylist()
-    return pd.DataFrame(data), teams
+def read_frame(split: Split, columns: Sequence[str]) -> pd.DataFrame:
+    """`columns` of a matches split as a frame, teams as categoricals (`frames.to_frame`)."""
+    return frames.to_frame(split.table(list(columns)))
 
 
 def map_home_scores_vectorised(split: Split, cache: Any) -> Mapping[str, tuple[int, int]]:
-    df, _ = read_coded(split, ["home_score"])
-    return {MEAN_KEY: (int(df["home_score"].sum()), len(df))}
+    scores = read_frame(split, ["home_score"])["home_score"]
+    return {MEAN_KEY: (int(scores.sum()), len(scores))}
 
 
 def map_advantage_vectorised(split: Split, cache: Any) -> Mapping[str, int]:
-    df, _ = read_coded(split, ["home_score", "away_score", "neutral"])
-    return {ADVANTAGE_KEY: frames.home_advantage(df)}
-
-
-def records_by_code(df: pd.DataFrame, n_teams: int) -> np.ndarray:
-    """Per team code, the six record fields over home and away matches (one bincount each)."""
-    team = np.concatenate([df["home_team"], df["away_team"]])
-    gf = np.concatenate([df["home_score"], df["away_score"]]).astype(np.int64)
-    ga = np.concatenate([df["away_score"], df["home_score"]]).astype(np.int64)
-
-    def count(mask: np.ndarray | None = None, weights: np.ndarray | None = None) -> np.ndarray:
-        chosen = team if mask is None else team[mask]
-        return np.bincount(chosen, weights, minlength=n_teams).astype(np.int64)
-
-    return np.column_stack([count(), count(gf > ga), count(gf == ga), count(gf < ga),
-                            count(weights=gf), count(weights=ga)])
+    return {ADVANTAGE_KEY: frames.home_advantage(read_frame(split, frames.SCORE_COLUMNS))}
 
 
 def map_records_vectorised(split: Split, cache: Any) -> Mapping[str, tuple]:
-    df, teams = read_coded(split, MATCH_COLUMNS)
-    return dict(zip(teams, map(tuple, records_by_code(df, len(teams)).tolist()), strict=True))
+    records = frames.team_records(read_frame(split, MATCH_COLUMNS))
+    return dict(zip(records.index, map(tuple, records.to_numpy().tolist()), strict=True))
 
 
 def map_gradients_vectorised(split: Split, ratings: dict[str, float]) -> Mapping[str, tuple]:
-    df, teams = read_coded(split, MATCH_COLUMNS)
-    c = frames.coded(df, pd.RangeIndex(len(teams)))  # the team columns already hold codes
+    df = read_frame(split, MATCH_COLUMNS)
+    teams = frames.team_index(df)
+    c = frames.coded(df, teams)
     gradient = frames.gradient(c, np.array([ratings.get(t, 0.0) for t in teams])).tolist()
     played = frames.played(c, len(teams)).tolist()
     return dict(zip(teams, zip(gradient, played, strict=True), strict=True))

@@ -34,11 +34,10 @@ from multiprocessing.pool import Pool
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
+from workloads import frames
 from workloads.dataset import Input
-from workloads.readers import locate_malformed, match_rows, missing_file, text_lines
+from workloads.readers import match_rows, missing_file, text_lines
 
 Key = str
 Pairs = Iterable[tuple[Key, Any]]
@@ -49,10 +48,6 @@ COUNTERS = ("jobs", "map_tasks", "reduce_tasks", "map_input_records", "map_outpu
             "combine_output_records", "spill_files", "shuffle_bytes", "reduce_input_groups",
             "reduce_input_records", "reduce_output_records", "map_cpu_ms", "reduce_cpu_ms")
 SERIALIZERS = ("pickle", "marshal")
-#: Arrow types of the match columns when read from CSV (Parquet files carry their own).
-ARROW_TYPES = {"home_team": "string", "away_team": "string", "home_score": "int64",
-               "away_score": "int64", "neutral": "bool_"}
-
 
 def new_counters() -> Counters:
     return dict.fromkeys(COUNTERS, 0)
@@ -98,17 +93,7 @@ class Split:
 
     def table(self, columns: list[str]) -> pa.Table:
         """`columns` of the whole matches split as an Arrow table (records: its rows)."""
-        try:
-            if self.fmt == "parquet":
-                table = pq.read_table(self.path, columns=columns)
-            else:
-                types = {c: getattr(pa, ARROW_TYPES[c])() for c in columns}
-                table = pacsv.read_csv(self.path, convert_options=pacsv.ConvertOptions(
-                    include_columns=columns, column_types=types))
-        except FileNotFoundError:
-            raise missing_file(self.path) from None
-        except (pa.ArrowException, OSError, ValueError) as exc:
-            raise locate_malformed([self.path], self.fmt, exc) from None
+        table = frames.read_table(self.path, self.fmt, columns)
         self.records_read += table.num_rows
         return table
 
