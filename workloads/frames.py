@@ -82,7 +82,10 @@ def home_advantage(df: pd.DataFrame) -> int:
 
 
 def team_codes(df: pd.DataFrame) -> tuple[pd.Index, np.ndarray, np.ndarray]:
-    """The teams of `df` (its categories) and the home and away columns as codes into them."""
+    """The teams of `df` (its categories) and the home and away columns as codes into them.
+    Team columns of strings (another reader's frame) are encoded here, as `to_frame` does."""
+    if not all(isinstance(df[c].dtype, pd.CategoricalDtype) for c in TEAM_COLUMNS):
+        df = to_frame(pa.table({c: pa.array(df[c], pa.string()) for c in TEAM_COLUMNS}))
     home, away = (df[c].cat for c in TEAM_COLUMNS)
     return home.categories, home.codes.to_numpy(), away.codes.to_numpy()
 
