@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 QUICK  ?=
 ifeq ($(QUICK),1)
-# A first look in under 5 minutes: one scale, the timings only (no start-up or peak-memory
+# A first look in about 5 minutes: one scale, the timings only (no start-up or peak-memory
 # benchmark), one sample per combination.
 SCALES    ?= 1
 ASV_FLAGS ?= --quick --bench 'time_'
