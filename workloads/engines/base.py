@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from abc import ABC
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -10,7 +11,13 @@ from workloads import spec
 from workloads.dataset import Dataset, Input
 from workloads.spec import ParbenchError
 
-_ARROW_DEFAULT: list[int] = []
+
+@functools.cache
+def _arrow_default_threads() -> int:
+    """Arrow's thread count before any engine capped it (the first call comes first)."""
+    import pyarrow
+
+    return pyarrow.cpu_count()
 
 
 def cap_arrow_threads(n: int | None) -> None:
@@ -18,9 +25,8 @@ def cap_arrow_threads(n: int | None) -> None:
     reads with every core, whatever the engine's worker count."""
     import pyarrow
 
-    if not _ARROW_DEFAULT:
-        _ARROW_DEFAULT.append(pyarrow.cpu_count())
-    pyarrow.set_cpu_count(n or _ARROW_DEFAULT[0])
+    default = _arrow_default_threads()
+    pyarrow.set_cpu_count(n or default)
 
 
 class EngineUnavailable(ParbenchError):

@@ -29,7 +29,7 @@ import pandas as pd
 
 from workloads import frames, spec
 from workloads.dataset import Input
-from workloads.engines.base import Availability, Engine, EngineUnavailable
+from workloads.engines.base import Availability, Engine, EngineUnavailable, cap_arrow_threads
 from workloads.readers import MATCH_COLUMNS, DataError, count_words, locate_malformed
 
 try:
@@ -110,12 +110,11 @@ def warm_worker(one_core: bool) -> int:
     """Import what the tasks need before the first timed task; a single-threaded worker also
     gets a single-threaded Arrow (as distributed sets OMP_NUM_THREADS=1): one worker, one core."""
     import dask.dataframe  # noqa: F401
-    import pyarrow
 
     import workloads.frames  # noqa: F401
 
     if one_core:
-        pyarrow.set_cpu_count(1)
+        cap_arrow_threads(1)
     return os.getpid()
 
 

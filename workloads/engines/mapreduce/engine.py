@@ -10,11 +10,9 @@ import weakref
 from multiprocessing.pool import Pool
 from typing import Any
 
-import pyarrow
-
 from workloads import spec
 from workloads.dataset import Input
-from workloads.engines.base import Availability, Engine
+from workloads.engines.base import Availability, Engine, cap_arrow_threads
 from workloads.engines.mapreduce import jobs
 from workloads.engines.mapreduce.runtime import (
     SERIALIZERS,
@@ -34,7 +32,7 @@ PARTITIONS_PER_WORKER = 1
 
 def _init_worker() -> None:
     """Pool initializer: one worker is one core, so Arrow's CSV/Parquet readers get one thread."""
-    pyarrow.set_cpu_count(1)
+    cap_arrow_threads(1)
 
 
 class MapReduceEngine(Engine):

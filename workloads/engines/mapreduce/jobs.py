@@ -119,7 +119,7 @@ def map_records_vectorised(split: Split, cache: Any) -> Mapping[str, tuple]:
 
 def map_gradients_vectorised(split: Split, ratings: dict[str, float]) -> Mapping[str, tuple]:
     df = read_frame(split, MATCH_COLUMNS)
-    teams = frames.team_index(df)
+    teams, _, _ = frames.team_codes(df)  # a split's dictionary holds exactly the teams it has
     c = frames.coded(df, teams)
     gradient = frames.gradient(c, np.array([ratings.get(t, 0.0) for t in teams])).tolist()
     played = frames.played(c, len(teams)).tolist()
