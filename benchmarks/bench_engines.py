@@ -1,19 +1,22 @@
 """Time and check every engine × workload × workers × scale; start-up time and peak memory.
 
-One class per registered engine (`asv run -b Spark`), generated from the registry. Each
-combination runs in a fresh process: the engine starts once there (`setup` is cheap after that),
-each `time_` method times one workload, and `teardown` checks the answer against the manifest
-once, outside the timed call, so a wrong answer fails that combination loudly.
+One class per registered engine (`asv run -b Spark`), and in it one `time_<workload>` method per
+workload of the spec, all generated from the registry and the spec. Each combination runs in a
+fresh process: the engine starts once there (`setup` is cheap after that), the files a workload
+reads are checked against their sha256 once before anything is timed, each `time_` method times
+one workload, and `teardown` checks the answer against the manifest once, outside the timed call,
+so a wrong answer fails that combination loudly.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from workloads import engines, spec
 from workloads.peakmem import measure
 
-from .common import SCALES, SETTINGS, STARTUP, WORKERS, dataset, engine
+from .common import SCALES, SETTINGS, STARTUP, WORKERS, engine, verified
 
 
 class _EngineSuite:
@@ -28,7 +31,7 @@ class _EngineSuite:
     _checked: set[tuple] = set()
 
     def setup(self, workers: int, scale: str) -> None:
-        self.data = dataset(scale)
+        self.data = verified(scale)
         self.engine = engine(self.engine_name, workers)
         self.answer: tuple[str, Any] | None = None
 
@@ -37,25 +40,11 @@ class _EngineSuite:
         key = (self.engine_name, workers, scale, answer and answer[0])
         if answer is not None and key not in self._checked:
             self._checked.add(key)
-            spec.get(answer[0]).check(self.data.answer(answer[0]), answer[1])
+            workload, value = answer
+            spec.get(workload).check(self.data.answer(workload), value)
 
     def _run(self, workload: str) -> None:
         self.answer = (workload, self.engine.run(workload, self.data, SETTINGS.format))
-
-    def time_wordcount(self, workers: int, scale: str) -> None:
-        self._run("wordcount")
-
-    def time_mean_home_score(self, workers: int, scale: str) -> None:
-        self._run("mean_home_score")
-
-    def time_home_advantage(self, workers: int, scale: str) -> None:
-        self._run("home_advantage")
-
-    def time_team_records(self, workers: int, scale: str) -> None:
-        self._run("team_records")
-
-    def time_team_ratings(self, workers: int, scale: str) -> None:
-        self._run("team_ratings")
 
     def track_startup(self, workers: int, scale: str) -> float:
         return STARTUP[(self.engine_name, workers)]
@@ -63,9 +52,9 @@ class _EngineSuite:
     track_startup.unit = "seconds"  # type: ignore[attr-defined]
 
     def track_peak_memory(self, workers: int, scale: str) -> int:
-        """Peak RSS of the whole process tree (driver, JVM, workers) over all five workloads."""
+        """Peak RSS of the whole process tree (driver, JVM, workers) over every workload."""
         peak = 0
-        for w in spec.WORKLOADS_BY_NAME.values():
+        for w in spec.WORKLOADS:
             answer, used = measure(lambda w=w: self.engine.run(w.name, self.data, SETTINGS.format))
             w.check(self.data.answer(w.name), answer)
             peak = max(peak, used)
@@ -74,11 +63,18 @@ class _EngineSuite:
     track_peak_memory.unit = "bytes"  # type: ignore[attr-defined]
 
 
-def class_name(engine_name: str) -> str:
-    """dask-threads → DaskThreads."""
-    return "".join(part.capitalize() for part in engine_name.split("-"))
+def _timer(workload: spec.Workload) -> Callable[[_EngineSuite, int, str], None]:
+    def time_workload(self: _EngineSuite, workers: int, scale: str) -> None:
+        self._run(workload.name)
+
+    time_workload.__name__ = time_workload.__qualname__ = f"time_{workload.name}"
+    time_workload.__doc__ = f"Seconds to compute {workload.name}: {workload.answer}."
+    return time_workload
 
 
-for _name in engines.names():
-    globals()[class_name(_name)] = type(class_name(_name), (_EngineSuite,),
-                                        {"engine_name": _name, "__module__": __name__})
+for _workload in spec.WORKLOADS:
+    setattr(_EngineSuite, f"time_{_workload.name}", _timer(_workload))
+
+for _name in engines.names(SETTINGS):
+    globals()[engines.suite_name(_name)] = type(
+        engines.suite_name(_name), (_EngineSuite,), {"engine_name": _name, "__module__": __name__})

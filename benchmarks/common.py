@@ -7,10 +7,11 @@ import time
 from functools import cache
 from pathlib import Path
 
-from datagen.layout import MANIFEST
-from workloads import engines
-from workloads.dataset import Dataset, DatasetError, datagen_command
+from workloads import engines, spec
+from workloads.dataset import Dataset
 from workloads.engines.base import Engine
+from workloads.errors import DatasetError
+from workloads.layout import MANIFEST, SCALE_PREFIX
 from workloads.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,12 +21,12 @@ WORKERS = list(SETTINGS.workers)
 
 def present_scales(data: Path) -> list[str]:
     """Scales of the complete synthetic datasets under `data`, smallest first."""
-    found = [p.name.removeprefix("scale-") for p in data.glob("scale-*")
+    found = [p.name.removeprefix(SCALE_PREFIX) for p in data.glob(f"{SCALE_PREFIX}*")
              if (p / MANIFEST).is_file()]
     return sorted(found, key=float) or ["1"]
 
 
-SCALES = list(SETTINGS.scales or present_scales(Path(SETTINGS.data)))
+SCALES = list(SETTINGS.scales or present_scales(SETTINGS.data))
 
 
 @cache
@@ -37,6 +38,17 @@ def dataset(scale: str) -> Dataset:
         raise NotImplementedError(str(exc)) from None
 
 
+@cache
+def verified(scale: str) -> Dataset:
+    """The dataset of `scale` once every file the workloads read (in the benchmarked format)
+    matches its sha256: checked once per process, before anything is timed; a mismatch fails
+    the benchmark with the datagen command that repairs the data."""
+    data = dataset(scale)
+    data.verify({inp for w in spec.NAMES
+                 for inp in data.inputs(w, SETTINGS.format).values()})
+    return data
+
+
 _ENGINES: dict[tuple[str, int], Engine] = {}
 STARTUP: dict[tuple[str, int], float] = {}
 
@@ -45,13 +57,13 @@ def engine(name: str, workers: int) -> Engine:
     """The started engine of this process (started once; its start-up time kept in STARTUP)."""
     key = (name, workers)
     if key not in _ENGINES:
-        cls = engines.engine_class(name)
+        cls = engines.engine_class(name, SETTINGS)
         if cls.max_workers is not None and workers > cls.max_workers:
             raise NotImplementedError(f"{name} runs on at most {cls.max_workers} worker(s)")
-        avail = cls.availability()
+        avail = cls.availability(SETTINGS)
         if not avail.ok:
             raise NotImplementedError(f"{name} unavailable: {avail.reason}")
-        e = cls(workers)
+        e = cls(workers, SETTINGS)
         t0 = time.perf_counter()
         e.start()
         STARTUP[key] = time.perf_counter() - t0
@@ -63,7 +75,3 @@ def engine(name: str, workers: int) -> Engine:
 def _stop_engines() -> None:
     for e in _ENGINES.values():
         e.stop()
-
-
-__all__ = ["ROOT", "SCALES", "SETTINGS", "STARTUP", "WORKERS", "dataset", "datagen_command",
-           "engine"]

@@ -1,7 +1,8 @@
 """parbench's data generator: `python -m datagen --scale N` and `python -m datagen --tutorial`.
 
-A dataset is a folder (see `datagen.layout`): text files, the match table as CSV and Parquet, and a
-manifest with every file's sha256 and every workload's answer, computed from the generated arrays.
+A dataset is a folder (see `workloads.layout`): text files, the match table as CSV and Parquet,
+and a manifest with every file's sha256 and every workload's answer, computed from the generated
+arrays (`datagen.answers`).
 """
 
 #: The generator named in every manifest.

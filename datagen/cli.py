@@ -15,32 +15,27 @@ import argparse
 import math
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from datagen import GENERATOR, __version__, store
-from datagen.layout import FORMATS, scale_dirname
+from workloads import console
+from workloads.errors import EXIT_FAILED, ParbenchError
+from workloads.layout import FORMATS, scale_dirname
+from workloads.settings import DEFAULT_DATA
 
-DEFAULT_OUT = "data"
+PROG = "python -m datagen"
 DEFAULT_SEED = 2022
-USAGE_ERROR = 2
-FAILURE = 1
-INTERRUPTED = 130  # 128 + SIGINT
-TERMINATED = 143  # 128 + SIGTERM
 
 
-class UsageError(Exception):
-    """Bad input: the message says what is wrong and what to do."""
+class WriteFailed(ParbenchError):
+    """A dataset could not be written (the disk, another run); nothing half-written is left."""
 
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see python -m datagen --help)")
+    exit_code = EXIT_FAILED
 
 
 def _cpus() -> int:
@@ -51,7 +46,7 @@ def _cpus() -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m datagen",
+    p = console.ArgumentParser(prog=PROG,
                 description="Write parbench datasets: synthetic data at any scale (folders "
                             "scale-N)\nand the tutorial's real data (folder tutorial).",
                 formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -61,8 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "several are allowed; fractions such as 0.1 too")
     p.add_argument("--tutorial", action="store_true",
                    help="write the tutorial dataset (the course's real files) as OUT/tutorial")
-    p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
-                   help=f"folder that receives the datasets (default: {DEFAULT_OUT}/)")
+    p.add_argument("--out", default=DEFAULT_DATA, metavar="DIR",
+                   help=f"folder that receives the datasets (default: {DEFAULT_DATA}/)")
     p.add_argument("--seed", default=str(DEFAULT_SEED), metavar="S",
                    help="random seed, a whole number >= 0; the same seed gives the same bytes "
                         f"(default: {DEFAULT_SEED})")
@@ -96,12 +91,12 @@ def _scale(text: str) -> float:
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and value > 0):
-        raise UsageError(f"--scale {text!r} is not a positive number: give a size such as "
-                         "1 (the real data), 10 or 0.1")
+        raise ParbenchError(f"--scale {text!r} is not a positive number: give a size such as "
+                            "1 (the real data), 10 or 0.1")
     if value < MIN_SCALE:
         rows = round(MIN_SCALE * MATCHES_PER_SCALE)
-        raise UsageError(f"--scale {text} is too small (under {rows} match rows): use "
-                         f"{MIN_SCALE:g} or more")
+        raise ParbenchError(f"--scale {text} is too small (under {rows} match rows): use "
+                            f"{MIN_SCALE:g} or more")
     return value
 
 
@@ -112,8 +107,8 @@ def _whole(option: str, text: str, minimum: int, example: str) -> int:
         value = None
     if value is None or value < minimum:
         kind = "positive" if minimum > 0 else "non-negative"
-        raise UsageError(f"{option} {text!r} is not a {kind} whole number: give e.g. "
-                         f"{option} {example}")
+        raise ParbenchError(f"{option} {text!r} is not a {kind} whole number: give e.g. "
+                            f"{option} {example}")
     return value
 
 
@@ -122,24 +117,24 @@ def _formats(text: str) -> tuple[str, ...]:
     unknown = [f for f in asked if f not in FORMATS]
     if unknown or not asked:
         what = f"unknown format {unknown[0]!r}" if unknown else "no format given"
-        raise UsageError(f"--formats {text!r}: {what}: choose csv, parquet or csv,parquet")
+        raise ParbenchError(f"--formats {text!r}: {what}: choose csv, parquet or csv,parquet")
     return tuple(f for f in FORMATS if f in asked)
 
 
 def _check_out(out: Path) -> Path:
-    """The existing folder where `out` is or will be created; UsageError if it cannot be."""
+    """The existing folder where `out` is or will be created; ParbenchError if it cannot be."""
     here = out
     while not here.exists() and not here.is_symlink() and here != here.parent:
         here = here.parent
     if not here.is_dir():
         where = "" if here == out else f" ({here} is a file)"
-        raise UsageError(f"--out {out} is not a directory{where}: give a folder path "
-                         "(it is created if missing)")
+        raise ParbenchError(f"--out {out} is not a directory{where}: give a folder path "
+                            "(it is created if missing)")
     try:  # try rather than os.access: it also catches read-only mounts, and root
         os.rmdir(tempfile.mkdtemp(prefix=".datagen-probe-", dir=here))
     except OSError as exc:
-        raise UsageError(f"--out {out} is not writable ({exc.strerror or exc}): give a folder "
-                         "you can write to") from None
+        raise ParbenchError(f"--out {out} is not writable ({exc.strerror or exc}): give a folder "
+                            "you can write to") from None
     return here
 
 
@@ -147,8 +142,8 @@ def parse_args(argv: list[str] | None) -> Options:
     args = build_parser().parse_args(argv)
     scales = tuple(_scale(s) for s in args.scale)
     if not scales and not args.tutorial:
-        raise UsageError("nothing to do: give --scale N [N ...] and/or --tutorial "
-                         "(see python -m datagen --help)")
+        raise ParbenchError("nothing to do: give --scale N [N ...] and/or --tutorial "
+                            "(see python -m datagen --help)")
     workers = _cpus() if args.workers is None else _whole("--workers", args.workers, 1, "2")
     seed = _whole("--seed", args.seed, 0, str(DEFAULT_SEED))
     formats = _formats(args.formats)
@@ -193,16 +188,16 @@ def decide(job: Job, out: Path, force: bool) -> None:
     manifest = store.read_manifest(target)
     if manifest is None:
         if not force:
-            raise UsageError(f"{target} exists but is not a complete dataset: move it away or "
-                             "add --force to replace it")
+            raise ParbenchError(f"{target} exists but is not a complete dataset: move it away or "
+                                "add --force to replace it")
         job.action, job.note = "replace", "replaced an incomplete folder"
         return
     same_version = manifest["generator"] == {"name": GENERATOR, "version": __version__}
     if manifest["params"] != job.params:
         if not force:
-            raise UsageError(f"{target} holds a dataset with other parameters "
-                             f"({_differences(manifest['params'], job.params)}): "
-                             "add --force to replace it, or choose another --out")
+            raise ParbenchError(f"{target} holds a dataset with other parameters "
+                                f"({_differences(manifest['params'], job.params)}): "
+                                "add --force to replace it, or choose another --out")
         job.action, job.note = "replace", "replaced (other parameters)"
     elif not same_version:
         job.action = "replace"
@@ -210,7 +205,7 @@ def decide(job: Job, out: Path, force: bool) -> None:
                     f"{manifest['generator'].get('version')})")
     elif damaged := store.damaged_files(target, manifest):
         job.action = "replace"
-        job.note = f"replaced (damaged: {len(damaged)} files differ in size, first {damaged[0]})"
+        job.note = f"replaced (damaged: {len(damaged)} files differ, first {damaged[0]})"
     elif force:
         job.action, job.note = "replace", "rewritten (--force)"
     else:
@@ -241,9 +236,9 @@ def check_space(jobs: list[Job], here: Path) -> None:
     need = sum(j.estimated_bytes for j in jobs if j.action != "skip")
     free = shutil.disk_usage(here).free
     if need * 1.05 + 2**24 > free:
-        raise UsageError(f"not enough free space at {here}: the datasets need about {_gb(need)}, "
-                         f"{_gb(free)} is free: free some space, choose another --out or a "
-                         "smaller --scale")
+        raise ParbenchError(f"not enough free space at {here}: the datasets need about "
+                            f"{_gb(need)}, {_gb(free)} is free: free some space, choose another "
+                            "--out or a smaller --scale")
 
 
 # --------------------------------------------------------------------------- main
@@ -291,37 +286,24 @@ def run(opts: Options, jobs: list[Job]) -> None:
                   f"{note} -> {target}")
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM: stop and clean up as for Ctrl-C."""
-
-
-def _terminate(signum: int, frame: object) -> NoReturn:
-    raise Terminated
-
-
 def main(argv: list[str] | None = None) -> int:
-    try:
-        opts = parse_args(argv)
-        here = _check_out(opts.out)
-        jobs = plan_jobs(opts)
-        for job in jobs:
-            decide(job, opts.out, opts.force)
-        check_space(jobs, here)
-    except UsageError as exc:
-        print(f"datagen: {exc}", file=sys.stderr)
-        return USAGE_ERROR
-    signal.signal(signal.SIGTERM, _terminate)
+    return console.run(PROG, lambda: generate(argv),
+                       interrupted="interrupted; no partial dataset was left behind")
+
+
+def generate(argv: list[str] | None) -> int:
+    opts = parse_args(argv)
+    here = _check_out(opts.out)
+    jobs = plan_jobs(opts)
+    for job in jobs:
+        decide(job, opts.out, opts.force)
+    check_space(jobs, here)
     try:
         run(opts, jobs)
-    except KeyboardInterrupt as exc:
-        print("datagen: interrupted; no partial dataset was left behind", file=sys.stderr)
-        return TERMINATED if isinstance(exc, Terminated) else INTERRUPTED
     except FileExistsError as exc:
-        print(f"datagen: {exc.filename} was written by another run meanwhile: run again to "
-              "check it, or add --force to replace it", file=sys.stderr)
-        return FAILURE
+        raise WriteFailed(f"{exc.filename} was written by another run meanwhile: run again to "
+                          "check it, or add --force to replace it") from None
     except OSError as exc:
-        print(f"datagen: cannot write {exc.filename or opts.out}: {exc.strerror or exc}",
-              file=sys.stderr)
-        return FAILURE
+        raise WriteFailed(f"cannot write {exc.filename or opts.out}: "
+                          f"{exc.strerror or exc}") from None
     return 0

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from datagen import GENERATOR, __version__, answers, model, store, synthetic
-from datagen.layout import MANIFEST_FORMAT, MATCHES_DIR, TEXT_DIR
+from workloads.layout import MANIFEST_FORMAT, MATCHES, TEXT
 
 Task = tuple[Callable[..., Any], tuple[Any, ...]]
 
@@ -137,8 +137,8 @@ def partial_folder(out: Path, name: str):
     """A fresh hidden folder to write dataset `name` into; removed unless it was moved away."""
     partial = store.partial_path(out, name)
     shutil.rmtree(partial, ignore_errors=True)
-    (partial / TEXT_DIR).mkdir(parents=True)
-    (partial / MATCHES_DIR).mkdir()
+    (partial / TEXT).mkdir(parents=True)
+    (partial / MATCHES).mkdir()
     try:
         yield partial
     finally:
@@ -170,8 +170,9 @@ def synthetic_dataset(plan: synthetic.Plan, out: Path, runner: Runner, replace: 
             raise RuntimeError(f"{plan.name}: parts hold {int(word_counts.sum())} words and "
                                f"{int(weights.sum())} matches, not {plan.words} and "
                                f"{plan.matches}")
-        answer = answers.answers(tm.words, word_counts, real.teams, real.home, real.away,
-                                 real.home_score, real.away_score, real.neutral, weights)
+        answer = answers.answers(answers.Tables(
+            tm.words, word_counts, real.teams, real.home, real.away, real.home_score,
+            real.away_score, real.neutral, weights))
         files: dict[str, Any] = {}
         for r in results:
             files.update(r.files)

@@ -25,6 +25,7 @@ import numpy as np
 TUTORIAL_DIR = Path(__file__).resolve().parent / "tutorial"
 MATCHES_FILE = "match_results.csv"
 TEXT_SAMPLES = tuple(f"text_sample_{i}.txt" for i in range(7))
+NOVEL_FILE = "a_tale_of_two_cities_pg98.txt"
 VOCABULARY_FILE = "vocabulary.tsv"
 LINE_LENGTHS_FILE = "line_lengths.tsv"
 README_FILE = "README.md"
@@ -178,13 +179,13 @@ class MatchTable:
         return arrowbuf.binaries(dates), arrowbuf.binaries(self.rest_bytes)
 
     def arrow(self):
-        """The rows as a typed Arrow table with `layout.PARQUET_COLUMNS`, string columns
+        """The rows as a typed Arrow table with `workloads.layout.PARQUET_COLUMNS`, string columns
         dictionary-encoded (fast to `take` and to write as Parquet: write them with
         `store_schema=False` so that they read back as plain strings)."""
         import pyarrow as pa
 
         from datagen import arrowbuf
-        from datagen.layout import PARQUET_COLUMNS
+        from workloads.layout import PARQUET_COLUMNS
 
         columns = [
             arrowbuf.dates(self.dates),
@@ -206,7 +207,7 @@ class TableError(ValueError):
 
 def parse_matches(data: bytes, source: str = MATCHES_FILE) -> MatchTable:
     """Parse a results table in the tutorial's CSV form (header, then one row per match)."""
-    from datagen.layout import CSV_COLUMNS
+    from workloads.layout import CSV_COLUMNS
 
     text = data.decode("utf-8")
     if '"' in text or "\r" in text:

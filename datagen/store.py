@@ -20,13 +20,9 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from datagen.layout import (
-    MANIFEST,
-    MANIFEST_FORMAT,
-    MANIFEST_KEYS,
-    PARTIAL_MARK,
-    WORKLOADS,
-)
+from workloads.dataset import Dataset, sha256
+from workloads.errors import DatasetError
+from workloads.layout import MANIFEST, PARTIAL_MARK
 
 OLD_MARK = ".old-"
 _STALE_RE = re.compile(r"^\.(?P<name>.+)(?:\.partial-|\.old-)(?P<host>[A-Za-z0-9-]+)-(?P<pid>\d+)$")
@@ -121,27 +117,21 @@ def manifest_bytes(manifest: dict[str, Any]) -> bytes:
 def read_manifest(folder: Path) -> dict[str, Any] | None:
     """The manifest of a complete dataset at `folder`, or None when it is not one."""
     try:
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return Dataset.open(folder).manifest
+    except DatasetError:
         return None
-    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
-        return None
-    if any(k not in manifest for k in MANIFEST_KEYS):
-        return None
-    answers = manifest.get("answers")
-    if not isinstance(answers, dict) or any(w not in answers for w in WORKLOADS):
-        return None
-    return manifest
 
 
 def damaged_files(folder: Path, manifest: dict[str, Any]) -> list[str]:
-    """Files of the manifest that are missing or have another size (a cheap check)."""
+    """Files of the manifest that are missing or whose content (sha256) differs."""
     bad = []
-    for name, entry in sorted(manifest.get("files", {}).items()):
+    for name, entry in sorted(manifest["files"].items()):
+        path = folder / name
         try:
-            if (folder / name).stat().st_size != entry["bytes"]:
-                bad.append(name)
-        except (OSError, KeyError, TypeError):
+            same = (path.stat().st_size == entry["bytes"] and sha256(path) == entry["sha256"])
+        except OSError:
+            same = False
+        if not same:
             bad.append(name)
     return bad
 

@@ -30,14 +30,15 @@ from typing import Any
 import numpy as np
 
 from datagen import arrowbuf, model
-from datagen.layout import (
+from datagen.store import write_file
+from workloads.layout import (
     CSV_COLUMNS,
-    MATCHES_DIR,
-    TEXT_DIR,
+    MATCHES,
+    TEXT,
+    TEXT_FORMAT,
     part_name,
     scale_dirname,
 )
-from datagen.store import write_file
 
 WORDS_PER_SCALE = 138_490
 MATCHES_PER_SCALE = 44_060
@@ -181,7 +182,7 @@ def text_part(plan: Plan, k: int, folder: str) -> TextResult:
     codes = ids.copy()
     codes[ends] += len(tm.words)  # the word that ends a line carries "\n" instead of " "
     data = arrowbuf.values(tm.word_table.take(arrowbuf.ints(codes)))
-    name = f"{TEXT_DIR}/{part_name(k, 'text')}"
+    name = f"{TEXT}/{part_name(k, TEXT_FORMAT)}"
     entry = write_file(Path(folder) / name, data)
     counts = np.bincount(ids, minlength=len(tm.words)).astype(np.int64)
     return TextResult(k, {name: entry}, counts, len(ends))
@@ -254,10 +255,10 @@ def match_part(plan: Plan, k: int, folder: str) -> MatchResult:
     files: dict[str, dict[str, Any]] = {}
     if "csv" in plan.formats:
         start, _ = plan.match_range(k)
-        name = f"{MATCHES_DIR}/{part_name(k, 'csv')}"
+        name = f"{MATCHES}/{part_name(k, 'csv')}"
         files[name] = write_file(Path(folder) / name, CSV_HEADER, csv_rows(start, p, j, real))
     if "parquet" in plan.formats:
-        name = f"{MATCHES_DIR}/{part_name(k, 'parquet')}"
+        name = f"{MATCHES}/{part_name(k, 'parquet')}"
         files[name] = write_file(Path(folder) / name, parquet_bytes(p, j, real_arrow()))
     return MatchResult(k, files, np.bincount(j, minlength=len(real)).astype(np.int64))
 

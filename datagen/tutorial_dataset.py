@@ -1,17 +1,17 @@
 """The `tutorial` dataset: the course's real files, shipped in `datagen/tutorial/`.
 
 Its files are byte-identical copies (the seven text samples as text parts 0-6, match_results.csv
-as the one CSV part) plus the same table as typed Parquet. Its answers come from the tutorial's
+as the one CSV part) plus the same table as typed Parquet. Its answers come from the parsed
+arrays through `datagen.answers`, like every dataset's, and are checked against the tutorial's
 own algorithms: word count by mapper, shuffler and reducer over lines split on spaces, and home
-advantage by a row-wise function over the rows the csv module reads; the other answers from the
-parsed arrays, through `datagen.answers` like every dataset's.
+advantage by a row-wise function over the rows the csv module reads.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from datagen import answers, generate, model, store
-from datagen.layout import MATCHES_DIR, TEXT_DIR, TUTORIAL, part_name
+from workloads.layout import MATCHES, TEXT, TEXT_FORMAT, TUTORIAL, part_name
 
 NAME = TUTORIAL
 
@@ -69,6 +69,15 @@ def tutorial_home_advantage(table: str) -> int:
 # --------------------------------------------------------------------------- the dataset
 
 
+def tables(texts: list[str], real: model.MatchTable) -> answers.Tables:
+    """The tutorial's texts (as word counts) and match table as the generator's arrays."""
+    counts = Counter(w for t in texts for w in t.split())
+    words = sorted(counts)
+    return answers.Tables(words, np.array([counts[w] for w in words], dtype=np.int64),
+                          real.teams, real.home, real.away, real.home_score, real.away_score,
+                          real.neutral)
+
+
 def estimated_bytes(formats: tuple[str, ...]) -> int:
     size = sum((model.TUTORIAL_DIR / f).stat().st_size for f in model.TEXT_SAMPLES)
     csv_size = (model.TUTORIAL_DIR / model.MATCHES_FILE).stat().st_size
@@ -86,26 +95,25 @@ def tutorial_dataset(out: Path, formats: tuple[str, ...], replace: bool) -> dict
     with generate.partial_folder(out, NAME) as partial:
         files: dict[str, Any] = {}
         for i, data in enumerate(texts):
-            name = f"{TEXT_DIR}/{part_name(i, 'text')}"
+            name = f"{TEXT}/{part_name(i, TEXT_FORMAT)}"
             files[name] = store.write_file(partial / name, data)
         if "csv" in formats:
-            name = f"{MATCHES_DIR}/{part_name(0, 'csv')}"
+            name = f"{MATCHES}/{part_name(0, 'csv')}"
             files[name] = store.write_file(partial / name, table_bytes)
         if "parquet" in formats:
             rows = np.arange(len(real))
             buf = parquet_bytes(rows, rows, real.arrow())
-            name = f"{MATCHES_DIR}/{part_name(0, 'parquet')}"
+            name = f"{MATCHES}/{part_name(0, 'parquet')}"
             files[name] = store.write_file(partial / name, buf)
 
         text = [t.decode("utf-8") for t in texts]
-        answer = {"wordcount": tutorial_wordcount(text)}
-        answer.update(answers.match_answers(real.teams, real.home, real.away, real.home_score,
-                                            real.away_score, real.neutral))
-        by_rows = tutorial_home_advantage(table_bytes.decode("utf-8"))
-        if by_rows != answer["home_advantage"]:  # two algorithms, one answer
-            raise RuntimeError(f"home advantage: {by_rows} row by row, "
-                               f"{answer['home_advantage']} from the arrays")
-        answer["home_advantage"] = by_rows
+        answer = answers.answers(tables(text, real))
+        # The course's own code gives the same answers as the arrays: two algorithms, one answer.
+        for workload, by_course in (
+                ("wordcount", tutorial_wordcount(text)),
+                ("home_advantage", tutorial_home_advantage(table_bytes.decode("utf-8")))):
+            if by_course != answer[workload]:
+                raise RuntimeError(f"{workload}: the course's code and the arrays disagree")
         counts = {"words": sum(answer["wordcount"].values()),
                   "lines": sum(len(t.splitlines()) for t in text),
                   "matches": len(real), "teams": len(answer["team_records"])}

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 from reports import load
 from reports.build import NoResults, build
+from workloads import console
+from workloads.errors import ParbenchError
+
+PROG = "python -m reports"
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m reports", description=__doc__)
+    ap = console.ArgumentParser(prog=PROG, description=__doc__)
     ap.add_argument("--results", type=Path, default=Path(".asv/results"),
                     help="asv results folder (default: .asv/results)")
     ap.add_argument("--machine", help="report on this machine only (default: every machine)")
@@ -19,18 +22,23 @@ def main(argv: list[str] | None = None) -> int:
                     help="output folder (default: reports/html)")
     ap.add_argument("--config", type=Path, default=Path("asv.conf.json"),
                     help="asv.conf.json, for its default_benchmark_timeout")
-    args = ap.parse_args(argv)
-    try:
-        index = build(args.results, args.out, args.machine, load.default_timeout(args.config))
-    except NoResults:
-        print(f"No asv results in {args.results}: run `make bench` or `asv run` first.")
-        return 2
-    except KeyError:
-        known = ", ".join(load.machines(args.results))
-        print(f"No results for machine {args.machine!r} in {args.results} (known: {known}).")
-        return 2
-    print(f"report: {index}")
-    return 0
+
+    def command() -> int:
+        args = ap.parse_args(argv)
+        try:
+            index = build(args.results, args.out, args.machine,
+                          load.default_timeout(args.config))
+        except NoResults:
+            raise ParbenchError(f"no asv results in {args.results}: run `make bench` or "
+                                "`asv run` first") from None
+        except KeyError:
+            known = ", ".join(load.machines(args.results))
+            raise ParbenchError(f"no results for machine {args.machine!r} in {args.results} "
+                                f"(known: {known})") from None
+        print(f"report: {index}")
+        return 0
+
+    return console.run(PROG, command)
 
 
 if __name__ == "__main__":

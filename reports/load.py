@@ -23,8 +23,8 @@ from reports.model import (
     STARTUP,
     Cell,
     MachineReport,
-    engine_name,
 )
+from workloads.engines import engine_of_suite
 
 #: Sidecar written by `make bench` beside the results folder (asv would read a .json inside it
 #: as a results file): `<results>/../parbench/<machine>-versions.json`.
@@ -67,7 +67,7 @@ def _split(name: str, benchmark: dict | None) -> tuple[str, str, str, str]:
         metric = STARTUP
     elif suite == "engines" and method == "track_peak_memory":
         metric = PEAK_MEMORY
-    engine = engine_name(cls) if suite == "engines" else (cls or module)
+    engine = engine_of_suite(cls) if suite == "engines" else (cls or module)
     return suite, engine, metric, unit
 
 

@@ -6,12 +6,11 @@ No I/O here: `reports.load` fills the cells from asv's files, figures and the pa
 from __future__ import annotations
 
 import math
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from reports import metrics
-from workloads.spec import WORKLOADS as SPEC_ORDER
+from workloads.spec import NAMES as SPEC_ORDER
 
 OK = "ok"
 FAILED = "failed"
@@ -59,11 +58,6 @@ class MachineReport:
     versions: dict[str, object] | None = None  # parbench-versions.json, if present
     commits: list[str] = field(default_factory=list)
     pythons: list[str] = field(default_factory=list)
-
-
-def engine_name(class_name: str) -> str:
-    """CamelCase class name → kebab-case engine name: DaskThreads → dask-threads."""
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z][a-z])", "-", class_name).lower()
 
 
 def engine_order(engines: set[str] | list[str]) -> list[str]:

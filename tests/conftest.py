@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -17,10 +18,11 @@ from workloads.engines.base import Engine
 TEST_SCALES = ("0.01", "0.1", "1")
 
 
-def run_cli(*args: str, check: bool = False, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run `python -m ...` in this interpreter, capturing text output."""
+def run_cli(*args: str, check: bool = False, timeout: float = 300,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run `python -m ...` in this interpreter, capturing text output; `env` adds variables."""
     return subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True,
-                          check=check, timeout=timeout)
+                          check=check, timeout=timeout, env={**os.environ, **(env or {})})
 
 
 @pytest.fixture(scope="session")

@@ -60,7 +60,7 @@ def test_smoke_every_engine(tmp_path, data_dir):
     proc, cells = run_suite(tmp_path, data_dir, env={"PARBENCH_WORKERS": "1"})
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     for name in engines.names():
-        for metric in (*spec.WORKLOADS_BY_NAME, STARTUP, PEAK_MEMORY):
+        for metric in (*spec.NAMES, STARTUP, PEAK_MEMORY):
             got = cells_of(cells, name, metric)
             assert got[1].status == OK and got[1].value > 0, (name, metric, got)
     for workers, cell in cells_of(cells, "spark", PEAK_MEMORY).items():

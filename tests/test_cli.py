@@ -12,11 +12,12 @@ from conftest import run_cli
 from workloads.dataset import sha256
 
 
-def one_line_error(proc, *needles: str) -> None:
-    assert proc.returncode != 0
+def one_line_error(proc, code: int, *needles: str) -> None:
+    """`proc` failed with exit status `code` and one line naming every needle."""
+    assert proc.returncode == code, (proc.returncode, proc.stderr)
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
-    assert "Traceback" not in proc.stderr
+    assert lines[0].startswith("python -m workloads: error: "), lines[0]
     for needle in needles:
         assert needle in lines[0], lines[0]
 
@@ -54,21 +55,21 @@ def test_run_text(data_dir):
      ["no dataset", "python -m datagen --scale 3"]),
 ])
 def test_bad_arguments(args, needles):
-    one_line_error(run_cli("workloads", *args), *needles)
+    one_line_error(run_cli("workloads", *args), 2, *needles)
 
 
 def test_incomplete_manifest(copy):
     manifest = json.loads((copy / "manifest.json").read_text())
     del manifest["answers"]["team_ratings"]
     (copy / "manifest.json").write_text(json.dumps(manifest))
-    one_line_error(run_cli("workloads", "run", "wordcount", "--data", str(copy)),
+    one_line_error(run_cli("workloads", "run", "wordcount", "--data", str(copy)), 2,
                    "incomplete dataset", "answers.team_ratings", "python -m datagen")
 
 
 def test_changed_file_fails_sha(copy):
     part = sorted((copy / "text").iterdir())[0]
     part.write_text(part.read_text().replace("the", "teh", 1))
-    one_line_error(run_cli("workloads", "run", "wordcount", "--data", str(copy)),
+    one_line_error(run_cli("workloads", "run", "wordcount", "--data", str(copy)), 2,
                    part.name, "sha256", "--force")
 
 
@@ -83,4 +84,21 @@ def test_malformed_csv_row_names_file_and_line(copy, engine):
     entry["sha256"], entry["bytes"] = sha256(part), part.stat().st_size
     (copy / "manifest.json").write_text(json.dumps(manifest))
     proc = run_cli("workloads", "run", "team_records", "--engine", engine, "--data", str(copy))
-    one_line_error(proc, f"{part}:4", "malformed row")
+    one_line_error(proc, 2, f"{part}:4", "malformed row")
+
+
+@pytest.mark.parametrize("json_out", [False, True])
+def test_wrong_answer_exits_1_with_the_check(data_dir, json_out):
+    """An engine whose answer differs: the run completes, prints the mismatch, exits 1."""
+    ds = data_dir / "scale-0.1"
+    expected = json.loads((ds / "manifest.json").read_text())["answers"]["home_advantage"]
+    plugin = f"wrong={Path(__file__).with_name('wrong_engine.py')}:WrongEngine"
+    proc = run_cli("workloads", "run", "home_advantage", "--engine", "wrong", "--data", str(ds),
+                   *(["--json"] if json_out else []), env={"PARBENCH_ENGINES": plugin})
+    assert proc.returncode == 1, proc.stderr
+    mismatch = f"home_advantage: expected {expected}, got {expected + 1}"
+    if json_out:
+        out = json.loads(proc.stdout)
+        assert out["check"] == mismatch and out["answer"] == expected + 1
+    else:
+        assert f"check: {mismatch}" in proc.stdout.splitlines()

@@ -15,6 +15,7 @@ import pytest
 
 from workloads import cluster
 from workloads.cluster._procs import port_free
+from workloads.errors import ParbenchError
 
 
 @pytest.fixture
@@ -158,7 +159,7 @@ def test_bad_input_is_one_line_exit_2(state: Path, capsys: pytest.CaptureFixture
     assert err.count("\n") == 1 and "unknown cluster kind 'hadoop'" in err
     assert cluster.main(["up", "dask", "--workers", "0", "--state", str(state)]) == 2
     assert capsys.readouterr().err.count("\n") == 1
-    with pytest.raises(cluster.UsageError, match="unknown cluster kind"):
+    with pytest.raises(ParbenchError, match="unknown cluster kind"):
         cluster.up("hadoop", 1, state)
 
 

@@ -10,7 +10,9 @@ import pytest
 
 from workloads import cluster, spec
 from workloads.dataset import Input
-from workloads.engines.batch import BatchEngine, BatchJobFailed, shard
+from workloads.engines.batch import BatchEngine, shard
+from workloads.errors import JobFailed
+from workloads.settings import Settings
 
 
 def test_shards_cover_every_file_once():
@@ -32,9 +34,9 @@ def broken_copy(dataset, tmp_path: Path) -> Input:
 
 
 def test_local_failed_task_names_task_and_log(dataset, tmp_path):
-    engine = BatchEngine(2, backend="local")
-    with engine, pytest.raises(BatchJobFailed) as failure:
-        engine.run_input("home_advantage", broken_copy(dataset, tmp_path))
+    engine = BatchEngine(2, Settings(batch_backend="local"))
+    with engine, pytest.raises(JobFailed) as failure:
+        engine.run_inputs("home_advantage", {"matches": broken_copy(dataset, tmp_path)})
     message = str(failure.value)
     assert "batch array task 1 failed" in message and "part-bad.csv:3" in message
     log = Path(message.rsplit("see its log ", 1)[1])
@@ -68,14 +70,12 @@ def slurm(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def slurm_engine(slurm, tmp_path_factory):
-    os.environ["PARBENCH_BATCH_DIR"] = str(tmp_path_factory.mktemp("batch-jobs"))
-    engine = BatchEngine(2, backend="slurm")
-    with engine:
+    jobs = tmp_path_factory.mktemp("batch-jobs")
+    with BatchEngine(2, Settings(batch_backend="slurm", batch_dir=jobs)) as engine:
         yield engine
-    del os.environ["PARBENCH_BATCH_DIR"]
 
 
-@pytest.mark.parametrize("workload", list(spec.WORKLOADS_BY_NAME))
+@pytest.mark.parametrize("workload", list(spec.NAMES))
 def test_slurm_equals_manifest(workload, slurm_engine, dataset):
     ds = dataset("0.1")
     spec.get(workload).check(ds.answer(workload), slurm_engine.run(workload, ds))
@@ -83,5 +83,5 @@ def test_slurm_equals_manifest(workload, slurm_engine, dataset):
 
 
 def test_slurm_failed_task_names_task_and_log(slurm_engine, dataset, tmp_path):
-    with pytest.raises(BatchJobFailed, match=r"batch array task 1 failed.*part-bad\.csv:3.*log"):
-        slurm_engine.run_input("team_records", broken_copy(dataset, tmp_path))
+    with pytest.raises(JobFailed, match=r"batch array task 1 failed.*part-bad\.csv:3.*log"):
+        slurm_engine.run_inputs("team_records", {"matches": broken_copy(dataset, tmp_path)})

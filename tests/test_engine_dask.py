@@ -13,8 +13,10 @@ from dask.utils import key_split
 from distributed import get_task_stream
 
 from workloads import engines, spec
-from workloads.engines.base import EngineUnavailable
-from workloads.engines.dask import ADDRESS_ENV
+from workloads.errors import EngineUnavailable
+from workloads.settings import Settings
+
+ADDRESS_ENV = Settings.variable("dask_address")
 
 
 def free_port() -> int:

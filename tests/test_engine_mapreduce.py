@@ -14,7 +14,7 @@ from workloads import spec
 from workloads.dataset import Input
 from workloads.engines.mapreduce import MapReduceEngine
 from workloads.engines.mapreduce.runtime import partition
-from workloads.readers import DataError
+from workloads.errors import DataError
 
 ROOT = Path(__file__).resolve().parents[1]
 PROGRAM = f"{shlex.quote(sys.executable)} -m workloads.engines.mapreduce"
@@ -75,7 +75,7 @@ def test_counters(engine, dataset):
 def test_variants_equal_manifest(options, dataset):
     ds = dataset("0.1")
     with MapReduceEngine(2, **options) as e:
-        for workload in spec.WORKLOADS_BY_NAME:
+        for workload in spec.NAMES:
             for fmt in ("csv", "parquet"):
                 spec.get(workload).check(ds.answer(workload), e.run(workload, ds, fmt))
     assert e.workdir is None
@@ -90,7 +90,7 @@ def test_malformed_row_is_named(mappers, dataset, tmp_path):
     bad.write_text("".join(lines), encoding="utf-8")
     with MapReduceEngine(1, mappers=mappers) as e:
         with pytest.raises(DataError, match=f"{bad}:3"):
-            e.run_input("team_records", Input((good, str(bad)), "csv"))
+            e.run_inputs("team_records", {"matches": Input((good, str(bad)), "csv")})
         assert os.listdir(e.workdir) == []
 
 

@@ -15,16 +15,20 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pyspark
 import pytest
 
+from workloads import sparkjvm
 from workloads.dataset import Input
 from workloads.engines import spark as spark_engine
-from workloads.readers import DataError
+from workloads.errors import DataError
+from workloads.settings import Settings
 
+MIN_JAVA = sparkjvm.min_java(pyspark.__version__)
 needs_java = pytest.mark.skipif(not spark_engine.SparkEngine.availability().ok,
-                                reason=f"Spark needs Java {spark_engine.MIN_JAVA}+")
-#: "Java 17+ is needed for PySpark 4" with the installed PySpark.
-NEEDED = f"Java {spark_engine.MIN_JAVA}+ is needed for PySpark {spark_engine.PYSPARK_MAJOR}"
+                                reason=f"Spark needs Java {MIN_JAVA}+")
+#: "Java 17+ is needed for PySpark 4.x.y" with the installed PySpark.
+NEEDED = f"Java {MIN_JAVA}+ is needed for PySpark {pyspark.__version__}"
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -87,21 +91,19 @@ def test_java_version_is_parsed(tmp_path, monkeypatch, reported, major):
     monkeypatch.setenv("JAVA_HOME", str(tmp_path))
     avail = spark_engine.SparkEngine.availability()
     version = reported.split('"')[1]
-    assert spark_engine.java_major(version) == major
-    assert avail.ok is (major >= spark_engine.MIN_JAVA)
+    assert sparkjvm.java_major(version) == major
+    assert avail.ok is (major >= MIN_JAVA)
     if avail.ok:
         assert avail.versions["java"] == version and "pyspark" in avail.versions
     else:
         assert avail.reason == f"{NEEDED}; found: java {version} at JAVA_HOME={tmp_path}"
 
 
-def test_conf_for_a_cluster_master(monkeypatch):
-    monkeypatch.setenv(spark_engine.MASTER_ENV, "spark://127.0.0.1:7077")
-    conf = spark_engine.SparkEngine(3).conf()
+def test_conf_for_a_cluster_master():
+    conf = spark_engine.SparkEngine(3, Settings(spark_master="spark://127.0.0.1:7077")).conf()
     assert conf["spark.master"] == "spark://127.0.0.1:7077"
     assert conf["spark.cores.max"] == "3"
-    monkeypatch.delenv(spark_engine.MASTER_ENV)
-    conf = spark_engine.SparkEngine(3).conf()
+    conf = spark_engine.SparkEngine(3, Settings()).conf()
     assert conf["spark.master"] == "local[3]" and "spark.cores.max" not in conf
     assert conf["spark.driver.bindAddress"] == "127.0.0.1"
 
@@ -178,7 +180,7 @@ def test_malformed_csv_row_names_file_and_line(engine, dataset, tmp_path, edit):
     first = damaged_copy(dataset, tmp_path, MALFORMED[edit])
     inp = Input(tuple(str(p) for p in sorted(first.parent.glob("*.csv"))), "csv")
     with pytest.raises(DataError, match=f"{first}:4: malformed row"):
-        engine("spark", 2).run_input("team_records", inp)
+        engine("spark", 2).run_inputs("team_records", {"matches": inp})
 
 
 @needs_java
@@ -188,7 +190,7 @@ def test_wrong_csv_header_names_file(engine, dataset, tmp_path):
     text = sorted(src.glob("*.csv"))[0].read_text(encoding="utf-8")
     bad.write_text(text.replace("home_team", "home", 1), encoding="utf-8")
     with pytest.raises(DataError, match=f"{bad}:1: header"):
-        engine("spark", 2).run_input("mean_home_score", Input((str(bad),), "csv"))
+        engine("spark", 2).run_inputs("mean_home_score", {"matches": Input((str(bad),), "csv")})
 
 
 @needs_java
@@ -197,7 +199,8 @@ def test_corrupt_parquet_names_file(engine, dataset, tmp_path):
     bad = tmp_path / "part-00099.parquet"
     bad.write_bytes(b"PAR1 this is not parquet PAR1")
     with pytest.raises(DataError, match="part-00099.parquet"):
-        engine("spark", 2).run_input("team_records", Input((*src.paths, str(bad)), "parquet"))
+        engine("spark", 2).run_inputs("team_records",
+                                      {"matches": Input((*src.paths, str(bad)), "parquet")})
 
 
 @needs_java
@@ -205,7 +208,8 @@ def test_missing_parquet_file_is_named(engine, dataset, tmp_path):
     src = dataset("0.01").input("matches", "parquet")
     gone = str(tmp_path / "part-99999.parquet")
     with pytest.raises(DataError, match="part-99999.parquet is missing"):
-        engine("spark", 2).run_input("team_ratings", Input((*src.paths, gone), "parquet"))
+        engine("spark", 2).run_inputs("team_ratings",
+                                      {"matches": Input((*src.paths, gone), "parquet")})
 
 
 # --------------------------------------------------------------------------- semantics
@@ -219,7 +223,8 @@ def test_wordcount_splits_on_every_python_whitespace_and_nothing_else(engine, tm
     path = tmp_path / "part-00000.txt"
     path.write_text(text, encoding="utf-8")
     expected = Counter(text.split())
-    assert engine("spark", 2).run_input("wordcount", Input((str(path),), "txt")) == expected
+    text_input = {"text": Input((str(path),), "txt")}
+    assert engine("spark", 2).run_inputs("wordcount", text_input) == expected
 
 
 @needs_java
@@ -233,7 +238,8 @@ def test_wordcount_splits_as_str_split(engine, tmp_path):
         path.write_bytes(text.encode("utf-8"))
         paths.append(str(path))
     expected = Counter(" ".join(texts).split())
-    assert engine("spark", 2).run_input("wordcount", Input(tuple(paths), "txt")) == expected
+    text_input = {"text": Input(tuple(paths), "txt")}
+    assert engine("spark", 2).run_inputs("wordcount", text_input) == expected
 
 
 # Last: it stops the cached session (the next file's tests start their own anyway).

@@ -1,11 +1,14 @@
-"""Every parallel engine × every workload × workers 1 and 2 against the manifests' answers."""
+"""Every parallel engine × every workload × workers 1 and 2 against the manifests' answers, and
+the engine contract: every registered engine implements every workload of the spec."""
 
 from __future__ import annotations
 
+import inspect
 import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import psutil
 import pyarrow
@@ -13,16 +16,35 @@ import pytest
 
 from workloads import engines, spec
 from workloads.dataset import Input
+from workloads.engines.base import missing_workloads
 from workloads.engines.batch import job_env
-from workloads.readers import DataError
-from workloads.spec import ParbenchError
+from workloads.errors import DataError, ParbenchError
+from workloads.settings import Settings
 
-PARALLEL = ("mapreduce", "dask-threads", "dask-processes", "dask-distributed", "spark", "batch")
+#: The registered engines that run on more than one worker.
+PARALLEL = [name for name in engines.names() if engines.engine_class(name).max_workers != 1]
 COMBOS = [(name, workers) for name in PARALLEL for workers in (1, 2)]
 
 
+@pytest.mark.parametrize("name", engines.names())
+def test_engine_implements_every_workload(name):
+    cls = engines.engine_class(name)
+    assert not missing_workloads(cls), f"{name} lacks {missing_workloads(cls)}"
+    for w in spec.WORKLOADS:  # the method takes the workload's inputs by kind
+        params = list(inspect.signature(getattr(cls, w.name)).parameters)
+        assert params[1:] == list(w.inputs), (name, w.name, params)
+
+
+def test_an_engine_missing_a_workload_is_refused_by_name():
+    plugin = f"{Path(__file__).with_name('wrong_engine.py')}:IncompleteEngine"
+    settings = Settings(engines={"incomplete": plugin})
+    missing = ", ".join(n for n in spec.NAMES if n != "wordcount")
+    with pytest.raises(ParbenchError, match=f"engine 'incomplete' does not implement {missing}"):
+        engines.engine_class("incomplete", settings)
+
+
 @pytest.mark.parametrize("scale", ["tutorial", "0.1"])
-@pytest.mark.parametrize("workload", list(spec.WORKLOADS_BY_NAME))
+@pytest.mark.parametrize("workload", list(spec.NAMES))
 @pytest.mark.parametrize(("name", "workers"), COMBOS)
 def test_equals_manifest(name, workers, workload, scale, engine, dataset):
     ds = dataset(scale)
@@ -43,7 +65,7 @@ def test_missing_file_is_named(name, data, engine, dataset, tmp_path):
     gone = str(tmp_path / f"part-99999{os.path.splitext(inp.paths[0])[1]}")
     workload = "wordcount" if data == "text" else "home_advantage"
     with pytest.raises(DataError, match="part-99999"):
-        engine(name, 2).run_input(workload, Input((*inp.paths, gone), inp.fmt))
+        engine(name, 2).run_inputs(workload, {data: Input((*inp.paths, gone), inp.fmt)})
 
 
 @pytest.mark.parametrize("workers", [0, -1])

@@ -8,10 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from workloads import spec
-from workloads.readers import DataError
+from workloads import engines, spec
+from workloads.errors import DataError
 
-REFERENCE = ("serial", "pandas")
+#: The registered engines that run on one worker only: the baselines.
+REFERENCE = [name for name in engines.names() if engines.engine_class(name).max_workers == 1]
 
 
 # --- the tutorial's own code, in the tutorial's style -----------------------------------------
@@ -75,7 +76,7 @@ def test_tutorial_matches_match_tutorial_code(name, fmt, engine, dataset):
 
 
 @pytest.mark.parametrize("scale", ["tutorial", "0.01", "0.1", "1"])
-@pytest.mark.parametrize("workload", list(spec.WORKLOADS_BY_NAME))
+@pytest.mark.parametrize("workload", list(spec.NAMES))
 @pytest.mark.parametrize("name", REFERENCE)
 def test_equals_manifest(name, workload, scale, engine, dataset):
     ds = dataset(scale)
@@ -97,7 +98,7 @@ def test_missing_file_is_named(name, engine, dataset, tmp_path):
     from workloads.dataset import Input
 
     with pytest.raises(DataError, match="part-99999.csv"):
-        engine(name).run_input("team_records", Input((*inp.paths, gone), "csv"))
+        engine(name).run_inputs("team_records", {"matches": Input((*inp.paths, gone), "csv")})
 
 
 def test_check_names_first_differences():

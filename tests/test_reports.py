@@ -25,6 +25,7 @@ import pytest
 from reports import metrics, model
 from reports.__main__ import main
 from reports.load import versions_path
+from workloads import engines
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -73,9 +74,10 @@ def test_crossover() -> None:
 
 
 def test_engine_names() -> None:
-    assert model.engine_name("DaskThreads") == "dask-threads"
-    assert model.engine_name("Mapreduce") == "mapreduce"
-    assert model.engine_name("DuckDB") == "duckdb"
+    for name in engines.names():
+        assert engines.engine_of_suite(engines.suite_name(name)) == name
+    assert engines.engine_of_suite("DaskThreads") == "dask-threads"
+    assert engines.engine_of_suite("DuckDB", known=[]) == "duckdb"
 
 
 # --- a real asv run of a tiny fake suite --------------------------------------------------------
@@ -288,8 +290,8 @@ def test_several_machines_and_no_results(asv_results: Path, tmp_path: Path) -> N
 
     proc = subprocess.run([sys.executable, "-m", "reports", "--results", str(tmp_path / "none")],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 2
-    assert proc.stdout.strip().count("\n") == 0 and "make bench" in proc.stdout
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip().count("\n") == 0 and "make bench" in proc.stderr
 
 
 # --- the page in headless Chromium (Chrome DevTools protocol over a stdlib websocket) -----------

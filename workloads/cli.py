@@ -1,25 +1,22 @@
-"""`python -m workloads`: run one engine × workload combination, list engines, manage clusters."""
+"""`python -m workloads`: run one engine × workload combination, list engines and settings,
+manage clusters (`python -m workloads cluster --help`)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import sys
 import time
 from typing import Any
 
-from workloads import engines, spec
+from workloads import console, engines, spec
 from workloads.dataset import Dataset
-from workloads.spec import AnswerMismatch, ParbenchError
+from workloads.errors import EXIT_FAILED, AnswerMismatch
+from workloads.layout import FORMATS
+from workloads.settings import Settings
 
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line and exit status 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+PROG = "python -m workloads"
 
 
 def positive_int(text: str) -> int:
@@ -33,16 +30,15 @@ def positive_int(text: str) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = OneLineParser(prog="python -m workloads", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    p = console.ArgumentParser(prog=PROG, description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=console.ArgumentParser)
 
     run = sub.add_parser("run", help="run one workload on one engine and check the answer")
-    run.add_argument("workload", help=f"one of: {', '.join(spec.WORKLOADS_BY_NAME)}")
-    run.add_argument("--engine", default="serial", help=f"one of: {', '.join(engines.names())}")
+    run.add_argument("workload", help=f"one of: {', '.join(spec.NAMES)}")
+    run.add_argument("--engine", default="serial", help=f"one of: {', '.join(engines.BUILTIN)}")
     run.add_argument("--workers", type=positive_int, default=1)
     run.add_argument("--data", required=True, help="dataset folder, e.g. data/scale-1")
-    run.add_argument("--format", default="csv", choices=["csv", "parquet"],
-                     help="format of the matches files")
+    run.add_argument("--format", default="csv", choices=FORMATS, help="format of the tables")
     run.add_argument("--json", action="store_true", help="print one JSON object")
     run.add_argument("--no-verify", action="store_true",
                      help="skip the sha256 check of the input files")
@@ -50,23 +46,26 @@ def parser() -> argparse.ArgumentParser:
     lst = sub.add_parser("engines", help="list engines, availability and framework versions")
     lst.add_argument("--json", action="store_true")
 
+    st = sub.add_parser("settings", help="the effective settings and where each came from")
+    st.add_argument("--json", action="store_true")
+
     sub.add_parser("cluster", help="start, stop or inspect a local cluster (see its --help)",
                    add_help=False)
     return p
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, settings: Settings) -> int:
     workload = spec.get(args.workload)
-    engines.engine_class(args.engine)
+    engines.engine_class(args.engine, settings)
     dataset = Dataset.open(args.data)
-    inp = dataset.input(workload.data, args.format)
+    inputs = dataset.inputs(workload.name, args.format)
     if not args.no_verify:
-        dataset.verify([os.path.relpath(p, dataset.path) for p in inp.paths])
-    engine = engines.create(args.engine, args.workers)
+        dataset.verify(inputs.values())
+    engine = engines.create(args.engine, args.workers, settings)
     try:
         engine.start()
         t0 = time.perf_counter()
-        answer = engine.run_input(workload.name, inp)
+        answer = engine.run_inputs(workload.name, inputs)
         seconds = time.perf_counter() - t0
     finally:
         engine.stop()
@@ -86,13 +85,13 @@ def run(args: argparse.Namespace) -> int:
               f"{workload.summary(answer)}")
         print(f"check: {check}")
         print(f"time: {seconds:.3f} s")
-    return 0 if check == "ok" else 1
+    return 0 if check == "ok" else EXIT_FAILED
 
 
-def list_engines(args: argparse.Namespace) -> int:
+def list_engines(args: argparse.Namespace, settings: Settings) -> int:
     rows = []
-    for name in engines.names():
-        avail = engines.availability(name)
+    for name in engines.names(settings):
+        avail = engines.availability(name, settings)
         rows.append({"engine": name, "available": avail.ok, "reason": avail.reason,
                      "versions": avail.versions})
     if args.json:
@@ -105,15 +104,37 @@ def list_engines(args: argparse.Namespace) -> int:
     return 0
 
 
+def show_settings(args: argparse.Namespace, settings: Settings) -> int:
+    rows = settings.describe()
+    if args.json:
+        print(json.dumps({r["setting"]: r for r in rows}))
+        return 0
+    print(f"{'setting':<20} {'value':<32} {'from':<30} meaning")
+    for r in rows:
+        value = r["value"]
+        if value is None or value in ([], {}):
+            value = "-"
+        elif isinstance(value, list):
+            value = " ".join(map(str, value))
+        elif isinstance(value, dict):
+            value = ",".join(f"{k}={v}" for k, v in value.items())
+        source = "default" if r["source"] == "default" else f"${r['source']}"
+        print(f"{r['setting']:<20} {value:<32} {source:<30} {r['help']}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["cluster"]:
         from workloads import cluster
 
         return cluster.main(argv[1:])
-    args = parser().parse_args(argv)
-    try:
-        return {"run": run, "engines": list_engines}[args.command](args)
-    except ParbenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+
+    def command() -> int:
+        args = parser().parse_args(argv)
+        settings = Settings.from_env()
+        return {"run": run, "engines": list_engines, "settings": show_settings}[args.command](
+            args, settings)
+
+    return console.run(PROG, command)
+

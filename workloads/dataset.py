@@ -5,49 +5,41 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from datagen.layout import (
+from workloads import spec
+from workloads.errors import DatasetError
+from workloads.layout import (
     FORMATS,
     MANIFEST,
     MANIFEST_FORMAT,
     MANIFEST_KEYS,
-    MATCHES_DIR,
-    TEXT_DIR,
-    WORKLOADS,
+    SCALE_PREFIX,
+    SUFFIX,
+    TEXT,
+    TEXT_FORMAT,
+    TUTORIAL,
     scale_dirname,
 )
-from workloads.spec import ParbenchError
-
-Format = Literal["csv", "parquet"]
-DATA_ENV = "PARBENCH_DATA"
-
-
-class DatasetError(ParbenchError):
-    """A dataset is missing, incomplete or altered."""
-
-
-def data_root() -> str:
-    """The data folder: $PARBENCH_DATA or `data/`."""
-    return os.environ.get(DATA_ENV, "data")
 
 
 def datagen_command(path: Path) -> str:
     """The command that (re)generates the dataset at `path`."""
     name, out = path.name, path.parent
     out_arg = "" if str(out) in ("data", ".") else f" --out {out}"
-    if name == "tutorial":
+    if name == TUTORIAL:
         return f"python -m datagen --tutorial{out_arg}"
-    scale = name.removeprefix("scale-") if name.startswith("scale-") else "N"
+    scale = name.removeprefix(SCALE_PREFIX) if name.startswith(SCALE_PREFIX) else "N"
     return f"python -m datagen --scale {scale}{out_arg}"
 
 
 @dataclass(frozen=True)
 class Input:
-    """The files one workload reads, in order, and their format ("txt", "csv" or "parquet")."""
+    """The files of one kind of input, in order, and their format ("txt", "csv" or "parquet")."""
 
     paths: tuple[str, ...]
     fmt: str
@@ -55,6 +47,10 @@ class Input:
     def __post_init__(self) -> None:
         if not self.paths:
             raise DatasetError("no input files")
+
+
+#: What a workload method receives: its inputs by kind ("text", "matches").
+Inputs = Mapping[str, Input]
 
 
 @dataclass(frozen=True)
@@ -71,8 +67,8 @@ class Dataset:
         return ds
 
     @classmethod
-    def at_scale(cls, scale: str | float, root: str | os.PathLike[str] | None = None) -> Dataset:
-        return cls.open(Path(root or data_root()) / scale_dirname(scale))
+    def at_scale(cls, scale: str | float, root: str | os.PathLike[str]) -> Dataset:
+        return cls.open(Path(root) / scale_dirname(scale))
 
     @property
     def name(self) -> str:
@@ -88,12 +84,10 @@ class Dataset:
             manifest = json.loads(file.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise DatasetError(f"unreadable manifest {file} ({exc}): {hint} --force") from None
-        missing = [k for k in MANIFEST_KEYS if k not in manifest]
-        missing += [f"answers.{w}" for w in WORKLOADS if w not in manifest.get("answers", {})]
-        if missing or manifest.get("format") != MANIFEST_FORMAT:
-            what = ", ".join(missing) or f"format {manifest.get('format')!r}"
-            raise DatasetError(f"incomplete dataset {self.path} (manifest lacks {what}): "
-                               f"{hint} --force")
+        missing = problems(manifest)
+        if missing:
+            raise DatasetError(f"incomplete dataset {self.path} (manifest lacks "
+                               f"{', '.join(missing)}): {hint} --force")
         return manifest
 
     def answer(self, workload: str) -> Any:
@@ -102,30 +96,35 @@ class Dataset:
 
     @property
     def formats(self) -> tuple[str, ...]:
-        return tuple(f for f in FORMATS if self._names(MATCHES_DIR, "." + f))
+        return tuple(f for f in FORMATS if self._names("matches", f))
 
-    def _names(self, folder: str, suffix: str) -> list[str]:
+    def _names(self, kind: str, fmt: str) -> list[str]:
         return sorted(n for n in self.manifest["files"]
-                      if n.startswith(folder + "/") and n.endswith(suffix))
+                      if n.startswith(kind + "/") and n.endswith(SUFFIX[fmt]))
 
-    def input(self, data: str, fmt: str = "csv") -> Input:
-        """The files of `data` ("text" or "matches"), matches in format `fmt`."""
-        if data == "text":
-            names, fmt = self._names(TEXT_DIR, ".txt"), "txt"
-        else:
-            if fmt not in FORMATS:
-                raise DatasetError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
-            names = self._names(MATCHES_DIR, "." + fmt)
-            if not names:
-                raise DatasetError(f"dataset {self.path} has no {fmt} files: run "
-                                   f"`{datagen_command(self.path)} --formats {fmt} --force`")
+    def input(self, kind: str, fmt: str = "csv") -> Input:
+        """The files of one kind of input; tables in format `fmt`."""
+        if kind == TEXT:
+            fmt = TEXT_FORMAT
+        elif fmt not in FORMATS:
+            raise DatasetError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+        names = self._names(kind, fmt)
+        if not names:
+            raise DatasetError(f"dataset {self.path} has no {kind} files in {fmt}: run "
+                               f"`{datagen_command(self.path)} --formats {fmt} --force`")
         # absolute: workers of a cluster do not share the driver's working directory
         return Input(tuple(str((self.path / n).absolute()) for n in names), fmt)
 
-    def verify(self, names: list[str] | None = None) -> None:
-        """Check each file's size and sha256 against the manifest."""
+    def inputs(self, workload: str, fmt: str = "csv") -> dict[str, Input]:
+        """What `workload` reads, by kind."""
+        return {kind: self.input(kind, fmt) for kind in spec.get(workload).inputs}
+
+    def verify(self, inputs: Iterable[Input] | None = None) -> None:
+        """Check each file's size and sha256 against the manifest (all files by default)."""
         files = self.manifest["files"]
-        for name in names or sorted(files):
+        names = sorted(files) if inputs is None else [
+            os.path.relpath(p, self.path.absolute()) for inp in inputs for p in inp.paths]
+        for name in names:
             file = self.path / name
             if not file.is_file():
                 raise DatasetError(f"{file} is missing from dataset {self.path}: run "
@@ -133,6 +132,25 @@ class Dataset:
             if file.stat().st_size != files[name]["bytes"] or sha256(file) != files[name]["sha256"]:
                 raise DatasetError(f"{file} no longer matches its sha256 in the manifest: "
                                    f"run `{datagen_command(self.path)} --force`")
+
+
+def problems(manifest: Any) -> list[str]:
+    """What a manifest lacks to be complete for the workloads of the spec (empty: nothing)."""
+    if not isinstance(manifest, dict):
+        return ["its top-level object"]
+    missing = [k for k in MANIFEST_KEYS if k not in manifest]
+    answers = manifest.get("answers")
+    if not isinstance(answers, dict):
+        missing.append("answers")
+    else:
+        missing += [f"answers.{w}" for w in spec.NAMES if w not in answers]
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not all(
+            isinstance(e, dict) and {"bytes", "sha256"} <= set(e) for e in files.values()):
+        missing.append("files (bytes and sha256 of each)")
+    if manifest.get("format") != MANIFEST_FORMAT:
+        missing.append(f"format {MANIFEST_FORMAT!r}")
+    return list(dict.fromkeys(missing))
 
 
 def sha256(path: Path, chunk: int = 1 << 20) -> str:

@@ -20,9 +20,9 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from workloads import spec
-from workloads.readers import MATCH_COLUMNS, locate_malformed, missing_file
+from workloads.readers import locate_malformed, missing_file
+from workloads.spec import MATCH_COLUMNS, RECORD_FIELDS
 
-RECORD_FIELDS = list(spec.TeamRecord._fields)
 TEAM_COLUMNS = ("home_team", "away_team")
 #: The columns of `home_advantage`.
 SCORE_COLUMNS = ("home_score", "away_score", "neutral")
@@ -104,13 +104,14 @@ def team_records(df: pd.DataFrame) -> pd.DataFrame:
     records = pd.DataFrame(
         np.column_stack([count(), count(gf > ga), count(gf == ga), count(gf < ga),
                          count(weights=gf), count(weights=ga)]),
-        index=pd.Index(teams.to_numpy(dtype=object), name="team"), columns=RECORD_FIELDS)
+        index=pd.Index(teams.to_numpy(dtype=object), name="team"), columns=list(RECORD_FIELDS))
     return records[records["played"] > 0]
 
 
 def records_answer(records: pd.DataFrame) -> spec.TeamRecords:
+    rows = records[list(RECORD_FIELDS)].to_numpy()
     return {team: spec.TeamRecord(*map(int, row))
-            for team, row in zip(records.index, records[RECORD_FIELDS].to_numpy(), strict=True)}
+            for team, row in zip(records.index, rows, strict=True)}
 
 
 def team_index(df: pd.DataFrame) -> pd.Index:

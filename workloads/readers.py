@@ -11,27 +11,13 @@ import csv
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import NamedTuple
 
-from datagen.layout import CSV_COLUMNS
-from workloads.spec import ParbenchError
+from workloads.errors import DataError
+from workloads.layout import CSV_COLUMNS
+from workloads.spec import MATCH_COLUMNS, Match
 
-#: Columns the match workloads read.
-MATCH_COLUMNS = ("home_team", "away_team", "home_score", "away_score", "neutral")
 _INDEX = {name: i for i, name in enumerate(CSV_COLUMNS)}
 _BOOL = {"True": True, "False": False}
-
-
-class DataError(ParbenchError):
-    """A data file is missing or holds a malformed row."""
-
-
-class Match(NamedTuple):
-    home_team: str
-    away_team: str
-    home_score: int
-    away_score: int
-    neutral: bool
 
 
 def missing_file(path: str | Path) -> DataError:

@@ -1,63 +1,167 @@
-"""Every knob parbench reads from the environment, in one typed place."""
+"""Every knob parbench reads from the environment, in one typed place.
+
+`Settings.from_env()` is the only reader of `PARBENCH_*` variables: the CLIs and the benchmarks
+call it once and hand the engines, datasets, clusters and plugins what they need.
+`python -m workloads settings` prints the effective values and where each came from.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
-from workloads.spec import ParbenchError
+from workloads.errors import ParbenchError
+from workloads.layout import FORMATS
+
+#: Set in the environment of every daemon a `cluster up` starts, so that orphans are found.
+CLUSTER_MARKER = "PARBENCH_CLUSTER_ID"
+#: Default folders, relative to the working directory (or the project, for the benchmarks).
+DEFAULT_DATA = "data"
+DEFAULT_CLUSTER_STATE = ".parbench/cluster"
+BATCH_BACKENDS = ("local", "slurm")
 
 
-def _split(text: str) -> list[str]:
-    return [t for t in text.replace(",", " ").split() if t]
-
-
-def default_workers(cores: int) -> list[int]:
+def default_workers(cores: int) -> tuple[int, ...]:
     """1, 2, 4, … below the core count, plus the core count itself."""
     counts, p = [], 1
     while p < cores:
         counts.append(p)
         p *= 2
-    return [*counts, cores]
+    return (*counts, cores)
 
 
-def _workers_from(text: str) -> list[int]:
+def _words(text: str) -> list[str]:
+    return text.replace(",", " ").split()
+
+
+def _workers(text: str, var: str) -> tuple[int, ...]:
     try:
-        counts = sorted({int(t) for t in _split(text)})
+        counts = sorted({int(t) for t in _words(text)})
     except ValueError:
         counts = [0]
     if not counts or counts[0] < 1:
-        raise ParbenchError(f"PARBENCH_WORKERS={text!r}: give positive integers, e.g. '1 2 4'")
-    return counts
+        raise ParbenchError(f"{var}={text!r}: give positive integers, e.g. '1 2 4'")
+    return tuple(counts)
+
+
+def _scales(text: str, var: str) -> tuple[str, ...]:
+    scales = tuple(_words(text))
+    for s in scales:
+        try:
+            ok = float(s) > 0
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ParbenchError(f"{var}={text!r}: give positive scales, e.g. '1 10'")
+    return scales
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[str, str], str]:
+    def parse(text: str, var: str) -> str:
+        if text not in choices:
+            raise ParbenchError(f"{var}={text!r}: choose {' or '.join(choices)}")
+        return text
+
+    return parse
+
+
+def _plugins(text: str, var: str) -> dict[str, str]:
+    """`name=module:Class,name2=/path/to/file.py:Class`."""
+    found = {}
+    for item in filter(None, (i.strip() for i in text.split(","))):
+        name, sep, target = item.partition("=")
+        if not sep or ":" not in target or not name.strip():
+            raise ParbenchError(f"{var}: {item!r} is not name=module:Class")
+        found[name.strip()] = target.strip()
+    return found
+
+
+def _text(text: str, var: str) -> str:
+    return text
+
+
+def _path(text: str, var: str) -> Path:
+    return Path(text).expanduser().absolute()
+
+
+def _setting(env: str, parse: Callable[[str, str], Any], help: str) -> dict[str, Any]:
+    return {"env": env, "parse": parse, "help": help}
 
 
 @dataclass(frozen=True)
 class Settings:
-    """parbench's environment: data location, benchmark grid, cluster addresses."""
+    """parbench's environment: data location, benchmark grid, engines, cluster addresses."""
 
-    data: str = "data"
-    scales: tuple[str, ...] | None = None
-    workers: tuple[int, ...] = (1,)
-    format: str = "csv"
-    dask_address: str | None = None
-    spark_master: str | None = None
-    batch_backend: str = "local"
+    data: Path = field(default=Path(DEFAULT_DATA), metadata=_setting(
+        "PARBENCH_DATA", _path, "folder holding the datasets (scale-N, tutorial)"))
+    scales: tuple[str, ...] | None = field(default=None, metadata=_setting(
+        "PARBENCH_SCALES", _scales, "benchmark scales; default: the datasets present"))
+    workers: tuple[int, ...] = field(default=(1,), metadata=_setting(
+        "PARBENCH_WORKERS", _workers, "benchmark worker counts; default: 1, 2, 4, … and the cores"))
+    format: str = field(default="csv", metadata=_setting(
+        "PARBENCH_FORMAT", _choice(FORMATS), "format the benchmarks read tables in"))
+    engines: Mapping[str, str] = field(default_factory=dict, metadata=_setting(
+        "PARBENCH_ENGINES", _plugins, "out-of-tree engines: name=module:Class,..."))
+    dask_address: str | None = field(default=None, metadata=_setting(
+        "PARBENCH_DASK_ADDRESS", _text, "an existing Dask scheduler for dask-distributed"))
+    spark_master: str | None = field(default=None, metadata=_setting(
+        "PARBENCH_SPARK_MASTER", _text, "a Spark master URL; default: local[workers]"))
+    spark_driver_memory: str = field(default="4g", metadata=_setting(
+        "PARBENCH_SPARK_DRIVER_MEMORY", _text, "the Spark driver's JVM heap"))
+    batch_backend: str = field(default="local", metadata=_setting(
+        "PARBENCH_BATCH", _choice(BATCH_BACKENDS), "how the batch engine runs its job arrays"))
+    batch_dir: Path | None = field(default=None, metadata=_setting(
+        "PARBENCH_BATCH_DIR", _path, "job folder of the batch engine, on a file system every "
+        "node reads; default: the system's temporary folder"))
+    cluster_state: Path = field(default=Path(DEFAULT_CLUSTER_STATE), metadata=_setting(
+        "PARBENCH_STATE", _path, "state folder of `python -m workloads cluster`"))
+    #: field name -> the variable it came from, or "default".
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, root: Path | None = None) -> Settings:
-        env = dict(os.environ if env is None else env)
-        data = env.get("PARBENCH_DATA") or str((root or Path.cwd()) / "data")
-        scales = tuple(_split(env["PARBENCH_SCALES"])) if env.get("PARBENCH_SCALES") else None
-        workers = (_workers_from(env["PARBENCH_WORKERS"]) if env.get("PARBENCH_WORKERS")
-                   else default_workers(os.cpu_count() or 1))
-        fmt = env.get("PARBENCH_FORMAT", "csv")
-        if fmt not in ("csv", "parquet"):
-            raise ParbenchError(f"PARBENCH_FORMAT={fmt!r}: choose csv or parquet")
-        backend = env.get("PARBENCH_BATCH", "local")
-        if backend not in ("local", "slurm"):
-            raise ParbenchError(f"PARBENCH_BATCH={backend!r}: choose local or slurm")
-        return cls(data=data, scales=scales, workers=tuple(workers), format=fmt,
-                   dask_address=env.get("PARBENCH_DASK_ADDRESS") or None,
-                   spark_master=env.get("PARBENCH_SPARK_MASTER") or None,
-                   batch_backend=backend)
+    def from_env(cls, env: Mapping[str, str] | None = None, root: Path | None = None,
+                 cores: int | None = None) -> Settings:
+        """The settings of `env` (default: this process's environment); relative default
+        folders are under `root` (default: the working directory)."""
+        env = os.environ if env is None else env
+        base = (root or Path.cwd()).absolute()
+        values: dict[str, Any] = {
+            "data": base / DEFAULT_DATA,
+            "cluster_state": base / DEFAULT_CLUSTER_STATE,
+            "workers": default_workers(cores or os.cpu_count() or 1),
+        }
+        sources = {}
+        for f in fields(cls):
+            if "env" not in f.metadata:
+                continue
+            text = env.get(f.metadata["env"], "").strip()
+            if text:
+                values[f.name] = f.metadata["parse"](text, f.metadata["env"])
+            sources[f.name] = f.metadata["env"] if text else "default"
+        return cls(**values, sources=sources)
+
+    @staticmethod
+    def variable(name: str) -> str:
+        """The environment variable of setting `name` (for `export` lines)."""
+        return {f.name: f.metadata["env"] for f in fields(Settings) if "env" in f.metadata}[name]
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Every setting: name, variable, effective value, where it came from, what it does."""
+        rows = []
+        for f in fields(self):
+            if "env" not in f.metadata:
+                continue
+            value = getattr(self, f.name)
+            if isinstance(value, Path):
+                value = str(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            elif isinstance(value, Mapping):
+                value = dict(value)
+            rows.append({"setting": f.name, "variable": f.metadata["env"], "value": value,
+                         "source": self.sources.get(f.name, "default"),
+                         "help": f.metadata["help"]})
+        return rows

@@ -1,8 +1,11 @@
-"""The single definition of every workload: its data, the meaning of its answer, and the check.
+"""The single definition of every workload: its inputs, the meaning of its answer, and the check.
 
-Engines implement these workloads; they never redefine them. Each `Workload` knows how to turn an
-engine's answer into its canonical form (plain Python types, JSON-ready) and how to compare two
-answers, raising `AnswerMismatch` with a message that names the first differences.
+This module is the root of the project: the generator computes each workload's answer from it,
+engines implement it (one method per workload, named as here, taking its inputs by kind), and the
+benchmarks, tests and report list the workloads from `WORKLOADS`. A `Workload` turns an answer into
+its canonical form (plain Python types, JSON-ready) and compares two answers, raising
+`AnswerMismatch` with a message that names the first differences. docs/design.md gives every
+definition in words.
 """
 
 from __future__ import annotations
@@ -10,28 +13,33 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
-from datagen.layout import WORKLOADS
+from workloads.errors import AnswerMismatch, ParbenchError
+from workloads.layout import MATCHES, TEXT
 
-DataKind = Literal["text", "matches"]
-
-#: team_ratings (DESIGN.md): K full passes, home-ground bonus, step size.
+#: team_ratings: K full passes, the home-ground bonus added to d, the step size.
 RATING_PASSES = 10
 RATING_HOME_BONUS = 0.3
 RATING_STEP = 4.0
 
 MEAN_REL_TOL = 1e-9
 RATING_ABS_TOL = 1e-6
+#: How many differing keys a mismatch message names.
 MAX_LISTED = 5
 
 
-class ParbenchError(Exception):
-    """An error the user can fix; the CLI prints its message as one line."""
+class Match(NamedTuple):
+    """The fields of a match that the match workloads read."""
+
+    home_team: str
+    away_team: str
+    home_score: int
+    away_score: int
+    neutral: bool
 
 
-class AnswerMismatch(ParbenchError):
-    """An engine's answer differs from the expected one."""
+MATCH_COLUMNS = Match._fields
 
 
 class TeamRecord(NamedTuple):
@@ -44,14 +52,24 @@ class TeamRecord(NamedTuple):
     goals_for: int = 0
     goals_against: int = 0
 
+    @classmethod
+    def of_match(cls, goals_for: int, goals_against: int) -> TeamRecord:
+        """A team's record from one match it played."""
+        return cls(1, int(goals_for > goals_against), int(goals_for == goals_against),
+                   int(goals_for < goals_against), goals_for, goals_against)
+
     def __add__(self, other: tuple) -> TeamRecord:  # type: ignore[override]
         return TeamRecord(*(a + b for a, b in zip(self, other, strict=True)))
 
 
+RECORD_FIELDS = TeamRecord._fields
+
 WordCounts = dict[str, int]
 TeamRecords = dict[str, TeamRecord]
 Ratings = dict[str, float]
-Answer = WordCounts | float | int | TeamRecords | Ratings
+
+
+# --------------------------------------------------------------------------- the rating update
 
 
 def match_points(home_score: int, away_score: int) -> float:
@@ -72,11 +90,16 @@ def apply_pass(ratings: Mapping[str, float], gradient: Mapping[str, float],
     return {t: ratings.get(t, 0.0) + RATING_STEP * gradient.get(t, 0.0) / played[t] for t in played}
 
 
-# --------------------------------------------------------------------------- comparison helpers
+def merge_counts(parts: Iterable[Mapping[str, int]]) -> WordCounts:
+    """Sum word-count dictionaries (the reduce side of wordcount)."""
+    total: dict[str, int] = {}
+    for part in parts:
+        for k, v in part.items():
+            total[k] = total.get(k, 0) + v
+    return total
 
 
-def _fmt(value: Any) -> str:
-    return repr(value)
+# --------------------------------------------------------------------------- comparison
 
 
 def _compare_maps(name: str, expected: Mapping, actual: Mapping,
@@ -89,7 +112,7 @@ def _compare_maps(name: str, expected: Mapping, actual: Mapping,
     parts = [f"{name}: answer differs from expected ({len(expected)} keys expected, "
              f"{len(actual)} given)"]
     if differ:
-        shown = ", ".join(f"{k!r}: expected {_fmt(expected[k])}, got {_fmt(actual[k])}"
+        shown = ", ".join(f"{k!r}: expected {expected[k]!r}, got {actual[k]!r}"
                           for k in sorted(differ)[:MAX_LISTED])
         parts.append(f"{len(differ)} differ, first {shown}")
     if missing:
@@ -99,21 +122,15 @@ def _compare_maps(name: str, expected: Mapping, actual: Mapping,
     raise AnswerMismatch("; ".join(parts))
 
 
-def _compare_scalar(name: str, expected: Any, actual: Any,
-                    same: Callable[[Any, Any], bool]) -> None:
-    if not same(expected, actual):
-        raise AnswerMismatch(f"{name}: expected {_fmt(expected)}, got {_fmt(actual)}")
-
-
 def _exact(a: Any, b: Any) -> bool:
     return a == b
 
 
-def _rel(a: float, b: float) -> bool:
+def _relative(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=MEAN_REL_TOL, abs_tol=0.0)
 
 
-def _abs(a: float, b: float) -> bool:
+def _absolute(a: float, b: float) -> bool:
     return abs(a - b) <= RATING_ABS_TOL
 
 
@@ -128,7 +145,7 @@ def _records(answer: Mapping[str, Any]) -> TeamRecords:
     out: TeamRecords = {}
     for team, rec in answer.items():
         if isinstance(rec, Mapping):
-            rec = [rec[f] for f in TeamRecord._fields]
+            rec = [rec[f] for f in RECORD_FIELDS]
         out[str(team)] = TeamRecord(*(int(v) for v in rec))
     return out
 
@@ -141,82 +158,96 @@ def _records_json(answer: TeamRecords) -> dict[str, dict[str, int]]:
     return {team: rec._asdict() for team, rec in answer.items()}
 
 
+# --------------------------------------------------------------------------- one-line summaries
+
+
+def _top(answer: Mapping[str, Any], key: Callable[[Any], Any], n: int) -> list[tuple[str, Any]]:
+    return sorted(answer.items(), key=lambda kv: (key(kv[1]), kv[0]))[:n]
+
+
+def _words_summary(answer: WordCounts) -> str:
+    top = _top(answer, lambda c: -c, 5)
+    return (f"{len(answer)} distinct words, {sum(answer.values())} in all; top: "
+            + ", ".join(f"{w} {c}" for w, c in top))
+
+
+def _records_summary(answer: TeamRecords) -> str:
+    top = _top(answer, lambda r: -r.played, 3)
+    return f"{len(answer)} teams; most played: " + ", ".join(
+        f"{t} {r.played} ({r.won}W {r.drawn}D {r.lost}L)" for t, r in top)
+
+
+def _ratings_summary(answer: Ratings) -> str:
+    top = _top(answer, lambda r: -r, 3)
+    return f"{len(answer)} teams; top rated: " + ", ".join(f"{t} {r:.3f}" for t, r in top)
+
+
+# --------------------------------------------------------------------------- the workloads
+
+
 @dataclass(frozen=True)
 class Workload:
-    """One workload: which data it reads, what its answer means, how answers compare."""
+    """One workload: the inputs it reads (by kind), what its answer means, how answers compare.
+
+    An answer is either one value (`keyed=False`) or a mapping whose keys must all match.
+    """
 
     name: str
-    data: DataKind
+    inputs: tuple[str, ...]
     answer: str
     canonical: Callable[[Any], Any]
     same: Callable[[Any, Any], bool]
     keyed: bool
     to_json: Callable[[Any], Any] = lambda answer: answer
+    summarize: Callable[[Any], str] | None = None
 
     def check(self, expected: Any, actual: Any) -> None:
         """Raise `AnswerMismatch` naming the first differences; return None if they agree."""
         expected, actual = self.canonical(expected), self.canonical(actual)
         if self.keyed:
             _compare_maps(self.name, expected, actual, self.same)
-        else:
-            _compare_scalar(self.name, expected, actual, self.same)
+        elif not self.same(expected, actual):
+            raise AnswerMismatch(f"{self.name}: expected {expected!r}, got {actual!r}")
 
     def summary(self, answer: Any) -> str:
         """A one-line human summary of an answer."""
         answer = self.canonical(answer)
-        if not self.keyed:
+        if self.summarize is None:
             return f"{self.name} = {answer!r}"
-        if self.name == "wordcount":
-            top = sorted(answer.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
-            return (f"{len(answer)} distinct words, {sum(answer.values())} in all; top: "
-                    + ", ".join(f"{w} {c}" for w, c in top))
-        if self.name == "team_records":
-            top = sorted(answer.items(), key=lambda kv: (-kv[1].played, kv[0]))[:3]
-            return f"{len(answer)} teams; most played: " + ", ".join(
-                f"{t} {r.played} ({r.won}W {r.drawn}D {r.lost}L)" for t, r in top)
-        top = sorted(answer.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
-        return f"{len(answer)} teams; top rated: " + ", ".join(f"{t} {r:.3f}" for t, r in top)
+        return self.summarize(answer)
 
 
-WORKLOAD_LIST: tuple[Workload, ...] = (
-    Workload("wordcount", "text", "word -> count over all files; words are str.split() tokens",
-             _counts, _exact, keyed=True),
-    Workload("mean_home_score", "matches", "mean of home_score (relative tolerance 1e-9)",
-             float, _rel, keyed=False),
-    Workload("home_advantage", "matches",
+WORKLOADS: tuple[Workload, ...] = (
+    Workload("wordcount", (TEXT,),
+             "word -> count over all files; words are str.split() tokens, case kept",
+             _counts, _exact, keyed=True, summarize=_words_summary),
+    Workload("mean_home_score", (MATCHES,), "mean of home_score (relative tolerance 1e-9)",
+             float, _relative, keyed=False),
+    Workload("home_advantage", (MATCHES,),
              "sum over non-neutral matches of sign(home_score - away_score)",
              int, _exact, keyed=False),
-    Workload("team_records", "matches",
+    Workload("team_records", (MATCHES,),
              "team -> played, won, drawn, lost, goals_for, goals_against (home and away)",
-             _records, _exact, keyed=True, to_json=_records_json),
-    Workload("team_ratings", "matches",
-             f"team -> rating after {RATING_PASSES} passes of the DESIGN.md update "
+             _records, _exact, keyed=True, to_json=_records_json, summarize=_records_summary),
+    Workload("team_ratings", (MATCHES,),
+             f"team -> rating after {RATING_PASSES} passes of the rating update "
              "(absolute tolerance 1e-6)",
-             _ratings, _abs, keyed=True),
+             _ratings, _absolute, keyed=True, summarize=_ratings_summary),
 )
-WORKLOADS_BY_NAME: dict[str, Workload] = {w.name: w for w in WORKLOAD_LIST}
-assert tuple(WORKLOADS_BY_NAME) == WORKLOADS, "spec and datagen.layout list different workloads"
+NAMES: tuple[str, ...] = tuple(w.name for w in WORKLOADS)
+BY_NAME: dict[str, Workload] = {w.name: w for w in WORKLOADS}
 
 
 def get(name: str) -> Workload:
     """The workload called `name`, or a ParbenchError listing the known ones."""
     try:
-        return WORKLOADS_BY_NAME[name]
+        return BY_NAME[name]
     except KeyError:
-        raise ParbenchError(
-            f"unknown workload {name!r}: choose one of {', '.join(WORKLOADS_BY_NAME)}") from None
+        raise ParbenchError(f"unknown workload {name!r}: choose one of {', '.join(NAMES)}") \
+            from None
 
 
 def answer_to_json(name: str, answer: Any) -> Any:
     """The JSON form of an answer (the CLI's `answer` field)."""
     w = get(name)
     return w.to_json(w.canonical(answer))
-
-
-def merge_counts(parts: Iterable[Mapping[str, int]]) -> WordCounts:
-    """Sum word-count dictionaries (the reduce side of wordcount)."""
-    total: dict[str, int] = {}
-    for part in parts:
-        for k, v in part.items():
-            total[k] = total.get(k, 0) + v
-    return total

@@ -9,15 +9,13 @@ CLI: `python -m workloads.cluster up|down|status [dask|spark|slurm] [--workers N
 
 from ._cli import main
 from ._core import KINDS, ClusterStatus, down, running, start_cluster, state_root, status, up
-from ._procs import ClusterError, ClusterInfo, Proc, UsageError
+from ._procs import ClusterInfo, Proc
 
 __all__ = [
     "KINDS",
-    "ClusterError",
     "ClusterInfo",
     "ClusterStatus",
     "Proc",
-    "UsageError",
     "down",
     "main",
     "running",

@@ -4,29 +4,23 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import NoReturn
+
+from workloads import console
+from workloads.errors import ParbenchError
 
 from ._core import KINDS, down, start_cluster, state_root, status
-from ._procs import ClusterError, UsageError
 
 PROG = "python -m workloads cluster"
 
 
-class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one-line UsageErrors instead of SystemExit."""
-
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description="Start, stop and inspect clusters on 127.0.0.1.")
+    parser = console.ArgumentParser(prog=PROG,
+                                    description="Start, stop and inspect clusters on 127.0.0.1.")
     parser.add_argument("action", choices=["up", "down", "status"])
     parser.add_argument("kind", nargs="?", help=f"one of {', '.join(KINDS)} (all for down/status)")
     parser.add_argument("--workers", type=int, help="dask workers, spark worker cores, slurm CPUs")
-    parser.add_argument(
-        "--state", help="state folder (default: $PARBENCH_STATE, else ./.parbench/cluster)"
-    )
+    parser.add_argument("--state", help="state folder (default: the cluster_state setting, "
+                                        "see `python -m workloads settings`)")
     parser.add_argument("--port", type=int, help="scheduler/master/slurmctld port (0: any free)")
     parser.add_argument("--web-port", type=int, help="spark master web UI port (8080; 0: any free)")
     parser.add_argument("--timeout", type=float, help="seconds to wait until ready")
@@ -35,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _up(args: argparse.Namespace) -> int:
     if not args.kind:
-        raise UsageError(f"up needs a cluster kind ({', '.join(KINDS)})")
+        raise ParbenchError(f"up needs a cluster kind ({', '.join(KINDS)})")
     info, already = start_cluster(
         args.kind, args.workers, args.state,
         port=args.port, web_port=args.web_port, timeout=args.timeout,
@@ -72,15 +66,9 @@ def _status(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the cluster CLI; returns the exit status (0 ok, 1 failure, 2 bad input)."""
-    try:
+
+    def command() -> int:
         args = _parser().parse_args(argv)
-        action = {"up": _up, "down": _down, "status": _status}[args.action]
-        return action(args)
-    except ClusterError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
-    except SystemExit as exc:  # --help
-        return exc.code if isinstance(exc.code, int) else 0
+        return {"up": _up, "down": _down, "status": _status}[args.action](args)
+
+    return console.run(PROG, command)

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from workloads.errors import ParbenchError
+from workloads.settings import Settings
+
 from ._procs import (
     MARKER_VAR,
     ClusterInfo,
-    UsageError,
     is_alive,
     port_answers,
     port_free,
@@ -26,7 +28,6 @@ from ._procs import (
 )
 
 KINDS = ("dask", "spark", "slurm")
-STATE_ENV = "PARBENCH_STATE"
 
 
 class Backend(Protocol):
@@ -58,13 +59,12 @@ def backend(kind: str) -> Backend:
         from ._slurm import SlurmBackend
 
         return SlurmBackend()
-    raise UsageError(f"unknown cluster kind {kind!r} (choose one of: {', '.join(KINDS)})")
+    raise ParbenchError(f"unknown cluster kind {kind!r} (choose one of: {', '.join(KINDS)})")
 
 
 def state_root(state_dir: str | os.PathLike[str] | None = None) -> Path:
-    """`state_dir`, else $PARBENCH_STATE, else .parbench/cluster under the working directory."""
-    chosen = state_dir or os.environ.get(STATE_ENV) or Path.cwd() / ".parbench" / "cluster"
-    return Path(chosen).absolute()
+    """`state_dir`, else the `cluster_state` setting."""
+    return Path(state_dir or Settings.from_env().cluster_state).absolute()
 
 
 @contextlib.contextmanager
@@ -120,7 +120,7 @@ def _check_ports(kind: str, ports: dict[str, int]) -> None:
     for role, port in ports.items():
         if not port_free(port):
             flag = "--web-port" if role == "web" else "--port"
-            raise UsageError(
+            raise ParbenchError(
                 f"{kind}: port {port} ({role}) on 127.0.0.1 is busy; stop what uses it or pick"
                 f" another with {flag} (0: any free port)"
             )
@@ -129,7 +129,7 @@ def _check_ports(kind: str, ports: dict[str, int]) -> None:
 def _validate(kind: str, workers: int | None) -> Backend:
     impl = backend(kind)
     if workers is not None and workers < 1:
-        raise UsageError(f"{kind}: --workers must be at least 1 (got {workers})")
+        raise ParbenchError(f"{kind}: --workers must be at least 1 (got {workers})")
     return impl
 
 
@@ -190,7 +190,7 @@ def up(
 
     `workers`: dask worker processes, spark worker cores or slurm CPUs (default: all cores).
     `port`/`web_port` (spark master UI): 0 picks free ports. `timeout`: seconds to get ready.
-    Raises UsageError (bad input, missing program, busy port) or ClusterError (start failed).
+    Raises ParbenchError (bad input, missing program, busy port) or ClusterError (start failed).
     """
     options = {"port": port, "web_port": web_port, "timeout": timeout}
     return start_cluster(kind, workers, state_dir, **options)[0]

@@ -7,7 +7,10 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from ._procs import LOOPBACK, ClusterInfo, UsageError, free_port, port_answers
+from workloads.errors import ParbenchError
+from workloads.settings import Settings
+
+from ._procs import LOOPBACK, ClusterInfo, free_port, port_answers
 
 if TYPE_CHECKING:
     from ._core import Launcher
@@ -25,7 +28,7 @@ class DaskBackend:
 
     def check(self) -> None:
         if importlib.util.find_spec("distributed") is None:
-            raise UsageError(
+            raise ParbenchError(
                 "dask: the 'distributed' package is not installed in "
                 f"{sys.executable} (pip install 'parbench[dask]')"
             )
@@ -42,7 +45,7 @@ class DaskBackend:
     def launch(self, info: ClusterInfo, launcher: Launcher) -> None:
         port = info.ports["scheduler"]
         info.address = f"tcp://{LOOPBACK}:{port}"
-        info.env = {"PARBENCH_DASK_ADDRESS": info.address}
+        info.env = {Settings.variable("dask_address"): info.address}
         env = launcher.env(PYTHONUNBUFFERED="1")
         scheduler = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
         launcher.start(

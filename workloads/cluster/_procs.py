@@ -16,24 +16,13 @@ from pathlib import Path
 
 import psutil
 
+from workloads.errors import ClusterError, ParbenchError, last_error_line
+from workloads.settings import CLUSTER_MARKER as MARKER_VAR
+
 LOOPBACK = "127.0.0.1"
-MARKER_VAR = "PARBENCH_CLUSTER_ID"
-ERROR_WORDS = ("ERROR", "Exception", "error", "fatal", "FATAL")
 
 # Popen objects of daemons started by this Python process, kept so they can be reaped (no zombies).
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
-
-
-class ClusterError(RuntimeError):
-    """A cluster failed to start or stop (exit status 1)."""
-
-    exit_code = 1
-
-
-class UsageError(ClusterError):
-    """Bad input or a missing prerequisite (exit status 2)."""
-
-    exit_code = 2
 
 
 @dataclass
@@ -83,7 +72,7 @@ def spawn(name: str, cmd: list[str], log: Path, env: dict[str, str], cwd: Path) 
                 env=env, cwd=cwd, start_new_session=True,
             )
         except OSError as exc:
-            raise UsageError(f"cannot run {cmd[0]}: {exc.strerror}") from exc
+            raise ParbenchError(f"cannot run {cmd[0]}: {exc.strerror}") from exc
     _CHILDREN[child.pid] = child
     created = start_time(child.pid) or time.time()
     return Proc(name=name, pid=child.pid, create_time=created, log=str(log), cmd=cmd)
@@ -94,15 +83,13 @@ def exit_code(proc: Proc) -> int | None:
     return reap(proc.pid)
 
 
-def last_line(path: str | Path, limit: int = 240) -> str:
-    """The last error-like line of a log (else its last line), for one-line error messages."""
+def last_line(path: str | Path) -> str:
+    """The last error-like line of a log (else its last line; "" when there is none)."""
     try:
-        lines = [ln.strip() for ln in Path(path).read_text(errors="replace").splitlines()]
+        text = Path(path).read_text(errors="replace")
     except OSError:
         return ""
-    lines = [ln for ln in lines if ln and not ln.startswith("at ")]
-    errors = [ln for ln in lines if any(word in ln for word in ERROR_WORDS)]
-    return (errors or lines or [""])[-1][:limit]
+    return last_error_line(text) if text.strip() else ""
 
 
 def port_free(port: int, host: str = LOOPBACK) -> bool:

@@ -11,11 +11,11 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from workloads.errors import ClusterError, ParbenchError
+
 from ._procs import (
     LOOPBACK,
-    ClusterError,
     ClusterInfo,
-    UsageError,
     free_port,
     port_answers,
     wait_until,
@@ -40,7 +40,7 @@ def node_name() -> str:
 def _binary(name: str) -> str:
     found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin:/usr/bin")
     if found is None:
-        raise UsageError(f"slurm: {name} not found; {INSTALL_HINT}")
+        raise ParbenchError(f"slurm: {name} not found; {INSTALL_HINT}")
     return found
 
 
@@ -99,7 +99,7 @@ class SlurmBackend:
         for name in BINARIES:
             _binary(name)
         if os.geteuid() != 0:
-            raise UsageError("slurm: the single-node cluster runs slurmd as root; run as root")
+            raise ParbenchError("slurm: the single-node cluster runs slurmd as root; run as root")
 
     def default_workers(self) -> int:
         return os.cpu_count() or 1

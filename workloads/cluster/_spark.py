@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import shutil
 import sys
 import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._procs import LOOPBACK, ClusterInfo, UsageError, free_port, wait_until
+from workloads import sparkjvm
+from workloads.errors import ParbenchError
+from workloads.settings import Settings
+
+from ._procs import LOOPBACK, ClusterInfo, free_port, wait_until
 
 if TYPE_CHECKING:
     from ._core import Launcher
@@ -19,37 +21,18 @@ if TYPE_CHECKING:
 DEFAULT_PORT = 7077
 DEFAULT_WEB_PORT = 8080
 DEPLOY = "org.apache.spark.deploy"
-LOG4J2 = """\
-# Written by parbench: Spark daemons log errors only, and the master's and worker's warnings.
-rootLogger.level = error
-logger.deploy.name = org.apache.spark.deploy
-logger.deploy.level = warn
-rootLogger.appenderRef.stderr.ref = console
-appender.console.type = Console
-appender.console.name = console
-appender.console.target = SYSTEM_ERR
-appender.console.layout.type = PatternLayout
-appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex
-"""
 # Loopback only: never route the master's JSON through an http_proxy from the environment.
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def spark_home() -> Path:
-    """SPARK_HOME of the installed pyspark package (it ships bin/spark-class and the jars)."""
-    spec = importlib.util.find_spec("pyspark")
-    if spec is None or spec.origin is None:
-        raise UsageError(
+    """SPARK_HOME of the installed pyspark, or a one-line error naming the install command."""
+    home = sparkjvm.spark_home()
+    if home is None:
+        raise ParbenchError(
             f"spark: pyspark is not installed in {sys.executable} (pip install 'parbench[spark]')"
         )
-    return Path(spec.origin).parent
-
-
-def _java() -> str | None:
-    home = os.environ.get("JAVA_HOME")
-    if home and os.access(Path(home) / "bin" / "java", os.X_OK):
-        return str(Path(home) / "bin" / "java")
-    return shutil.which("java")
+    return home
 
 
 def worker_memory() -> str:
@@ -66,9 +49,10 @@ class SparkBackend:
     def check(self) -> None:
         home = spark_home()
         if not os.access(home / "bin" / "spark-class", os.X_OK):
-            raise UsageError(f"spark: {home / 'bin' / 'spark-class'} is missing or not executable")
-        if _java() is None:
-            raise UsageError("spark: no java found (install OpenJDK 17+ or set JAVA_HOME)")
+            raise ParbenchError(f"spark: {home / 'bin' / 'spark-class'} is missing or not "
+                                "executable")
+        if sparkjvm.java_runner()[0] is None:
+            raise ParbenchError("spark: no java found (install OpenJDK 17+ or set JAVA_HOME)")
 
     def default_workers(self) -> int:
         return os.cpu_count() or 1
@@ -77,29 +61,25 @@ class SparkBackend:
         master = free_port() if port == 0 else port or DEFAULT_PORT
         web = free_port(exclude=(master,)) if web_port == 0 else web_port or DEFAULT_WEB_PORT
         if web == master:
-            raise UsageError(f"spark: --port and --web-port are both {web}")
+            raise ParbenchError(f"spark: --port and --web-port are both {web}")
         return {"master": master, "web": web}
 
     def probe_port(self, info: ClusterInfo) -> int:
         return info.ports["master"]
 
     def _env(self, info: ClusterInfo, launcher: Launcher) -> dict[str, str]:
-        log4j = info.folder / "log4j2.properties"
-        log4j.write_text(LOG4J2)
         return launcher.env(
+            **{**sparkjvm.jvm_environment(), "SPARK_LOCAL_IP": LOOPBACK},
             SPARK_HOME=str(spark_home()),
             SPARK_CONF_DIR=str(info.folder),
-            SPARK_LOCAL_IP=LOOPBACK,
             # maxRetries=0: fail on a busy port instead of silently taking the next one.
-            SPARK_DAEMON_JAVA_OPTS=f"-Dlog4j.configurationFile=file:{log4j}"
-            " -Dspark.port.maxRetries=0",
-            PYSPARK_PYTHON=os.environ.get("PYSPARK_PYTHON", sys.executable),
+            SPARK_DAEMON_JAVA_OPTS=f"{sparkjvm.log4j_option()} -Dspark.port.maxRetries=0",
         )
 
     def launch(self, info: ClusterInfo, launcher: Launcher) -> None:
         master, web = info.ports["master"], info.ports["web"]
         info.address = f"spark://{LOOPBACK}:{master}"
-        info.env = {"PARBENCH_SPARK_MASTER": info.address}
+        info.env = {Settings.variable("spark_master"): info.address}
         env = self._env(info, launcher)
         spark_class = str(spark_home() / "bin" / "spark-class")
         launcher.start(

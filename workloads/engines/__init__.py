@@ -1,18 +1,24 @@
-"""The engine registry: one line per framework, imported lazily so a missing one breaks nothing."""
+"""The engine registry: one line per framework, imported lazily so a missing one breaks nothing.
+
+Out-of-tree engines join it through the `engines` setting ("name=module:Class,
+name2=/path/to/file.py:Class"; `python -m workloads settings` names its variable), under the same
+contract (`base.Engine`).
+"""
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
-import os
+import re
 from pathlib import Path
 from types import ModuleType
 
-from workloads.engines.base import Availability, Engine, EngineUnavailable
-from workloads.spec import ParbenchError
+from workloads.engines.base import Availability, Engine, missing_workloads
+from workloads.errors import EngineUnavailable, ParbenchError
+from workloads.settings import Settings
 
 #: engine name -> "module:Class". Adding a framework is one module and one line here.
-REGISTRY: dict[str, str] = {
+BUILTIN: dict[str, str] = {
     "serial": "workloads.engines.serial:SerialEngine",
     "pandas": "workloads.engines.pandas:PandasEngine",
     "mapreduce": "workloads.engines.mapreduce:MapReduceEngine",
@@ -23,21 +29,14 @@ REGISTRY: dict[str, str] = {
     "batch": "workloads.engines.batch:BatchEngine",
 }
 
-#: Out-of-tree engines: "name=module:Class,name2=/path/to/file.py:Class" (same contract as above).
-PLUGINS_ENV = "PARBENCH_ENGINES"
+
+def registry(settings: Settings | None = None) -> dict[str, str]:
+    """The built-in engines and the plugins of `settings`."""
+    return {**BUILTIN, **(settings or Settings.from_env()).engines}
 
 
-def _plugins() -> dict[str, str]:
-    found = {}
-    for item in filter(None, os.environ.get(PLUGINS_ENV, "").split(",")):
-        name, sep, target = item.partition("=")
-        if not sep or ":" not in target:
-            raise ParbenchError(f"{PLUGINS_ENV}: {item!r} is not name=module:Class")
-        found[name.strip()] = target.strip()
-    return found
-
-
-REGISTRY.update(_plugins())
+def names(settings: Settings | None = None) -> list[str]:
+    return list(registry(settings))
 
 
 def _import(module: str) -> ModuleType:
@@ -52,37 +51,55 @@ def _import(module: str) -> ModuleType:
     return loaded
 
 
-def names() -> list[str]:
-    return list(REGISTRY)
-
-
-def engine_class(name: str) -> type[Engine]:
+def engine_class(name: str, settings: Settings | None = None) -> type[Engine]:
     """The engine class called `name` (importing its module), or a one-line error."""
-    if name not in REGISTRY:
-        raise ParbenchError(f"unknown engine {name!r}: choose one of {', '.join(REGISTRY)}")
-    module, _, cls = REGISTRY[name].rpartition(":")
+    known = registry(settings)
+    if name not in known:
+        raise ParbenchError(f"unknown engine {name!r}: choose one of {', '.join(known)}")
+    module, _, cls = known[name].rpartition(":")
     try:
-        return getattr(_import(module), cls)
+        found = getattr(_import(module), cls)
     except ImportError as exc:
         raise EngineUnavailable(f"engine {name!r} is unavailable: {exc}; install it with "
                                 f"`pip install -e '.[all]'`") from None
+    except AttributeError:
+        raise ParbenchError(f"engine {name!r}: {module} has no class {cls}") from None
+    if missing := missing_workloads(found):
+        raise ParbenchError(f"engine {name!r} does not implement {', '.join(missing)}")
+    return found
 
 
-def availability(name: str) -> Availability:
+def availability(name: str, settings: Settings | None = None) -> Availability:
+    settings = settings or Settings.from_env()
     try:
-        return engine_class(name).availability()
+        return engine_class(name, settings).availability(settings)
     except EngineUnavailable as exc:
         return Availability(False, str(exc))
 
 
-def create(name: str, workers: int = 1) -> Engine:
+def create(name: str, workers: int = 1, settings: Settings | None = None) -> Engine:
     """A new, not yet started engine; raises EngineUnavailable with the reason if it cannot run."""
-    cls = engine_class(name)
-    avail = cls.availability()
+    settings = settings or Settings.from_env()
+    cls = engine_class(name, settings)
+    avail = cls.availability(settings)
     if not avail.ok:
         raise EngineUnavailable(f"engine {name!r} is unavailable: {avail.reason}")
-    return cls(workers)
+    return cls(workers, settings)
 
 
-__all__ = ["REGISTRY", "Availability", "Engine", "EngineUnavailable", "availability", "create",
-           "engine_class", "names"]
+def suite_name(engine: str) -> str:
+    """The benchmark class of an engine: dask-threads → DaskThreads (`asv run -b DaskThreads`)."""
+    return "".join(part.capitalize() for part in engine.split("-"))
+
+
+def engine_of_suite(suite: str, known: list[str] | None = None) -> str:
+    """The engine of a benchmark class: the registered engine whose `suite_name` it is, else
+    the class name in kebab case (DaskThreads → dask-threads, DuckDB → duckdb)."""
+    for name in known if known is not None else names():
+        if suite_name(name) == suite:
+            return name
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z][a-z])", "-", suite).lower()
+
+
+__all__ = ["BUILTIN", "Availability", "Engine", "EngineUnavailable", "availability", "create",
+           "engine_class", "engine_of_suite", "names", "registry", "suite_name"]

@@ -1,15 +1,32 @@
-"""The engine lifecycle every framework implements: start with N workers, run, stop."""
+"""The contract every engine meets: start with N workers, run each workload of the spec, stop.
+
+An engine is a subclass of `Engine` that
+
+* defines one method per workload of `workloads.spec`, named as the workload, taking the
+  workload's inputs as keyword arguments named by kind (`wordcount(self, text)`,
+  `team_records(self, matches)`) and returning the answer in the spec's form. These methods are
+  abstract here (generated from the spec): an engine that lacks one cannot be created, and the
+  test suite names the engine and the workload;
+* builds what its framework needs in `start` (a pool, a session, a client) and releases it in
+  `stop`, which leaves no process, file or listener behind; `start` after `stop` starts afresh;
+* says in `availability` whether its framework can run here, why not, and its versions;
+* sets `name` (its registry name) and `max_workers` (1 for single-process engines).
+
+`Engine.run` picks a workload's inputs from a dataset and calls its method.
+"""
 
 from __future__ import annotations
 
+import abc
 import functools
-from abc import ABC
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from workloads import spec
-from workloads.dataset import Dataset, Input
-from workloads.spec import ParbenchError
+from workloads.dataset import Dataset, Inputs
+from workloads.errors import ParbenchError
+from workloads.settings import Settings
 
 
 @functools.cache
@@ -29,10 +46,6 @@ def cap_arrow_threads(n: int | None) -> None:
     pyarrow.set_cpu_count(n or default)
 
 
-class EngineUnavailable(ParbenchError):
-    """The framework an engine needs is not installed or cannot run here."""
-
-
 @dataclass(frozen=True)
 class Availability:
     """Whether an engine can run here, why not, and the versions it found."""
@@ -42,13 +55,8 @@ class Availability:
     versions: dict[str, str] = field(default_factory=dict)
 
 
-class Engine(ABC):
-    """One framework's implementation of every workload in `workloads.spec`.
-
-    Subclasses define one method per workload, named as in the spec, taking the `Input` (file
-    paths and format) and returning the answer in the spec's form. `start` builds whatever the
-    framework needs (a pool, a session, a client); `stop` releases it and every child process.
-    """
+class Engine(abc.ABC):
+    """One framework's implementation of every workload in `workloads.spec` (see the module)."""
 
     name: ClassVar[str]
     #: Largest meaningful worker count (1 for single-process engines), None for no limit.
@@ -57,18 +65,19 @@ class Engine(ABC):
     #: (pyarrow's and pandas' CSV/Parquet readers) at `workers`, so N workers use N cores.
     in_process: ClassVar[bool] = False
 
-    def __init__(self, workers: int = 1) -> None:
+    def __init__(self, workers: int = 1, settings: Settings | None = None) -> None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ParbenchError(f"workers must be a positive integer, got {workers!r}")
         if self.max_workers is not None and workers > self.max_workers:
             raise ParbenchError(f"engine {self.name!r} runs on at most {self.max_workers} "
                                 f"worker(s), got {workers}")
         self.workers = workers
+        self.settings = settings or Settings.from_env()
         self.started = False
 
     @classmethod
-    def availability(cls) -> Availability:
-        """Whether this engine's framework is usable here (override to probe)."""
+    def availability(cls, settings: Settings | None = None) -> Availability:
+        """Whether this engine's framework is usable here with `settings` (override to probe)."""
         return Availability(True)
 
     def start(self) -> None:
@@ -89,15 +98,30 @@ class Engine(ABC):
         self.stop()
 
     def run(self, workload: str, dataset: Dataset, fmt: str = "csv") -> Any:
-        """Run `workload` on `dataset` (matches read as `fmt`) and return its answer."""
-        w = spec.get(workload)
-        return self.run_input(w.name, dataset.input(w.data, fmt))
+        """Run `workload` on `dataset` (tables read as `fmt`) and return its answer."""
+        return self.run_inputs(workload, dataset.inputs(workload, fmt))
 
-    def run_input(self, workload: str, inp: Input) -> Any:
-        """Run `workload` on explicit input files."""
+    def run_inputs(self, workload: str, inputs: Inputs) -> Any:
+        """Run `workload` on explicit input files, given by kind."""
         if not self.started:
             self.start()
-        method = getattr(self, workload, None)
-        if method is None:
-            raise NotImplementedError(f"engine {self.name!r} does not implement {workload!r}")
-        return method(inp)
+        return getattr(self, spec.get(workload).name)(**inputs)
+
+
+def _abstract_workload(workload: spec.Workload) -> Callable[..., Any]:
+    def method(self: Engine, **inputs: Any) -> Any:
+        raise NotImplementedError(f"engine {self.name!r} does not implement {workload.name!r}")
+
+    method.__name__ = method.__qualname__ = workload.name
+    method.__doc__ = f"{workload.answer}; inputs: {', '.join(workload.inputs)}."
+    return abc.abstractmethod(method)
+
+
+for _workload in spec.WORKLOADS:
+    setattr(Engine, _workload.name, _abstract_workload(_workload))
+abc.update_abstractmethods(Engine)
+
+
+def missing_workloads(cls: type[Engine]) -> list[str]:
+    """The workloads of the spec that engine class `cls` does not implement."""
+    return [w for w in spec.NAMES if w in getattr(cls, "__abstractmethods__", ())]

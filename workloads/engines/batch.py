@@ -28,16 +28,11 @@ import pandas as pd
 from workloads import frames, spec
 from workloads.dataset import Input
 from workloads.engines.base import Availability, Engine
+from workloads.errors import JobFailed, ParbenchError, last_error_line
 from workloads.readers import missing_file
 from workloads.settings import Settings
-from workloads.spec import ParbenchError
 
 SLURM_POLL_SECONDS = 0.2
-
-
-class BatchJobFailed(ParbenchError):
-    """An array task failed: no partial answer is ever merged into a result."""
-
 
 # --------------------------------------------------------------------------- backends
 
@@ -83,7 +78,7 @@ class SlurmBackend:
 
     We poll `squeue` ourselves: `sbatch --wait` checks after 2, 10, then 42 s, which would add up
     to tens of seconds to every timed job. The job folder must be shared with the nodes
-    (PARBENCH_BATCH_DIR); a task's success is its output file, written whole at its end.
+    (the `batch_dir` setting); a task's success is its output file, written whole at its end.
     """
 
     name = "slurm"
@@ -91,7 +86,8 @@ class SlurmBackend:
     def __init__(self) -> None:
         for tool in ("sbatch", "squeue", "scancel"):
             if shutil.which(tool) is None:
-                raise ParbenchError(f"PARBENCH_BATCH=slurm but {tool} is not on PATH: install "
+                raise ParbenchError(f"{Settings.variable('batch_backend')}=slurm but {tool} is "
+                                    "not on PATH: install "
                                     "Slurm (.ci/install-slurm.sh) and start it with "
                                     "`python -m workloads cluster up slurm`")
         self.job_id: str | None = None
@@ -103,7 +99,7 @@ class SlurmBackend:
                   "--wrap", command]
         proc = subprocess.run(submit, capture_output=True, text=True, env=job_env())
         if proc.returncode != 0:
-            raise BatchJobFailed(f"sbatch failed: {last_line(proc.stderr)}")
+            raise JobFailed(f"sbatch failed: {last_error_line(proc.stderr)}")
         self.job_id = proc.stdout.strip().split(";")[0]
         while self._queued():
             time.sleep(SLURM_POLL_SECONDS)
@@ -124,11 +120,6 @@ class SlurmBackend:
             self.job_id = None
 
 
-def last_line(text: str) -> str:
-    lines = text.strip().splitlines()
-    return lines[-1] if lines else "(no output)"
-
-
 def task_command(job_dir: Path, index: int | str) -> list[str]:
     return [sys.executable, "-m", "workloads.batch_job", str(job_dir / "job.json"), str(index)]
 
@@ -142,14 +133,14 @@ def job_env() -> dict[str, str]:
             "OMP_NUM_THREADS": "1"}
 
 
-def task_failure(job_dir: Path, failed: list[int]) -> BatchJobFailed:
+def task_failure(job_dir: Path, failed: list[int]) -> JobFailed:
     i = failed[0]
     log = job_dir / f"task-{i}.log"
     last = ""
     if log.is_file():
-        last = f": {last_line(log.read_text(errors='replace'))}"
+        last = f": {last_error_line(log.read_text(errors='replace'))}"
     more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
-    return BatchJobFailed(f"batch array task {i}{more} failed{last}; see its log {log}")
+    return JobFailed(f"batch array task {i}{more} failed{last}; see its log {log}")
 
 
 BACKENDS = {"local": LocalBackend, "slurm": SlurmBackend}
@@ -169,26 +160,26 @@ def shard(paths: tuple[str, ...], n: int) -> list[list[str]]:
 class BatchEngine(Engine):
     name = "batch"
 
-    def __init__(self, workers: int = 1, backend: str | None = None) -> None:
-        super().__init__(workers)
-        self.backend_name = backend or Settings.from_env().batch_backend
+    def __init__(self, workers: int = 1, settings: Settings | None = None) -> None:
+        super().__init__(workers, settings)
         self.root: Path | None = None
         self.jobs = 0
         self.keep = False
 
     @classmethod
-    def availability(cls) -> Availability:
-        backend = Settings.from_env().batch_backend
+    def availability(cls, settings: Settings | None = None) -> Availability:
+        backend = (settings or Settings.from_env()).batch_backend
         if backend == "slurm" and shutil.which("sbatch") is None:
-            return Availability(False, "PARBENCH_BATCH=slurm but sbatch is not on PATH: run "
-                                ".ci/install-slurm.sh, then `python -m workloads cluster up slurm`")
+            return Availability(False, f"{Settings.variable('batch_backend')}=slurm but sbatch "
+                                "is not on PATH: run .ci/install-slurm.sh, then "
+                                "`python -m workloads cluster up slurm`")
         return Availability(True, versions={"backend": backend})
 
     def start(self) -> None:
-        self.backend = BACKENDS[self.backend_name]()
-        base = os.environ.get("PARBENCH_BATCH_DIR")  # a shared folder for a multi-node Slurm
+        self.backend = BACKENDS[self.settings.batch_backend]()
+        base = self.settings.batch_dir  # a shared folder for a multi-node Slurm
         if base:
-            Path(base).mkdir(parents=True, exist_ok=True)
+            base.mkdir(parents=True, exist_ok=True)
         self.root = Path(tempfile.mkdtemp(prefix="parbench-batch-", dir=base))
         super().start()
 
@@ -214,7 +205,7 @@ class BatchEngine(Engine):
         (job_dir / "job.json").write_text(json.dumps(job))
         try:
             self.backend.run_array(job_dir, len(shards), self.workers)
-        except BatchJobFailed:
+        except JobFailed:
             self.keep = True  # the error names a log in this folder: stop() leaves it
             raise
         parts = [pickle.loads((job_dir / f"out-{i}.pkl").read_bytes())
@@ -222,29 +213,29 @@ class BatchEngine(Engine):
         shutil.rmtree(job_dir, ignore_errors=True)
         return parts
 
-    def wordcount(self, inp: Input) -> spec.WordCounts:
-        return spec.merge_counts(self._array("wordcount", inp))
+    def wordcount(self, text: Input) -> spec.WordCounts:
+        return spec.merge_counts(self._array("wordcount", text))
 
-    def mean_home_score(self, inp: Input) -> float:
-        total, n = np.sum(self._array("mean_home_score", inp), axis=0)
+    def mean_home_score(self, matches: Input) -> float:
+        total, n = np.sum(self._array("mean_home_score", matches), axis=0)
         return float(total / n)
 
-    def home_advantage(self, inp: Input) -> int:
-        return sum(self._array("home_advantage", inp))
+    def home_advantage(self, matches: Input) -> int:
+        return sum(self._array("home_advantage", matches))
 
-    def _records(self, inp: Input) -> pd.DataFrame:
-        parts = self._array("team_records", inp)
+    def _records(self, matches: Input) -> pd.DataFrame:
+        parts = self._array("team_records", matches)
         return pd.concat(parts).groupby(level=0).sum()
 
-    def team_records(self, inp: Input) -> spec.TeamRecords:
-        return frames.records_answer(self._records(inp))
+    def team_records(self, matches: Input) -> spec.TeamRecords:
+        return frames.records_answer(self._records(matches))
 
-    def team_ratings(self, inp: Input) -> spec.Ratings:
-        played = self._records(inp)["played"].sort_index()
+    def team_ratings(self, matches: Input) -> spec.Ratings:
+        played = self._records(matches)["played"].sort_index()
         teams = played.index
         ratings = np.zeros(len(teams))
         for _ in range(spec.RATING_PASSES):
-            grads = self._array("rating_pass", inp, teams=teams.tolist(),
+            grads = self._array("rating_pass", matches, teams=teams.tolist(),
                                 ratings=ratings.tolist())
             ratings = frames.step(ratings, np.sum(grads, axis=0), played.to_numpy())
         return frames.ratings_answer(teams, ratings)

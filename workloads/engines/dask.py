@@ -6,7 +6,7 @@ One base class holds the workload code; the three engines differ only in where t
 * `dask-processes`: the multiprocessing scheduler on a `ProcessPoolExecutor(workers)` owned by
   the engine (its processes started and warmed in `start`, shut down in `stop`);
 * `dask-distributed`: a `LocalCluster` of `workers` single-threaded worker processes and its
-  `Client`, or, when $PARBENCH_DASK_ADDRESS is set, `workers` workers of that scheduler.
+  `Client`, or, with the `dask_address` setting, `workers` workers of that scheduler.
 
 Every choice below (readers, partitioning, reductions) was timed against its alternatives; the
 measurements and the reasons are in docs/engines.md.
@@ -29,8 +29,11 @@ import pandas as pd
 
 from workloads import frames, spec
 from workloads.dataset import Input
-from workloads.engines.base import Availability, Engine, EngineUnavailable, cap_arrow_threads
-from workloads.readers import MATCH_COLUMNS, DataError, count_words, locate_malformed
+from workloads.engines.base import Availability, Engine, cap_arrow_threads
+from workloads.errors import DataError, EngineUnavailable
+from workloads.readers import count_words, locate_malformed
+from workloads.settings import Settings
+from workloads.spec import MATCH_COLUMNS
 
 try:
     import dask
@@ -46,8 +49,8 @@ if TYPE_CHECKING:
     from dask.delayed import Delayed
     from distributed import Client, LocalCluster
 
-#: $PARBENCH_DASK_ADDRESS: an existing scheduler to use instead of a LocalCluster.
-ADDRESS_ENV = "PARBENCH_DASK_ADDRESS"
+#: The setting that names an existing scheduler to use instead of a LocalCluster.
+ADDRESS_SETTING = "dask_address"
 #: Seconds to wait for that scheduler to answer, then for `workers` of its workers.
 CONNECT_TIMEOUT = 5.0
 WORKERS_TIMEOUT = 20.0
@@ -149,7 +152,7 @@ class DaskEngine(Engine):
     name: ClassVar[str] = "dask"
     needs_distributed: ClassVar[bool] = False
     @classmethod
-    def availability(cls) -> Availability:
+    def availability(cls, settings: Settings | None = None) -> Availability:
         if DASK_MISSING:
             return Availability(False, DASK_MISSING, {"pandas": pd.__version__})
         versions = {"dask": dask.__version__, "pandas": pd.__version__}
@@ -186,7 +189,7 @@ class DaskEngine(Engine):
 
     # --- readers ---------------------------------------------------------------------------
 
-    def matches(self, inp: Input, columns: Sequence[str] = MATCH_COLUMNS) -> dd.DataFrame:
+    def read_matches(self, inp: Input, columns: Sequence[str] = MATCH_COLUMNS) -> dd.DataFrame:
         """`columns` of the match table. CSV: one partition per file, read by Arrow with the teams
         as categoricals (`frames.read_matches`: per-team work is then a bincount, where
         `dd.read_csv` gives string columns). Parquet: `dd.read_parquet`, whose fusion of small
@@ -199,12 +202,12 @@ class DaskEngine(Engine):
 
     # --- workloads -------------------------------------------------------------------------
 
-    def wordcount(self, inp: Input) -> spec.WordCounts:
+    def wordcount(self, text: Input) -> spec.WordCounts:
         # One partition per file counted by Counter's C loop, Counters merged in a tree: 1.25x
         # (processes) to 11x (distributed, 2 workers) faster than bag.str.split().flatten()
         # .frequencies(), which moves every word through Python generators.
-        with data_errors(inp):
-            counts = db.from_sequence(inp.paths, npartitions=len(inp.paths)).map(count_words)
+        with data_errors(text):
+            counts = db.from_sequence(text.paths, npartitions=len(text.paths)).map(count_words)
             (total,) = self.compute(counts.reduction(merge_counts, merge_counts,
                                                      split_every=SPLIT_EVERY))
         return dict(total)
@@ -214,27 +217,27 @@ class DaskEngine(Engine):
     # Series.mean() would branch each partition into a sum and a count task; on the processes
     # scheduler every branch is a round trip of the column through this process.
 
-    def mean_home_score(self, inp: Input) -> float:
-        with data_errors(inp):
-            scores = self.matches(inp, ["home_score"])["home_score"]
+    def mean_home_score(self, matches: Input) -> float:
+        with data_errors(matches):
+            scores = self.read_matches(matches, ["home_score"])["home_score"]
             partial = scores.map_partitions(score_total, meta=SCORE_TOTAL_META)
             (total,) = self.compute(partial.sum(split_every=SPLIT_EVERY))
         return float(total["total"] / total["n"])
 
-    def home_advantage(self, inp: Input) -> int:
+    def home_advantage(self, matches: Input) -> int:
         # The numpy partial is 1.4-1.75x faster than dataframe operations (filter, subtract,
         # sign, sum), which build a pandas object at every step.
-        with data_errors(inp):
-            partial = self.matches(inp, frames.SCORE_COLUMNS).map_partitions(
+        with data_errors(matches):
+            partial = self.read_matches(matches, frames.SCORE_COLUMNS).map_partitions(
                 as_series, frames.home_advantage, meta=(None, "int64"))
             (total,) = self.compute(partial.sum(split_every=SPLIT_EVERY))
         return int(total)
 
-    def team_records(self, inp: Input) -> spec.TeamRecords:
+    def team_records(self, matches: Input) -> spec.TeamRecords:
         # Per partition a ~300-row frame of partial records (both sides at once), then a tree
         # sum by team: no shuffle of match rows.
-        with data_errors(inp):
-            df = self.matches(inp)
+        with data_errors(matches):
+            df = self.read_matches(matches)
             partial = df.map_partitions(frames.team_records, meta=frames.team_records(df._meta))
             # split_out=1: a tree reduction (dask would otherwise pick a shuffle, on disk
             # with the processes scheduler).
@@ -242,14 +245,14 @@ class DaskEngine(Engine):
                                                                   split_out=1))
         return frames.records_answer(records)
 
-    def team_ratings(self, inp: Input) -> spec.Ratings:
+    def team_ratings(self, matches: Input) -> spec.Ratings:
         # Read once: persist the partitions, take the team index from them, persist their coded
         # form and drop them. Reading twice (index, then codes) is 1.2-1.5x slower; re-reading
         # on every pass 4-7x slower. Partitions are persisted as delayed values, not as a
         # frame: persisting a frame whose reader the optimizer fuses (read_parquet) loses keys
         # (dask/dask#12488).
-        with data_errors(inp):
-            raw = self.persist(*self.matches(inp).to_delayed())
+        with data_errors(matches):
+            raw = self.persist(*self.read_matches(matches).to_delayed())
             (teams,) = self.compute(tree_reduce([delayed(frames.team_index)(p) for p in raw],
                                                 union))
             coded = self.persist(*[delayed(frames.coded)(p, teams) for p in raw])
@@ -331,9 +334,6 @@ class DaskProcessesEngine(_LocalDaskEngine):
             list(self.pool.map(getpid, range(self.workers)))
         super().start()
 
-    def stop(self) -> None:
-        super().stop()
-
     def pids(self) -> set[int]:
         """The ids of the pool's worker processes."""
         return set(getattr(self.pool, "_processes", None) or ())
@@ -352,7 +352,7 @@ class DaskDistributedEngine(DaskEngine):
     def start(self) -> None:
         if self.client is None:
             self.restrict = {}
-            address = os.environ.get(ADDRESS_ENV, "").strip()
+            address = self.settings.dask_address
             if address:
                 self._connect(address)
             else:
@@ -379,7 +379,8 @@ class DaskDistributedEngine(DaskEngine):
             self.client.wait_for_workers(self.workers, timeout=WORKERS_TIMEOUT)
         except (OSError, TimeoutError) as exc:
             self.stop()
-            raise EngineUnavailable(f"the Dask scheduler at {address} (${ADDRESS_ENV}) did not "
+            variable = Settings.variable(ADDRESS_SETTING)
+            raise EngineUnavailable(f"the Dask scheduler at {address} (${variable}) did not "
                                     f"give {self.workers} worker(s): {exc}") from None
         available = sorted(self.client.scheduler_info()["workers"])
         chosen = available[:self.workers]
@@ -420,5 +421,6 @@ def probe(address: str, timeout: float) -> None:
         host, port = get_address_host_port(address)
         socket.create_connection((host, port), timeout=timeout).close()
     except (OSError, ValueError) as exc:
-        raise EngineUnavailable(f"no Dask scheduler answers at {address} (${ADDRESS_ENV}): "
+        variable = Settings.variable(ADDRESS_SETTING)
+        raise EngineUnavailable(f"no Dask scheduler answers at {address} (${variable}): "
                                 f"{exc}") from None

@@ -11,6 +11,7 @@ from workloads import frames, spec
 from workloads.dataset import Input
 from workloads.engines.base import Availability, Engine
 from workloads.readers import count_words
+from workloads.settings import Settings
 
 
 class PandasEngine(Engine):
@@ -19,28 +20,31 @@ class PandasEngine(Engine):
     in_process = True
 
     @classmethod
-    def availability(cls) -> Availability:
+    def availability(cls, settings: Settings | None = None) -> Availability:
         return Availability(True, versions={"pandas": pd.__version__, "numpy": np.__version__})
 
-    def wordcount(self, inp: Input) -> spec.WordCounts:
+    def wordcount(self, text: Input) -> spec.WordCounts:
         # pandas has no tokenizer faster than str.split, and Counter's C loop counts faster than
         # Series(words).value_counts() (see docs/engines.md).
         total: Counter[str] = Counter()
-        for path in inp.paths:
+        for path in text.paths:
             total.update(count_words(path))
         return dict(total)
 
-    def mean_home_score(self, inp: Input) -> float:
-        return float(frames.read_all(inp.paths, inp.fmt, ["home_score"])["home_score"].mean())
+    def mean_home_score(self, matches: Input) -> float:
+        df = frames.read_all(matches.paths, matches.fmt, ["home_score"])
+        return float(df["home_score"].mean())
 
-    def home_advantage(self, inp: Input) -> int:
-        return frames.home_advantage(frames.read_all(inp.paths, inp.fmt, frames.SCORE_COLUMNS))
+    def home_advantage(self, matches: Input) -> int:
+        df = frames.read_all(matches.paths, matches.fmt, frames.SCORE_COLUMNS)
+        return frames.home_advantage(df)
 
-    def team_records(self, inp: Input) -> spec.TeamRecords:
-        return frames.records_answer(frames.team_records(frames.read_all(inp.paths, inp.fmt)))
+    def team_records(self, matches: Input) -> spec.TeamRecords:
+        df = frames.read_all(matches.paths, matches.fmt)
+        return frames.records_answer(frames.team_records(df))
 
-    def team_ratings(self, inp: Input) -> spec.Ratings:
-        df = frames.read_all(inp.paths, inp.fmt)
+    def team_ratings(self, matches: Input) -> spec.Ratings:
+        df = frames.read_all(matches.paths, matches.fmt)
         teams = frames.team_index(df)
         c = frames.coded(df, teams)
         n_played = frames.played(c, len(teams))

@@ -15,47 +15,41 @@ from workloads.readers import match_rows, text_lines
 from workloads.spec import Ratings, TeamRecord, TeamRecords, WordCounts
 
 
-def record_of(goals_for: int, goals_against: int) -> TeamRecord:
-    """One team's record from one match."""
-    return TeamRecord(1, int(goals_for > goals_against), int(goals_for == goals_against),
-                      int(goals_for < goals_against), goals_for, goals_against)
-
-
 class SerialEngine(Engine):
     name = "serial"
     max_workers = 1
 
-    def wordcount(self, inp: Input) -> WordCounts:
+    def wordcount(self, text: Input) -> WordCounts:
         counts: WordCounts = {}
-        for path in inp.paths:
+        for path in text.paths:
             for line in text_lines(path):
                 for word in line.split():
                     counts[word] = counts.get(word, 0) + 1
         return counts
 
-    def mean_home_score(self, inp: Input) -> float:
+    def mean_home_score(self, matches: Input) -> float:
         total = n = 0
-        for m in match_rows(inp.paths, inp.fmt):
+        for m in match_rows(matches.paths, matches.fmt):
             total += m.home_score
             n += 1
         return total / n
 
-    def home_advantage(self, inp: Input) -> int:
+    def home_advantage(self, matches: Input) -> int:
         advantage = 0
-        for m in match_rows(inp.paths, inp.fmt):
+        for m in match_rows(matches.paths, matches.fmt):
             if not m.neutral:
                 advantage += (m.home_score > m.away_score) - (m.home_score < m.away_score)
         return advantage
 
-    def team_records(self, inp: Input) -> TeamRecords:
+    def team_records(self, matches: Input) -> TeamRecords:
         records: TeamRecords = defaultdict(TeamRecord)
-        for m in match_rows(inp.paths, inp.fmt):
-            records[m.home_team] += record_of(m.home_score, m.away_score)
-            records[m.away_team] += record_of(m.away_score, m.home_score)
+        for m in match_rows(matches.paths, matches.fmt):
+            records[m.home_team] += TeamRecord.of_match(m.home_score, m.away_score)
+            records[m.away_team] += TeamRecord.of_match(m.away_score, m.home_score)
         return dict(records)
 
-    def team_ratings(self, inp: Input) -> Ratings:
-        matches = list(match_rows(inp.paths, inp.fmt))
+    def team_ratings(self, matches: Input) -> Ratings:
+        matches = list(match_rows(matches.paths, matches.fmt))
         played: dict[str, int] = defaultdict(int)
         for m in matches:
             played[m.home_team] += 1

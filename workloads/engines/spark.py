@@ -1,6 +1,7 @@
-"""Spark: RDDs where the tutorial uses map/reduce, DataFrames for the results table.
+"""Spark: DataFrames for every workload (word count too), a cached RDD of numpy arrays for the
+rating passes.
 
-The session runs on `local[workers]`, or on the master URL in $PARBENCH_SPARK_MASTER with
+The session runs on `local[workers]`, or on the master URL of the `spark_master` setting with
 `spark.cores.max=workers`. The JVM is launched by this engine (not by the session builder) so that
 its stdout and stderr, which print before log4j loads, go to a log file instead of the terminal;
 `stop` ends the session, the Py4J gateway and the JVM, so a later `start` gets a fresh JVM.
@@ -15,10 +16,8 @@ import operator
 import os
 import pickle
 import re
-import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import warnings
 import zipfile
@@ -38,19 +37,16 @@ from pyspark.sql import Column, DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from datagen.layout import CSV_COLUMNS
-from workloads import frames, spec
+from workloads import frames, sparkjvm, spec
 from workloads.dataset import Input
-from workloads.engines.base import Availability, Engine, EngineUnavailable
-from workloads.readers import MATCH_COLUMNS, locate_malformed, missing_file
+from workloads.engines.base import Availability, Engine
+from workloads.errors import EngineUnavailable
+from workloads.layout import CSV_COLUMNS
+from workloads.readers import locate_malformed, missing_file
+from workloads.settings import Settings
+from workloads.spec import MATCH_COLUMNS
 
-MASTER_ENV = "PARBENCH_SPARK_MASTER"
-MEMORY_ENV = "PARBENCH_SPARK_DRIVER_MEMORY"
-#: Enough for scale-100 data (≈350 MB of CSV, 4.4 M matches cached as codes) in one local JVM.
-DRIVER_MEMORY = "4g"
-LOG4J = Path(__file__).with_name("log4j2.properties")
-PYSPARK_MAJOR = int(pyspark.__version__.split(".")[0])
-MIN_JAVA = 17 if PYSPARK_MAJOR >= 4 else 8
+MASTER_SETTING = "spark_master"
 
 #: A Java regex for runs of what str.split() splits on (str.isspace): Unicode's White_Space plus
 #: the separators U+001C..U+001F. A property test, not a list of 29 characters: 2x faster.
@@ -66,47 +62,13 @@ _CHATTER = re.compile(r"^WARNING: Using incubator modules|^\s*$")
 # --------------------------------------------------------------------------- availability
 
 
-def _java_runner() -> tuple[str | None, str]:
-    """The java that spark-submit would run ($JAVA_HOME/bin/java, else PATH) and where it is."""
-    home = os.environ.get("JAVA_HOME")
-    if home:
-        java = Path(home, "bin", "java")
-        if os.access(java, os.X_OK):
-            return str(java), f"JAVA_HOME={home}"
-        return None, f"JAVA_HOME={home} has no bin/java"
-    java = shutil.which("java")
-    return (java, java) if java else (None, "no java on PATH / JAVA_HOME")
-
-
-def java_version(java: str) -> str | None:
-    """The version `java -version` reports, e.g. "17.0.15" or "1.8.0_292"; None if none."""
-    try:
-        out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    found = re.search(r'version "([^"]+)"', out.stderr + out.stdout)
-    return found.group(1) if found else None
-
-
-def java_major(version: str) -> int:
-    """17 for "17.0.15", 8 for "1.8.0_292"."""
-    parts = re.findall(r"\d+", version)
-    if not parts:
-        return 0
-    return int(parts[1]) if parts[0] == "1" and len(parts) > 1 else int(parts[0])
-
-
 @functools.lru_cache(maxsize=8)
 def _availability(java_home: str | None, path: str | None) -> Availability:
-    """Cached per ($JAVA_HOME, $PATH), the inputs of `_java_runner`."""
-    java, where = _java_runner()
-    version = java_version(java) if java else None
-    if version is None or java_major(version) < MIN_JAVA:
-        found = where if java is None else (
-            f"java {version} at {where}" if version else f"{where} (`java -version` failed)")
-        return Availability(False, f"Java {MIN_JAVA}+ is needed for PySpark {PYSPARK_MAJOR}; "
-                                   f"found: {found}", {"pyspark": pyspark.__version__})
-    return Availability(True, versions={"pyspark": pyspark.__version__, "java": version})
+    """Cached per ($JAVA_HOME, $PATH), where the Java lookup looks."""
+    version, problem = sparkjvm.check_java(pyspark.__version__)
+    if problem:
+        return Availability(False, problem, {"pyspark": pyspark.__version__})
+    return Availability(True, versions={"pyspark": pyspark.__version__, "java": str(version)})
 
 
 @contextlib.contextmanager
@@ -207,8 +169,8 @@ class SparkEngine(Engine):
     #: The engine whose JVM runs now: a process holds one SparkContext, so one SparkEngine.
     _active: ClassVar[SparkEngine | None] = None
 
-    def __init__(self, workers: int = 1) -> None:
-        super().__init__(workers)
+    def __init__(self, workers: int = 1, settings: Settings | None = None) -> None:
+        super().__init__(workers, settings)
         self.spark: SparkSession | None = None
         self.log_path = Path(tempfile.gettempdir()) / f"parbench-spark-{os.getpid()}.log"
         self._log: IO[str] | None = None
@@ -216,22 +178,22 @@ class SparkEngine(Engine):
         self._shipped: Path | None = None
 
     @classmethod
-    def availability(cls) -> Availability:
+    def availability(cls, settings: Settings | None = None) -> Availability:
         return _availability(os.environ.get("JAVA_HOME"), os.environ.get("PATH"))
 
     # ----------------------------------------------------------------- lifecycle
 
     def conf(self) -> dict[str, str]:
         """The session's configuration (everything the JVM needs is known before it starts)."""
-        master = os.environ.get(MASTER_ENV)
-        host = os.environ.get("SPARK_LOCAL_IP", "127.0.0.1")
-        log4j = f"-Dlog4j2.configurationFile={LOG4J.as_uri()}"
+        master = self.settings.spark_master
+        host = sparkjvm.jvm_environment()["SPARK_LOCAL_IP"]
+        log4j = sparkjvm.log4j_option()
         conf = {
             "spark.master": master or f"local[{self.workers}]",
             "spark.app.name": "parbench",
             "spark.driver.host": host,
             "spark.driver.bindAddress": host,
-            "spark.driver.memory": os.environ.get(MEMORY_ENV, DRIVER_MEMORY),
+            "spark.driver.memory": self.settings.spark_driver_memory,
             "spark.driver.extraJavaOptions": log4j,
             "spark.executor.extraJavaOptions": log4j,
             "spark.ui.enabled": "false",
@@ -253,8 +215,8 @@ class SparkEngine(Engine):
             return
         if SparkEngine._active is not None:  # one SparkContext per JVM, one JVM per process here
             SparkEngine._active.stop()
-        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        for key, value in sparkjvm.jvm_environment().items():
+            os.environ.setdefault(key, value)
         probe_master(self.conf()["spark.master"])
         with _no_pandas_warning():
             import pyspark.testing.utils  # noqa: F401 - imported here, warning silenced
@@ -313,7 +275,7 @@ class SparkEngine(Engine):
 
     # ----------------------------------------------------------------- readers
 
-    def _matches(self, inp: Input) -> DataFrame:
+    def _read_matches(self, inp: Input) -> DataFrame:
         """The match columns the workloads use, from CSV (typed, validated) or Parquet."""
         assert self.spark is not None, "start() the engine first"
         if inp.fmt == "parquet":
@@ -328,46 +290,46 @@ class SparkEngine(Engine):
 
     # ----------------------------------------------------------------- workloads
 
-    def wordcount(self, inp: Input) -> spec.WordCounts:
+    def wordcount(self, text: Input) -> spec.WordCounts:
         """split + explode + groupBy().count(), all in the JVM: 1.5-2x faster than the tutorial's
         RDD flatMap/reduceByKey, and faster than (or as fast as) an RDD with a Counter per
         partition at every measured scale and worker count (docs/engines.md)."""
         assert self.spark is not None, "start() the engine first"
-        with _reading(inp):
-            words = (self.spark.read.text(list(inp.paths))
+        with _reading(text):
+            words = (self.spark.read.text(list(text.paths))
                      .select(F.explode(F.split("value", WORD_SEPARATOR)).alias("word"))
                      .where(F.col("word") != ""))  # split gives "" before leading whitespace
             return dict(words.groupBy("word").count().collect())
 
-    def mean_home_score(self, inp: Input) -> float:
-        with _reading(inp):
-            df = self._matches(inp)
+    def mean_home_score(self, matches: Input) -> float:
+        with _reading(matches):
+            df = self._read_matches(matches)
             total, n = df.agg(F.sum("home_score"), F.count("*")).first()
         return total / n  # exact integer sum, then one division (as the serial engine)
 
-    def home_advantage(self, inp: Input) -> int:
-        with _reading(inp):
-            df = self._matches(inp)
+    def home_advantage(self, matches: Input) -> int:
+        with _reading(matches):
+            df = self._read_matches(matches)
             h, a = F.col("home_score"), F.col("away_score")
             sign = (h > a).cast("int") - (h < a).cast("int")
             (total,) = df.where(~F.col("neutral")).agg(F.sum(sign)).first()
         return int(total or 0)
 
-    def team_records(self, inp: Input) -> spec.TeamRecords:
-        with _reading(inp):
-            rows = (_sides(self._matches(inp)).groupBy("team")
+    def team_records(self, matches: Input) -> spec.TeamRecords:
+        with _reading(matches):
+            rows = (_sides(self._read_matches(matches)).groupBy("team")
                     .agg(F.count("*"), *_record_sums())
                     .collect())
         return {r[0]: spec.TeamRecord(*r[1:]) for r in rows}
 
-    def team_ratings(self, inp: Input) -> spec.Ratings:
+    def team_ratings(self, matches: Input) -> spec.Ratings:
         """Code the matches once into a cached RDD of numpy arrays, then K cheap passes.
 
         Each pass broadcasts the ratings and sums per-partition gradients (numpy bincount):
         one single-stage job over in-memory arrays, several times faster than a DataFrame pass
         (docs/engines.md).
         """
-        teams, n_played, coded = self._coded_matches(inp)
+        teams, n_played, coded = self._coded_matches(matches)
         try:
             ratings = np.zeros(len(teams))
             for _ in range(spec.RATING_PASSES):
@@ -389,7 +351,7 @@ class SparkEngine(Engine):
         """
         assert self.spark is not None, "start() the engine first"
         with _reading(inp):
-            df = self._matches(inp)
+            df = self._read_matches(inp)
             counts = sorted(df.select(F.explode(F.array("home_team", "away_team")).alias("team"))
                             .groupBy("team").count().collect())
             teams = pd.Index([t for t, _ in counts])
@@ -481,4 +443,5 @@ def probe_master(master: str, timeout: float = 5.0) -> None:
             return
         except (OSError, ValueError):
             continue
-    raise EngineUnavailable(f"no Spark master answers at {master} (${MASTER_ENV})")
+    raise EngineUnavailable(f"no Spark master answers at {master} "
+                            f"(${Settings.variable(MASTER_SETTING)})")

@@ -11,7 +11,7 @@ from multiprocessing.pool import Pool
 from typing import Any
 
 from workloads import spec
-from workloads.dataset import Input
+from workloads.dataset import Input, Inputs
 from workloads.engines.base import Availability, Engine, cap_arrow_threads
 from workloads.engines.mapreduce import jobs
 from workloads.engines.mapreduce.runtime import (
@@ -22,7 +22,8 @@ from workloads.engines.mapreduce.runtime import (
     new_counters,
     run_job,
 )
-from workloads.spec import ParbenchError
+from workloads.errors import ParbenchError
+from workloads.settings import Settings
 
 #: Defaults chosen by measurement at scale 10 (docs/engines.md).
 DEFAULT_MAPPERS = "vectorised"
@@ -44,9 +45,10 @@ class MapReduceEngine(Engine):
     name = "mapreduce"
     max_workers = None
 
-    def __init__(self, workers: int = 1, *, mappers: str = DEFAULT_MAPPERS,
-                 partitions: int | None = None, serializer: str = DEFAULT_SERIALIZER) -> None:
-        super().__init__(workers)
+    def __init__(self, workers: int = 1, settings: Settings | None = None, *,
+                 mappers: str = DEFAULT_MAPPERS, partitions: int | None = None,
+                 serializer: str = DEFAULT_SERIALIZER) -> None:
+        super().__init__(workers, settings)
         if mappers not in jobs.MAPPER_STYLES:
             raise ParbenchError(f"mappers must be one of {jobs.MAPPER_STYLES}, got {mappers!r}")
         if serializer not in SERIALIZERS:
@@ -61,7 +63,7 @@ class MapReduceEngine(Engine):
         self._pool: Pool | None = None
 
     @classmethod
-    def availability(cls) -> Availability:
+    def availability(cls, settings: Settings | None = None) -> Availability:
         return Availability(True, versions={"python": platform.python_version()})
 
     def start(self) -> None:
@@ -86,9 +88,9 @@ class MapReduceEngine(Engine):
             self.workdir = None
         super().stop()
 
-    def run_input(self, workload: str, inp: Input) -> Any:
+    def run_inputs(self, workload: str, inputs: Inputs) -> Any:
         self.counters = new_counters()
-        return super().run_input(workload, inp)
+        return super().run_inputs(workload, inputs)
 
     def _job(self, workload: str, inp: Input, cache: Any = None) -> dict[str, Any]:
         """Run `workload`'s program as one job; add its counters to `self.counters`."""
@@ -102,27 +104,27 @@ class MapReduceEngine(Engine):
 
     # ----------------------------------------------------------------------- the workloads
 
-    def wordcount(self, inp: Input) -> spec.WordCounts:
-        return self._job("wordcount", inp)
+    def wordcount(self, text: Input) -> spec.WordCounts:
+        return self._job("wordcount", text)
 
-    def mean_home_score(self, inp: Input) -> float:
-        output = self._job("mean_home_score", inp)
+    def mean_home_score(self, matches: Input) -> float:
+        output = self._job("mean_home_score", matches)
         if jobs.MEAN_KEY not in output:
-            raise ParbenchError(f"mean_home_score: no matches in {', '.join(inp.paths)}")
+            raise ParbenchError(f"mean_home_score: no matches in {', '.join(matches.paths)}")
         return output[jobs.MEAN_KEY]
 
-    def home_advantage(self, inp: Input) -> int:
-        return self._job("home_advantage", inp).get(jobs.ADVANTAGE_KEY, 0)
+    def home_advantage(self, matches: Input) -> int:
+        return self._job("home_advantage", matches).get(jobs.ADVANTAGE_KEY, 0)
 
-    def team_records(self, inp: Input) -> spec.TeamRecords:
+    def team_records(self, matches: Input) -> spec.TeamRecords:
         return {team: spec.TeamRecord(*rec)
-                for team, rec in self._job("team_records", inp).items()}
+                for team, rec in self._job("team_records", matches).items()}
 
-    def team_ratings(self, inp: Input) -> spec.Ratings:
+    def team_ratings(self, matches: Input) -> spec.Ratings:
         """One job per pass, each re-reading the input; the mappers get the previous ratings."""
         ratings: spec.Ratings = {}
         for _ in range(spec.RATING_PASSES):
-            output = self._job("team_ratings", inp, cache=ratings)
+            output = self._job("team_ratings", matches, cache=ratings)
             gradient = {team: g for team, (g, _) in output.items()}
             played = {team: n for team, (_, n) in output.items()}
             ratings = spec.apply_pass(ratings, gradient, played)

@@ -26,7 +26,7 @@ import pandas as pd
 from workloads import frames, spec
 from workloads.engines.mapreduce.runtime import Combiner, Mapper, Pairs, Reducer, Split
 from workloads.engines.mapreduce.streaming import total, word_pairs
-from workloads.readers import MATCH_COLUMNS
+from workloads.spec import MATCH_COLUMNS, TeamRecord
 
 #: The single key of the scalar workloads (all their pairs meet in one reduce group).
 MEAN_KEY = "home_score"
@@ -70,16 +70,10 @@ def map_advantage(split: Split, cache: Any) -> Pairs:
             yield ADVANTAGE_KEY, (m.home_score > m.away_score) - (m.home_score < m.away_score)
 
 
-def record_of(goals_for: int, goals_against: int) -> tuple[int, ...]:
-    """One team's record from one match: played, won, drawn, lost, goals for, goals against."""
-    return (1, int(goals_for > goals_against), int(goals_for == goals_against),
-            int(goals_for < goals_against), goals_for, goals_against)
-
-
 def map_records(split: Split, cache: Any) -> Pairs:
     for m in split.records():
-        yield m.home_team, record_of(m.home_score, m.away_score)
-        yield m.away_team, record_of(m.away_score, m.home_score)
+        yield m.home_team, tuple(TeamRecord.of_match(m.home_score, m.away_score))
+        yield m.away_team, tuple(TeamRecord.of_match(m.away_score, m.home_score))
 
 
 def map_gradients(split: Split, ratings: dict[str, float]) -> Pairs:
