@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import atexit
+import signal
 import time
 from functools import cache
 from pathlib import Path
+from typing import NoReturn
 
-from workloads import engines, spec
+from workloads import engines, scratch, spec
 from workloads.dataset import Dataset
 from workloads.engines.base import Engine
 from workloads.errors import DatasetError
@@ -53,10 +55,19 @@ _ENGINES: dict[tuple[str, int], Engine] = {}
 STARTUP: dict[tuple[str, int], float] = {}
 
 
+def _interrupted(signum: int, frame: object) -> NoReturn:
+    """Ctrl-C, or asv's SIGTERM at a timeout: asv kills this process 0.1 s later, too soon to
+    stop an engine, so its temporary files go now (its processes end with this one)."""
+    scratch.remove_all()
+    raise KeyboardInterrupt
+
+
 def engine(name: str, workers: int) -> Engine:
     """The started engine of this process (started once; its start-up time kept in STARTUP)."""
     key = (name, workers)
     if key not in _ENGINES:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, _interrupted)
         cls = engines.engine_class(name, SETTINGS)
         if cls.max_workers is not None and workers > cls.max_workers:
             raise NotImplementedError(f"{name} runs on at most {cls.max_workers} worker(s)")

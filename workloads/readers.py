@@ -1,8 +1,8 @@
 """Plain-Python readers of the dataset files, shared by the engines that loop over rows.
 
-`match_rows` is the tutorial's way of reading the results table (the `csv` module, row by row);
-`locate_malformed` re-reads a file this way to name the first bad row when a framework's own
-parser fails with a message that names none.
+`match_rows` is the tutorial's way of reading the results table (the `csv` module, row by row),
+parsing what the workloads need; what makes a file well-formed is defined once, in
+`workloads.validate`.
 """
 
 from __future__ import annotations
@@ -74,21 +74,13 @@ def match_rows(paths: Iterable[str], fmt: str) -> Iterator[Match]:
         yield from read(path)
 
 
-def locate_malformed(paths: Iterable[str], fmt: str, error: BaseException) -> DataError:
-    """A DataError naming the file (and, for CSV, the line) where a framework's reader failed."""
+def unreadable(paths: Iterable[str], error: BaseException | str) -> DataError:
+    """A DataError naming the files and the first line of a framework's message."""
     paths = list(paths)
-    for path in paths:
-        if not Path(path).exists():
-            return missing_file(path)
-    if fmt == "csv":
-        for path in paths:
-            try:
-                for _ in csv_rows(path):
-                    pass
-            except DataError as found:
-                return found
+    text = str(error).strip()
+    reason = text.splitlines()[0] if text else type(error).__name__
     return DataError(f"cannot read {', '.join(paths[:3])}{' ...' if len(paths) > 3 else ''}: "
-                     f"{str(error).splitlines()[0] if str(error) else type(error).__name__}")
+                     f"{reason}")
 
 
 def text_lines(path: str | Path) -> Iterator[str]:
