@@ -152,7 +152,8 @@ def test_spark_leaves_no_temporary_file(data_dir, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_spark_start_failure_names_its_kept_log(tmp_path, monkeypatch):
+def test_spark_start_failure_names_its_kept_log(tmp_path, monkeypatch, engine):
+    engine.release("spark")  # one JVM per process: the shared one goes first
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     monkeypatch.setattr("tempfile.tempdir", None)  # re-read TMPDIR
     engine = engines.create("spark", 1, Settings(spark_driver_memory="1x"))
