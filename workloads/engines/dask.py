@@ -18,7 +18,6 @@ import functools
 import logging
 import multiprocessing
 import os
-import socket
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -30,7 +29,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.fs
 
-from workloads import frames, scratch, spec
+from workloads import frames, scratch, services, spec
 from workloads.dataset import Input
 from workloads.engines.base import (
     Availability,
@@ -411,11 +410,12 @@ class DaskDistributedEngine(DaskEngine):
         try:
             self.client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
             self.client.wait_for_workers(self.workers, timeout=WORKERS_TIMEOUT)
-        except (OSError, TimeoutError) as exc:
+        except Exception as exc:  # the probe passed: a timeout, or the scheduler went away
             self.stop()
             variable = Settings.variable(ADDRESS_SETTING)
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise EngineUnavailable(f"the Dask scheduler at {address} (${variable}) did not "
-                                    f"give {self.workers} worker(s): {exc}") from None
+                                    f"give {self.workers} worker(s): {reason}") from None
         available = sorted(self.client.scheduler_info()["workers"])
         chosen = available[:self.workers]
         if len(chosen) < len(available):
@@ -450,14 +450,6 @@ class DaskDistributedEngine(DaskEngine):
 
 
 def probe(address: str, timeout: float) -> None:
-    """Raise EngineUnavailable, in one line naming `address`, unless something listens there
-    (a plain TCP connect: a refused or silent port fails within `timeout`)."""
-    from distributed.comm.addressing import get_address_host_port
-
-    try:
-        host, port = get_address_host_port(address)
-        socket.create_connection((host, port), timeout=timeout).close()
-    except (OSError, ValueError) as exc:
-        variable = Settings.variable(ADDRESS_SETTING)
-        raise EngineUnavailable(f"no Dask scheduler answers at {address} (${variable}): "
-                                f"{exc}") from None
+    """Raise EngineUnavailable, in one line naming `address`, unless a Dask scheduler answers
+    there within `timeout` (a wrong service, a silent port and a refused connect all fail)."""
+    services.check_dask_scheduler(address, timeout, source=Settings.variable(ADDRESS_SETTING))

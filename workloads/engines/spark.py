@@ -17,7 +17,6 @@ import os
 import pickle
 import re
 import signal
-import socket
 import subprocess
 import threading
 import warnings
@@ -38,7 +37,7 @@ from pyspark.sql import Column, DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from workloads import frames, scratch, sparkjvm, spec
+from workloads import frames, scratch, services, sparkjvm, spec
 from workloads.dataset import Input
 from workloads.engines.base import Availability, Engine
 from workloads.errors import EngineUnavailable
@@ -468,17 +467,8 @@ def _end(proc: subprocess.Popen[Any] | None, timeout: float = 10.0) -> None:
             proc.wait()
 
 
-def probe_master(master: str, timeout: float = 5.0) -> None:
-    """Fail in one line naming a standalone master that does not answer (Spark itself would
-    retry for minutes); `local[...]` needs no probe."""
-    if not master.startswith("spark://"):
-        return
-    for hostport in master.removeprefix("spark://").split(","):
-        host, _, port = hostport.rpartition(":")
-        try:
-            socket.create_connection((host, int(port)), timeout=timeout).close()
-            return
-        except (OSError, ValueError):
-            continue
-    raise EngineUnavailable(f"no Spark master answers at {master} "
-                            f"(${Settings.variable(MASTER_SETTING)})")
+def probe_master(master: str, timeout: float = services.DEFAULT_TIMEOUT) -> None:
+    """Fail in one line naming a master URL where no standalone master answers (Spark itself
+    would wait a minute, then print a stack trace); `local[...]` needs no probe."""
+    if not services.is_local_master(master):
+        services.check_spark_master(master, timeout, source=Settings.variable(MASTER_SETTING))
