@@ -55,8 +55,8 @@ ROW_COUNTS = {TEXT: ("lines", "words")}
 
 
 def input_sizes(data: Dataset, fmt: str) -> dict[str, dict]:
-    """Per workload: the bytes of the files it reads in `fmt` and the rows they hold (from the
-    manifest), for the report's data sizes."""
+    """Per workload: the bytes of the files it reads with tables in `fmt`, the rows they hold
+    (from the manifest) and their formats (txt, csv, parquet), for the report's data sizes."""
     files, counts = data.manifest["files"], data.manifest.get("counts", {})
     sizes = {}
     for name in spec.NAMES:
@@ -69,7 +69,7 @@ def input_sizes(data: Dataset, fmt: str) -> dict[str, dict]:
         rows = {key: counts[key] for kind in inputs for key in ROW_COUNTS.get(kind, (kind,))
                 if key in counts}
         sizes[name] = {"bytes": sum(files[r]["bytes"] for r in rel), "files": len(rel),
-                       "rows": rows}
+                       "rows": rows, "format": "+".join(sorted({i.fmt for i in inputs.values()}))}
     return sizes
 
 

@@ -38,7 +38,7 @@ from reports.model import (  # noqa: E402
     Grid,
     Spread,
     engine_order,
-    metrics_time,
+    fmt_time,
 )
 
 PALETTE = ["#222222", "#8c564b", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
@@ -140,7 +140,7 @@ def decision(dec: Decision, style: dict[str, dict], marks: dict[str, str]) -> Fi
     ax.set_xscale("log")
     ax.set_yscale("log")
     _log_axis(ax.xaxis, _number)
-    _log_axis(ax.yaxis, metrics_time)
+    _log_axis(ax.yaxis, fmt_time)
     ax.set_xlabel("data read (MB, log scale)" if dec.in_mb else "data scale (log)")
     ax.set_ylabel("median time, best worker count (log)")
     ax.grid(True, which="both", alpha=0.3)
@@ -180,13 +180,13 @@ def bars(workload: str, panels: list[tuple[str, dict[str, list[Cell]]]],
                         error_kw={"lw": 0.8, "capsize": 2})
                 warn = " ⚠" if best.noise else ""
                 ax.text(max(best.value, q[1]) + top * 0.02, y + 0.18,
-                        f"{metrics_time(best.value)} · {best.workers} w{warn}",
+                        f"{fmt_time(best.value)} · {best.workers} w{warn}",
                         va="center", fontsize=7)
                 one = good.get(1)
                 if one is not None and best.workers != 1:
                     ax.barh(y - 0.18, one.value, height=0.36, color=style[e]["color"],
                             alpha=0.35, hatch="///", edgecolor="white")
-                    ax.text(one.value + top * 0.02, y - 0.18, f"{metrics_time(one.value)} · 1 w",
+                    ax.text(one.value + top * 0.02, y - 0.18, f"{fmt_time(one.value)} · 1 w",
                             va="center", fontsize=7, color="#555")
             else:
                 bad = [c for c in cells if c.status != OK]
@@ -200,7 +200,7 @@ def bars(workload: str, panels: list[tuple[str, dict[str, list[Cell]]]],
         ax.set_yticklabels([_label(e, marks.get(e, "")) for e in reversed(names)], fontsize=8)
         ax.set_xlabel("median time", fontsize=8)
         ax.xaxis.set_major_locator(MaxNLocator(4))
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: metrics_time(v) if v else "0"))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_time(v) if v else "0"))
         ax.tick_params(axis="x", labelsize=7)
         ax.set_title(title, fontsize=9)
         ax.grid(True, axis="x", alpha=0.3)
@@ -299,7 +299,7 @@ def startup(rows: list[Spread], style: dict[str, dict], marks: dict[str, str]) -
             ax.plot([r.workers] * len(r.values), list(r.values), ls="none", marker=".",
                     ms=4, alpha=0.5, color=style[e]["color"])
     ax.set_yscale("log")
-    _log_axis(ax.yaxis, metrics_time)
+    _log_axis(ax.yaxis, fmt_time)
     _workers_axis(ax, workers)
     ax.set_ylabel("start-up time (log)")
     ax.set_title("start-up per worker count: median, IQR and every process", fontsize=10)

@@ -94,7 +94,7 @@ def _size(facts: dict, metric: str) -> DataSize | None:
     if not isinstance(d, dict) or not isinstance(d.get("bytes"), int):
         return None
     rows = tuple((str(k), int(v)) for k, v in (d.get("rows") or {}).items())
-    return DataSize(d["bytes"], rows, facts.get("format"))
+    return DataSize(d["bytes"], rows, d.get("format") or facts.get("format"))
 
 
 def _python(res: Results, facts: dict) -> str:

@@ -49,8 +49,8 @@ class DataSize:
         return self.bytes / 1e6 if self.bytes else None
 
     def label(self) -> str:
-        """`3.54 MB · 44,060 matches` (MB = 10⁶ bytes)."""
-        parts = [fmt_mb(self.mb)] if self.mb else []
+        """`3.54 MB csv · 44,060 matches` (MB = 10⁶ bytes)."""
+        parts = [" ".join(filter(None, (fmt_mb(self.mb), self.format)))] if self.mb else []
         parts += [f"{n:,} {what}" for what, n in self.rows]
         return " · ".join(parts) or "size unknown"
 
@@ -256,7 +256,7 @@ def sizes(cells: list[Cell], workload: str) -> dict[float, DataSize | None]:
 
 
 def size_label(scale: float, size: DataSize | None) -> str:
-    """`3.54 MB · 44,060 matches`, or `scale 1` when the size was not recorded."""
+    """`3.54 MB csv · 44,060 matches`, or `scale 1` when the size was not recorded."""
     return size.label() if size is not None and size.bytes else f"scale {fmt_scale(scale)}"
 
 
@@ -323,12 +323,12 @@ def parallel_pick(engine: str, by_p: dict[int, Cell], base: Cell | None) -> Pick
         q = min(x for x in sp if x > 1)
         note = f"more workers not worth it: efficiency {sp[q] / q:.2f} at {q} workers"
     elif fastest.workers != p:
-        note = (f"fastest at {fastest.workers} workers ({metrics_time(fastest.value)}, "
+        note = (f"fastest at {fastest.workers} workers ({fmt_time(fastest.value)}, "
                 f"efficiency {sp[fastest.workers] / fastest.workers:.2f})")
     return _pick(engine, cell, base, efficiency=sp[p] / p, note=note, ids={by_p[1].ident})
 
 
-def metrics_time(t: float | None) -> str:
+def fmt_time(t: float | None) -> str:
     """Seconds in human units (µs, ms, s, min)."""
     if t is None or not math.isfinite(t):
         return "–"

@@ -25,7 +25,7 @@ from reports.model import (
     Pick,
     Verdict,
     fmt_scale,
-    metrics_time,
+    fmt_time,
 )
 
 CSS = """
@@ -64,7 +64,7 @@ def fmt_value(value: float | None, unit: str) -> str:
     if value is None or not math.isfinite(value):
         return "–"
     if unit == "seconds":
-        return metrics_time(value)
+        return fmt_time(value)
     if unit == "bytes":
         return f"{value / 2**30:.2f} GiB" if value >= 2**30 else f"{value / 2**20:.0f} MiB"
     return f"{value:.4g} {escape(unit)}".strip()
@@ -178,13 +178,13 @@ def _pick_td(pk: Pick | None, marks: Marks, empty: str = "–", extra: str = "")
     if c.samples is not None and c.samples <= 1:
         iqr = "a single sample: spread unknown"
     elif c.q25 is not None and c.q75 is not None:
-        iqr = f"IQR {metrics_time(c.q25)} – {metrics_time(c.q75)} · n = {c.samples}"
+        iqr = f"IQR {fmt_time(c.q25)} – {fmt_time(c.q75)} · n = {c.samples}"
     else:
         iqr = f"IQR unknown · n = {c.samples}"
     note = f"<small>{escape(pk.note)}</small>" if pk.note else ""
     return (f'<td class="l" data-engine="{escape(pk.engine)}" data-workers="{pk.workers}">'
             f"<b>{escape(pk.engine)}</b> · {pk.workers} worker{'s' if pk.workers > 1 else ''}"
-            f" · {metrics_time(pk.time)}{warn(c)}{marks.html({c.ident})}{extra}"
+            f" · {fmt_time(pk.time)}{warn(c)}{marks.html({c.ident})}{extra}"
             f"<small>{iqr}</small>{note}</td>")
 
 

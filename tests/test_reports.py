@@ -172,8 +172,8 @@ HAND = {
 def facts(cls: str, scale: str) -> dict:
     s = float(scale)
     return {"python": "3.11.9", "format": "csv", "versions": VERSIONS.get(cls, {}), "data": {
-        "wordcount": {"bytes": int(s * 1e6), "rows": {"lines": int(100 * s),
-                                                      "words": int(1000 * s)}},
+        "wordcount": {"bytes": int(s * 1e6), "format": "txt",
+                      "rows": {"lines": int(100 * s), "words": int(1000 * s)}},
         "team_records": {"bytes": int(s * 2e6), "rows": {"matches": int(500 * s)}}}}
 
 
@@ -265,7 +265,7 @@ def test_hand_cells_medians_iqr_and_reasons(hand: model.MachineReport) -> None:
     c = find(hand.cells, "Spark.time_wordcount", 4, "10")
     assert (c.status, c.value, c.q25, c.q75, c.samples) == (model.OK, 4.0, 3.8, 4.8, 5)
     assert c.noise == "noisy: IQR is 25% of the median"
-    assert c.size == model.DataSize(10_000_000, (("lines", 1000), ("words", 10000)), "csv")
+    assert c.size == model.DataSize(10_000_000, (("lines", 1000), ("words", 10000)), "txt")
     assert c.versions == (("pyspark", "4.3.0"),) and c.python == "3.11.9"
     assert find(hand.cells, "Serial.time_wordcount", 1, "10").noise.startswith("n = 1")
     skipped = find(hand.cells, "Serial.time_wordcount", 2, "1")
@@ -361,7 +361,8 @@ def verdict_row(html: str, workload: str, scale: str) -> str:
 def test_hand_page(hand_page: Path) -> None:
     html = hand_page.read_text(encoding="utf-8")
     row = verdict_row(html, "wordcount", "10")
-    assert "10 MB · 1,000 lines · 10,000 words" in row
+    assert "10 MB txt · 1,000 lines · 10,000 words" in row
+    assert "20 MB csv · 5,000 matches" in verdict_row(html, "team_records", "10")
     assert '<b>spark</b> · 4 workers · 4 s' in row and "5.00×" in row
     assert "noisy: IQR is 25% of the median" in row and "1.25× the fastest" in row
     row = verdict_row(html, "wordcount", "1")
@@ -476,7 +477,7 @@ class _Engine:
 def _facts(self, workers, scale):
     mb = int(float(scale) * 1e6)
     return {"format": "csv", "versions": {"fakeframe": "1.0"}, "data": {
-        "wordcount": {"bytes": mb, "rows": {"words": mb // 1000}},
+        "wordcount": {"bytes": mb, "format": "txt", "rows": {"words": mb // 1000}},
         "team_ratings": {"bytes": 2 * mb, "rows": {"matches": mb // 2000}}}}
 
 
@@ -618,7 +619,7 @@ def test_real_runs_reasons_and_sizes(asv_runs: dict) -> None:
     skipped = find(m.cells, "Serial.time_wordcount", 2, "1")
     assert (skipped.status, skipped.reason) == (model.SKIPPED, "serial runs on at most 1 worker(s)")
     ok = find(m.cells, "DaskThreads.time_wordcount", 2, "1")
-    assert ok.size == model.DataSize(1_000_000, (("words", 1000),), "csv")
+    assert ok.size == model.DataSize(1_000_000, (("words", 1000),), "txt")
     assert ok.versions == (("fakeframe", "1.0"),) and ok.samples == 2
 
 
@@ -632,7 +633,7 @@ def real_page(asv_runs: dict, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_real_page(real_page: Path, asv_runs: dict, tmp_path: Path) -> None:
     html = real_page.read_text(encoding="utf-8")
     row = verdict_row(html, "wordcount", "0.1")
-    assert "0.1 MB · 100 words" in row and '<sup class="mixed"' in row
+    assert "0.1 MB txt · 100 words" in row and '<sup class="mixed"' in row
     assert "killed: timed out after 1 s (or crashed)" in html
     assert "answer differs from expected" in html and "serial runs on at most 1 worker(s)" in html
     assert "needs &lt;java&gt; 17" in html and "fakeframe 1.0" in html
