@@ -117,7 +117,7 @@ def warn(cell: Cell | None) -> str:
 def _time(cell: Cell) -> str:
     """`1.23 s` with its IQR and n below it."""
     extra = []
-    if cell.q25 is not None and cell.q75 is not None:
+    if cell.q25 is not None and cell.q75 is not None and (cell.samples or 0) > 1:
         extra.append(f"IQR {fmt_value(cell.q25, cell.unit)} – {fmt_value(cell.q75, cell.unit)}")
     if cell.samples is not None:
         extra.append(f"n = {cell.samples}")
@@ -226,7 +226,8 @@ def verdict_table(rows: list[Verdict], marks: Marks) -> str:
             '</th><th class="l">runner-up</th></tr>' + "".join(body) + "</table>")
 
 
-def growth_table(fits: list[Growth]) -> str:
+def growth_table(fits: list[Growth], marks: Marks | None = None,
+                 idents: dict[str, set[Ident]] | None = None) -> str:
     def cross(g: Growth, b: str) -> str:
         if b == g.engine:
             return '<td class="na">(baseline)</td>'
@@ -235,10 +236,13 @@ def growth_table(fits: list[Growth]) -> str:
         s = g.beats[b]
         return "<td>never</td>" if s is None else f"<td>from scale {fmt_scale(s)}</td>"
 
+    def mark(e: str) -> str:
+        return _mixed(marks, (idents or {}).get(e, set())) if marks else ""
+
     rows = "".join(
         f'<tr data-engine="{escape(g.engine)}"><td class="l">{escape(g.engine)}</td>'
         f'<td>{g.workers if g.workers else "–"}</td>'
-        f"<td>{'–' if math.isnan(g.exponent) else f'{g.exponent:.2f}'}</td>"
+        f"<td>{'–' if math.isnan(g.exponent) else f'{g.exponent:.2f}'}{mark(g.engine)}</td>"
         f"{cross(g, 'serial')}{cross(g, 'pandas')}</tr>" for g in fits)
     return ('<table class="growth"><tr><th class="l">engine</th><th>fitted at workers</th>'
             "<th>growth exponent b (T ∝ size<sup>b</sup>)</th><th>beats serial</th>"
@@ -498,13 +502,18 @@ def workload_section(m: MachineReport, w: str, style: dict, marks: Marks,
                 by_e[c.engine].append(c)
         panels.append((label, dict(by_e)))
     g = model.grid(m.cells, w)
-    winner = dec.winner_text()
+    winner = escape(dec.winner_text()) + _mixed(
+        marks, {c.ident for by_x in dec.cells.values() for c in by_x.values()})
     above = beyond(dec)
+    engine_ids: dict[str, set[Ident]] = defaultdict(set)
+    for c in cells:
+        if c.status == OK:
+            engine_ids[c.engine].add(c.ident)
     heads = {str(c.scale): escape(label) for c in cells for s, label in cols
              if c.scale_value == s}
     return "\n".join([
         f'<section id="w-{escape(w)}"><h2>{escape(w)}</h2>',
-        f'<p class="winner"><b>Fastest by data size</b>: {escape(winner) or "–"}.{above}</p>',
+        f'<p class="winner"><b>Fastest by data size</b>: {winner or "–"}.{above}</p>',
         '<div class="figs">',
         _fig(figures.decision(dec, style, emarks), "Each engine at its fastest worker count per "
              "size; dotted: where the fastest engine changes.", f"fig-{w}-decision"),
@@ -517,7 +526,7 @@ def workload_section(m: MachineReport, w: str, style: dict, marks: Marks,
         _fig(figures.scaling(w, g, cols, style, emarks),
              "Speedup with IQR bars against the ideal S = p; efficiency against 0.5. "
              + karp_flatt_note(g), f"fig-{w}-scaling"),
-        growth_table(model.growth(model.times(m.cells, w))),
+        growth_table(model.growth(model.times(m.cells, w)), marks, engine_ids),
         "</details>",
         "<details><summary>Every result (median, IQR, n; status and reason)</summary>",
         results_table(cells, marks, heads), "</details></section>"])
@@ -557,19 +566,24 @@ def render(m: MachineReport, generated: str) -> str:
     startup = model.spreads(m.cells, STARTUP)
     mem = model.select(m.cells, "engines", PEAK_MEMORY)
     mem_cols = [(s, f"scale {fmt_scale(s)}") for s in model.scales(mem)]
-    out += ['<section id="resources"><h2>Start-up time and peak memory</h2>',
-            '<div class="figs">',
-            _fig(figures.startup(startup, style, marks.of_engines(
-                model.select(m.cells, "engines", STARTUP))),
-                 "Start-up per worker count: every process (dots), median and IQR.",
-                 "fig-startup") if startup else "",
-            _fig(figures.memory(mem, mem_cols, style, marks.of_engines(mem)),
-                 "Peak RSS of the whole process tree, one sample per combination.",
-                 "fig-memory") if mem else "", "</div>",
-            "<details><summary>Start-up: median, IQR, n and every value</summary>",
-            spread_table(startup, "seconds", marks), "</details>",
-            "<details><summary>Peak memory of the whole process tree</summary>",
-            results_table(mem, marks), "</details></section>"]
+    if startup or mem:
+        out += ['<section id="resources"><h2>Start-up time and peak memory</h2>',
+                '<div class="figs">',
+                _fig(figures.startup(startup, style, marks.of_engines(
+                    model.select(m.cells, "engines", STARTUP))),
+                     "Start-up per worker count: every process (dots), median and IQR.",
+                     "fig-startup") if startup else "",
+                _fig(figures.memory(mem, mem_cols, style, marks.of_engines(mem)),
+                     "Peak RSS of the whole process tree, one sample per combination.",
+                     "fig-memory") if mem else "", "</div>",
+                "<details><summary>Start-up: median, IQR, n and every value</summary>",
+                spread_table(startup, "seconds", marks), "</details>",
+                "<details><summary>Peak memory of the whole process tree</summary>",
+                results_table(mem, marks), "</details></section>"]
+    else:
+        out.append('<section id="resources"><h2>Start-up time and peak memory</h2><p class="na">'
+                   "Not measured in these runs (<code>make bench QUICK=1</code> times the "
+                   "workloads only).</p></section>")
     gen = [c for c in m.cells if c.suite == "datagen"]
     if gen:
         out += ['<section id="datagen"><h2>Data generation</h2>', _datagen(gen),
