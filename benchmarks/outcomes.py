@@ -35,7 +35,6 @@ import platform
 import socket
 import sys
 import time
-import traceback
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -142,11 +141,13 @@ def write(event: str, benchmark: str, params: tuple, **fields: Any) -> None:
 
 
 def reason(exc: BaseException) -> str:
-    """An exception as the last line of its traceback: `AnswerMismatch: wordcount: ...`; a skip
-    (NotImplementedError) as its message alone."""
-    if isinstance(exc, NotImplementedError) and str(exc):
-        return str(exc)[:MAX_REASON]
-    return traceback.format_exception_only(type(exc), exc)[-1].strip()[:MAX_REASON]
+    """An exception as its traceback's last line says it, without the module:
+    `AnswerMismatch: home_advantage: expected 761, got 762`; a skip (NotImplementedError) as
+    its message alone."""
+    message = str(exc).strip()
+    if isinstance(exc, NotImplementedError) and message:
+        return message[:MAX_REASON]
+    return (f"{type(exc).__name__}: {message}" if message else type(exc).__name__)[:MAX_REASON]
 
 
 def _class_name(obj: object) -> str:

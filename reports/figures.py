@@ -131,10 +131,10 @@ def decision(dec: Decision, style: dict[str, dict], marks: dict[str, str]) -> Fi
     for c in dec.crossings:
         if c.at is not None:
             ax.axvline(c.at, color="#c00", ls=":", lw=1.2)
-            ax.annotate(f"{c.after} overtakes {c.before}\n≈ {dec.fmt_x(c.at)}", (c.at, 1),
-                        xycoords=("data", "axes fraction"), xytext=(3, -3),
-                        textcoords="offset points", ha="left", va="top", fontsize=7,
-                        color="#c00")
+            ax.annotate(f"{c.after} overtakes {c.before} ≈ {dec.fmt_x(c.at)}", (c.at, 1),
+                        xycoords=("data", "axes fraction"), xytext=(-2, -4),
+                        textcoords="offset points", ha="right", va="top", rotation=90,
+                        fontsize=6.5, color="#c00")
         else:
             ax.axvspan(c.lo, c.hi, color="#c00", alpha=0.06)
     ax.set_xscale("log")
@@ -202,7 +202,7 @@ def bars(workload: str, panels: list[tuple[str, dict[str, list[Cell]]]],
         ax.xaxis.set_major_locator(MaxNLocator(4))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_time(v) if v else "0"))
         ax.tick_params(axis="x", labelsize=7)
-        ax.set_title(title, fontsize=9)
+        ax.set_title(title.replace(" · ", "\n", 1), fontsize=8)
         ax.grid(True, axis="x", alpha=0.3)
     handles = [Patch(facecolor="#888", label="best worker count (w), IQR whiskers"),
                Patch(facecolor="#888", alpha=0.35, hatch="///", edgecolor="white",
@@ -222,12 +222,16 @@ def scaling(workload: str, g: Grid, columns: list[tuple[float, str]],
             style: dict[str, dict], marks: dict[str, str]) -> Figure:
     """Rows: speedup (IQR bars, ideal line), efficiency, Karp–Flatt; one column per data size.
 
-    Karp–Flatt is drawn only for engines with ≥ 3 worker counts; values above 1 (slower than on
-    one worker) sit on the top edge as ▲."""
+    Karp–Flatt is drawn only for engines with ≥ 3 worker counts (its row only when one has
+    them; the page's caption says why not); values above 1 (slower than on one worker) sit on
+    the top edge as ▲."""
     workers = sorted({p for by_s in g.values() for by_p in by_s.values() for p in by_p}) or [1]
     cols = len(columns) or 1
-    fig = _figure(3.6 * cols, 6.6)
-    axes = fig.subplots(3, cols, squeeze=False, sharex=True)
+    with_kf = any(metrics.karp_flatt_meaningful(by_p) for by_s in g.values()
+                  for by_p in by_s.values())
+    rows = 3 if with_kf else 2
+    fig = _figure(3.6 * cols, 2.2 * rows + 0.8)
+    axes = fig.subplots(rows, cols, squeeze=False, sharex=True)
     for j, (s, title) in enumerate(columns):
         kf_any = False
         for e in engine_order(g):
@@ -242,7 +246,7 @@ def scaling(workload: str, g: Grid, columns: list[tuple[float, str]],
             hi = [max(0.0, t1 / a - sp[p]) for p, (a, _) in zip(ps, q, strict=True)]
             axes[0][j].errorbar(ps, list(sp.values()), yerr=[lo, hi], capsize=2, **st)
             axes[1][j].plot(ps, list(metrics.efficiency(sp).values()), **st)
-            if metrics.karp_flatt_meaningful(sp):
+            if with_kf and metrics.karp_flatt_meaningful(sp):
                 kf = metrics.karp_flatt_curve(sp)
                 kx = list(kf)
                 ky = [min(v, 1.0) for v in kf.values()]
@@ -258,21 +262,21 @@ def scaling(workload: str, g: Grid, columns: list[tuple[float, str]],
         axes[1][j].axhline(metrics.WORTH_IT_EFFICIENCY, ls=":", color="#c00", lw=1,
                            label=f"efficiency {metrics.WORTH_IT_EFFICIENCY}: worth it above")
         axes[1][j].set_ylim(bottom=0)
-        axes[2][j].set_ylim(-0.1, 1.05)
         axes[0][j].set_title(title, fontsize=9)
         if len(axes[0][j].lines) <= 1:
             _empty(axes[0][j], "no engine measured at\nseveral worker counts")
             _empty(axes[1][j], "")
-        if not kf_any:
-            _empty(axes[2][j], f"Karp–Flatt needs {metrics.KARP_FLATT_MIN_WORKERS} or more "
-                   "worker counts\n(1 and two more); measured: "
-                   + ", ".join(map(str, workers)))
-        for i, label in enumerate(SCALING_ROWS):
-            _workers_axis(axes[i][j], workers, label=i == 2)
+        if with_kf:
+            axes[2][j].set_ylim(-0.1, 1.05)
+            if not kf_any:
+                _empty(axes[2][j], f"Karp–Flatt needs {metrics.KARP_FLATT_MIN_WORKERS} or "
+                       "more worker counts\n(1 and two more)")
+        for i, label in enumerate(SCALING_ROWS[:rows]):
+            _workers_axis(axes[i][j], workers, label=i == rows - 1)
             if j == 0:
                 axes[i][j].set_ylabel(label, fontsize=8)
     extra = [Patch(facecolor="none", edgecolor="none",
-                   label="▲ Karp–Flatt e > 1: slower than on one worker")]
+                   label="▲ Karp–Flatt e > 1: slower than on one worker")] if with_kf else []
     _legend_below(fig, axes.flat, extra, ncols=4)
     fig.suptitle(f"{workload}: scaling with workers", fontsize=10)
     return fig

@@ -146,8 +146,9 @@ def stored_cells(results_dir: Path, machine: str, default_timeout: float = DEFAU
                     value=float(value) if ok else None,
                     q25=stat.get("q_25") if ok else None, q75=stat.get("q_75") if ok else None,
                     samples=stat.get("repeat", 1) if ok else None, reason=out.reason,
-                    benchmark=key, machine=machine, commit=res.commit_hash or "",
-                    env=res.env_name or "", date=res.date, started_at=started_s,
+                    benchmark=key, params=tuple(combo), machine=machine,
+                    commit=res.commit_hash or "", env=res.env_name or "", date=res.date,
+                    started_at=started_s,
                     size=_size(out.facts, metric),
                     versions=tuple(sorted((str(k), str(v)) for k, v in versions.items()))
                     if isinstance(versions, dict) else (),

@@ -80,6 +80,7 @@ class Cell:
     samples: int | None = None
     reason: str = ""  # why it failed, was skipped or killed (from the benchmarks' sidecar)
     benchmark: str = ""  # asv's name: bench_engines.Spark.time_wordcount
+    params: tuple[str, ...] = ()  # asv's parameter values (repr strings): ("2", "'0.1'")
     machine: str = ""
     commit: str = ""
     env: str = ""
@@ -183,11 +184,11 @@ def _tag(k: int) -> str:
 
 
 def newest(cells: Iterable[Cell]) -> list[Cell]:
-    """Per combination (benchmark, workers, scale): the result of the newest commit (by commit
-    date), the most recently run one among equals. The others keep `shown=False`."""
+    """Per combination (benchmark, parameters): the result of the newest commit (by commit
+    date), the most recently run one among equals."""
     best: dict[tuple, Cell] = {}
     for c in cells:
-        key = (c.benchmark, c.workers, c.scale)
+        key = (c.benchmark, c.params)
         old = best.get(key)
         if old is None or (c.date or 0, c.started_at or 0) > (old.date or 0, old.started_at or 0):
             best[key] = c
