@@ -81,8 +81,11 @@ def _workers_axis(ax, workers: list[int], label: bool = True) -> None:
 
 
 def _log_axis(axis, fmt) -> None:
-    """A log axis with ticks at 1, 2 and 5 of every decade, labelled by `fmt`."""
-    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    """A log axis labelled by `fmt`, ticks at 1, 2 and 5 of each decade (of each decade's 1
+    only when the data span more than three decades). Call it once the data are drawn."""
+    lo, hi = axis.get_view_interval()
+    wide = lo > 0 and hi / lo > 10**3
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0,) if wide else (1.0, 2.0, 5.0)))
     axis.set_major_formatter(FuncFormatter(lambda v, _: fmt(v)))
     axis.set_minor_locator(NullLocator())
     axis.set_minor_formatter(NullFormatter())
@@ -330,10 +333,10 @@ def memory(cells: list[Cell], columns: list[tuple[float, str]], style: dict[str,
                 ax.plot([p for p, _ in pts], [v / 2**20 for _, v in pts], lw=1.4, ms=4,
                         label=_label(e, marks.get(e, "")), **style[e])
         ax.set_title(title, fontsize=9)
-        ax.set_ylim(bottom=0)
         _workers_axis(ax, workers)
         if not ax.lines:
             _empty(ax)
+    axes[0].set_ylim(bottom=0)  # shared: after every panel is drawn
     axes[0].set_ylabel("peak memory (MiB), one sample")
     _legend_below(fig, axes, ncols=5)
     return fig

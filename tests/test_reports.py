@@ -110,6 +110,29 @@ def test_engine_names() -> None:
     assert engines.engine_of_suite("DuckDB", known=[]) == "duckdb"
 
 
+def _cells(engine: str, times: dict[int, float]) -> dict[int, model.Cell]:
+    return {p: model.Cell("engines", engine, "wordcount", "seconds", p, "1", model.OK, t, t, t, 3)
+            for p, t in times.items()}
+
+
+def test_scaling_figure_karp_flatt_only_from_three_worker_counts() -> None:
+    from reports import figures
+
+    style = figures.styles(["slow", "two"])
+    # slow: S(2) = 1/2.5 = 0.4, so e = (2.5 - 0.5)/0.5 = 4: drawn at the top edge as ▲.
+    g = {"slow": {1.0: _cells("slow", {1: 1.0, 2: 2.5, 4: 0.5})},
+         "two": {1.0: _cells("two", {1: 1.0, 2: 0.6})}}
+    fig = figures.scaling("wordcount", g, [(1.0, "1 MB")], style, {})
+    kf = fig.axes[2]
+    assert kf.get_ylabel().startswith("Karp–Flatt")
+    lines = [ln for ln in kf.lines if ln.get_marker() == "^"]
+    assert len(lines) == 1 and list(lines[0].get_ydata()) == [1.0] and \
+        list(lines[0].get_xdata()) == [2]
+    assert len(kf.lines) == 2  # "two" has no Karp–Flatt curve: only 1 and 2 workers
+    fig = figures.scaling("wordcount", {"two": g["two"]}, [(1.0, "1 MB")], style, {})
+    assert len(fig.axes) == 2  # no Karp–Flatt row at all
+
+
 # --- hand-written asv result files and sidecar records ------------------------------------------
 
 COLUMNS = ["result", "params", "version", "started_at", "duration", "stats_ci_99_a",
@@ -179,8 +202,10 @@ def facts(cls: str, scale: str) -> dict:
 
 def write_hand(results: Path, hand: dict, commit: str = "1" * 40, env: str = ENV,
                python: str = PY, date_ms: int = 1_700_000_000_000, t0: float = T0,
-               decoys: bool = True) -> None:
-    """asv's results file (format 2) and the sidecar records a real run would have left."""
+               decoys: bool = True, record_env: bool = False) -> None:
+    """asv's results file (format 2) and the sidecar records a real run would have left: with
+    the executable, as in an existing environment, or with `record_env` the environment's
+    name, as asv sets ASV_ENV_NAME in the environments it builds."""
     machine = results / "handbox"
     machine.mkdir(parents=True, exist_ok=True)
     (machine / "machine.json").write_text(json.dumps(MACHINE_JSON))
@@ -188,8 +213,10 @@ def write_hand(results: Path, hand: dict, commit: str = "1" * 40, env: str = ENV
 
     def rec(t: float, event: str, cls: str, combo: tuple, **kw) -> None:
         records.append({"v": 1, "t": t, "event": event, "benchmark": cls,
-                        "params": [repr(combo[0]), repr(combo[1])], "env": None,
-                        "commit": None, "executable": python, "host": "h", "pid": 1, **kw})
+                        "params": [repr(combo[0]), repr(combo[1])],
+                        "env": env if record_env else None, "commit": None,
+                        "executable": "/elsewhere/python" if record_env else python,
+                        "host": "h", "pid": 1, **kw})
 
     for i, (key, values) in enumerate(hand.items()):
         start = t0 + i * 100 * STEP
@@ -410,11 +437,12 @@ def test_identity_newest_commit_and_marks(tmp_path: Path) -> None:
                          "bench_engines.Pandas.time_wordcount": {(1, "1"): (0.5, 0.5, 0.5, 3)}},
                commit=a, date_ms=1_000_000)
     write_hand(results, {"bench_engines.Pandas.time_wordcount": {(1, "1"): (0.4, 0.4, 0.4, 3)}},
-               commit=b, date_ms=2_000_000, t0=T0 + 10**6)
+               commit=b, date_ms=2_000_000, t0=T0 + 10**6, record_env=True)
     m = load_machine(results, "handbox")
     assert len(m.stored) == 3 and len(m.cells) == 2
     pandas = find(m.cells, "Pandas.time_wordcount", 1, "1")
     assert (pandas.commit, pandas.value) == (b, 0.4)
+    assert pandas.size.bytes == 1_000_000  # its record named the environment
     (v,) = model.verdicts(m.cells)
     assert v.fastest.over_serial == pytest.approx(5.0)
     assert v.fastest.idents == {(a, ENV), (b, ENV)}
