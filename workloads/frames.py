@@ -12,6 +12,7 @@ and no Python string per row). Per-team work is then `bincount` over the codes.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -137,12 +138,17 @@ def coded(df: pd.DataFrame, teams: pd.Index) -> pd.DataFrame:
     })
 
 
-def played(c: pd.DataFrame, n_teams: int) -> np.ndarray:
+#: The columns of `coded`, as a pandas or a Polars frame: the rating functions below only read
+#: `c[column]` as an array.
+Coded = Any
+
+
+def played(c: Coded, n_teams: int) -> np.ndarray:
     return (np.bincount(c["home"], minlength=n_teams)
             + np.bincount(c["away"], minlength=n_teams))
 
 
-def gradient(c: pd.DataFrame, ratings: np.ndarray) -> np.ndarray:
+def gradient(c: Coded, ratings: np.ndarray) -> np.ndarray:
     """Σ e per team over the matches of `c`, given the previous pass's ratings."""
     home, away = c["home"].to_numpy(), c["away"].to_numpy()
     d = ratings[home] - ratings[away] + c["bonus"].to_numpy()

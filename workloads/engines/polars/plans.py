@@ -1,0 +1,128 @@
+"""The workloads as Polars queries: lazy scans of the files, one plan per workload, `collect()`.
+
+Imported only in the engine's own process, where Polars' thread pool already has the engine's
+worker count (`engine.py`); nothing here chooses threads. The plans run on Polars' streaming
+engine, and the idioms are the fastest of those measured in docs/engines.md.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from workloads import frames, spec
+from workloads.dataset import Input
+from workloads.errors import EngineUnavailable
+from workloads.spec import MATCH_COLUMNS, RECORD_FIELDS
+from workloads.validate import CSV_TYPES, locate_malformed
+
+#: The tutorial's CSV columns with their types, as Polars types (one definition: `CSV_TYPES`).
+CSV_SCHEMA = pl.Schema({name: pl.from_arrow(pa.array([], kind)).dtype
+                        for name, kind in CSV_TYPES.items()})
+SCORES = ("home_score", "away_score")
+#: What `str.split()` splits at besides " ": Unicode's White_Space (`\s` of Polars' regular
+#: expressions) and U+001C-U+001F, which `str.isspace` counts too.
+OTHER_WHITESPACE = r"[\s\x1c-\x1f]"
+#: Faster than the in-memory engine on every workload here (docs/engines.md).
+ENGINE = "streaming"
+#: Errors of a read, for `locate_malformed` to name the file and line (a malformed Parquet file
+#: can make Polars panic).
+READ_ERRORS = (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError)
+
+
+def check_pool(threads: int) -> None:
+    """Refuse to run unless Polars' thread pool has exactly `threads` threads."""
+    size = pl.thread_pool_size()
+    if size != threads:
+        raise EngineUnavailable(
+            f"Polars' thread pool has {size} threads, not the {threads} asked for: Polars sizes "
+            f"it once per process, from POLARS_MAX_THREADS at its first import")
+
+
+def collect(plan: pl.LazyFrame, inp: Input) -> pl.DataFrame:
+    """Run `plan`; a read that fails names the missing or malformed file (and line)."""
+    try:
+        return plan.collect(engine=ENGINE)
+    except READ_ERRORS as exc:
+        raise locate_malformed(inp, exc) from None
+
+
+def scan(matches: Input) -> pl.LazyFrame:
+    """Every match file as one lazy frame: the paths as given (no glob or Hive expansion), CSV
+    with its explicit schema, scores as Int64 in both formats."""
+    paths = list(matches.paths)
+    if matches.fmt == "parquet":
+        return pl.scan_parquet(paths, glob=False, hive_partitioning=False).with_columns(
+            pl.col(SCORES).cast(pl.Int64))
+    return pl.scan_csv(paths, schema=CSV_SCHEMA, glob=False)
+
+
+# --------------------------------------------------------------------------- the workloads
+
+
+def wordcount(text: Input) -> spec.WordCounts:
+    """Lines split at spaces in the plan (a literal split, 3x faster than a regular expression),
+    counted per distinct word; the few distinct words that hold other whitespace (or none at
+    all: "") are then split by `str.split()` itself, each part counted as often as the word."""
+    plan = (pl.scan_lines(list(text.paths), name="word", glob=False)
+            .select(pl.col("word").str.split(" ").explode())
+            .group_by("word").len())
+    counts = collect(plan, text)
+    odd = pl.col("word").str.contains(OTHER_WHITESPACE) | (pl.col("word") == "")
+    plain = counts.filter(~odd)
+    words = dict(zip(plain["word"].to_list(), plain["len"].to_list(), strict=True))
+    for word, n in counts.filter(odd).iter_rows():
+        for token in word.split():
+            words[token] = words.get(token, 0) + n
+    return words
+
+
+def mean_home_score(matches: Input) -> float:
+    return collect(scan(matches).select(pl.col("home_score").mean()), matches).item()
+
+
+def home_advantage(matches: Input) -> int:
+    plan = scan(matches).filter(~pl.col("neutral")).select(
+        (pl.col("home_score") - pl.col("away_score")).sign().sum())
+    return int(collect(plan, matches).item())
+
+
+def sides(matches: pl.LazyFrame) -> pl.LazyFrame:
+    """Each match twice, once from each team's side: team, goals for (gf), goals against (ga)."""
+    home = matches.select(team="home_team", gf="home_score", ga="away_score")
+    away = matches.select(team="away_team", gf="away_score", ga="home_score")
+    return pl.concat([home, away])
+
+
+def team_records(matches: Input) -> spec.TeamRecords:
+    gf, ga = pl.col("gf"), pl.col("ga")
+    plan = sides(scan(matches)).group_by("team").agg(
+        played=pl.len(), won=(gf > ga).sum(), drawn=(gf == ga).sum(), lost=(gf < ga).sum(),
+        goals_for=gf.sum(), goals_against=ga.sum())
+    records = collect(plan, matches).select("team", *RECORD_FIELDS)
+    return {team: spec.TeamRecord(*counts) for team, *counts in records.iter_rows()}
+
+
+def coded(matches: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame]:
+    """The sorted teams, and per match what a rating pass reads: home and away as positions in
+    the teams (an Enum's codes), the outcome y and the home-ground bonus."""
+    teams = pl.concat([matches["home_team"], matches["away_team"]]).unique().sort()
+    team = pl.Enum(teams)
+    hs, as_ = pl.col("home_score"), pl.col("away_score")
+    return teams, matches.select(
+        home=pl.col("home_team").cast(team).to_physical(),
+        away=pl.col("away_team").cast(team).to_physical(),
+        y=pl.when(hs > as_).then(1.0).when(hs == as_).then(0.5).otherwise(0.0),
+        bonus=pl.when(pl.col("neutral")).then(0.0).otherwise(spec.RATING_HOME_BONUS))
+
+
+def team_ratings(matches: Input) -> spec.Ratings:
+    """The matches read and coded once, in memory; each pass is the shared numpy pass over the
+    coded columns (`frames.gradient`: measured faster than a Polars group-by per pass)."""
+    teams, c = coded(collect(scan(matches).select(MATCH_COLUMNS), matches))
+    n_played = frames.played(c, len(teams))
+    ratings = np.zeros(len(teams))
+    for _ in range(spec.RATING_PASSES):
+        ratings = frames.step(ratings, frames.gradient(c, ratings), n_played)
+    return dict(zip(teams.to_list(), ratings.tolist(), strict=True))
