@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pyspark
 import pytest
+import split_cases
 
 from workloads import sparkjvm
 from workloads.dataset import Input
@@ -210,28 +211,16 @@ def test_missing_parquet_file_is_named(engine, dataset, tmp_path):
 
 @needs_java
 def test_wordcount_splits_on_every_python_whitespace_and_nothing_else(engine, tmp_path):
-    """Every code point of the Basic Multilingual Plane between two letters, one per word."""
-    chars = (chr(i) for i in range(0x10000) if not 0xD800 <= i < 0xE000)
-    text = "".join(f"a{c}b " for c in chars)
-    path = tmp_path / "part-00000.txt"
-    path.write_text(text, encoding="utf-8")
-    expected = Counter(text.split())
-    text_input = {"text": Input("text", (str(path),), "txt")}
-    assert engine("spark", 2).run_inputs("wordcount", text_input) == expected
+    text = split_cases.every_code_point()
+    text_input = {"text": Input("text", split_cases.write_texts(tmp_path, [text]), "txt")}
+    assert engine("spark", 2).run_inputs("wordcount", text_input) == Counter(text.split())
 
 
 @needs_java
 def test_wordcount_splits_as_str_split(engine, tmp_path):
-    texts = ["  leading and\ttabs  ", "crlf line\r\nnext\r\n", "nbsp\u00a0em\u2003space\u2028x",
-             "", "no final newline", "Case case CASE, punctuation! kept.", "\x1cfs\x85nel\u3000",
-             "\n\n  \n", "zero\u200bwidth is no space; Curaçao ünïcödé"]
-    paths = []
-    for i, text in enumerate(texts):
-        path = tmp_path / f"part-{i:05d}.txt"
-        path.write_bytes(text.encode("utf-8"))
-        paths.append(str(path))
+    texts = split_cases.TEXTS
+    text_input = {"text": Input("text", split_cases.write_texts(tmp_path, texts), "txt")}
     expected = Counter(" ".join(texts).split())
-    text_input = {"text": Input("text", tuple(paths), "txt")}
     assert engine("spark", 2).run_inputs("wordcount", text_input) == expected
 
 

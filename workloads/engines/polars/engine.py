@@ -1,12 +1,19 @@
-"""The `polars` engine: its lifecycle, and the process in which its queries run.
+"""The `polars` engine: where its queries run, so that N workers are N threads of Polars' pool.
 
-Polars sizes its thread pool once per process, from `POLARS_MAX_THREADS` when it is first
-imported, and never changes it (`polars.thread_pool_size()` reports it). So the engine runs
-Polars in a process of its own: `start` spawns a fresh interpreter with POLARS_MAX_THREADS set to
-the worker count, which imports Polars, refuses to go on unless `thread_pool_size()` is that
-count, and then runs the workloads of `plans` on request, one at a time; `stop` ends it, and
-Polars' threads with it. The calling process never imports Polars, so every engine it starts,
-whatever its worker count, gets exactly its own number of threads.
+Polars sizes its thread pool once per process, from POLARS_MAX_THREADS when it is first imported,
+and never changes it (`polars.thread_pool_size()` reports the size). So `start` runs the queries
+of `plans`
+
+* in this process (`LocalPolars`) when Polars' pool here has the worker count or can still be
+  given it: Polars is not imported yet, and `start` imports it with POLARS_MAX_THREADS set. The
+  command line and asv start every engine in a fresh process, so they always time Polars here,
+  as a user of Polars runs it;
+* otherwise (a process whose pool is already sized differently: a test session, a notebook) in a
+  process of the engine's own (`PolarsProcess`): a fresh interpreter started with
+  POLARS_MAX_THREADS set, which runs the workloads on request and ends, with its pool, at `stop`.
+
+Either way the pool's size is checked first (`plans.check_pool`): a pool of another size is an
+error, never a run on more threads than workers.
 """
 
 from __future__ import annotations
@@ -15,9 +22,12 @@ import contextlib
 import importlib.metadata
 import multiprocessing
 import os
+import subprocess
+import sys
 import traceback
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from workloads import spec
@@ -33,13 +43,15 @@ from workloads.settings import Settings
 
 #: The variable Polars reads at import for the size of its thread pool.
 THREADS_VARIABLE = "POLARS_MAX_THREADS"
-#: Seconds a stopped process gets to end after SIGTERM, before SIGKILL.
+#: Seconds the engine's own process gets to end after SIGTERM, before SIGKILL.
 STOP_TIMEOUT = 5.0
+#: The folder that holds the `workloads` package, for the Polars process's imports.
+PROJECT_ROOT = str(Path(__file__).resolve().parents[3])
 
 
 @contextlib.contextmanager
 def polars_threads(threads: int) -> Iterator[None]:
-    """POLARS_MAX_THREADS=`threads` in this process's environment, for a child started inside."""
+    """POLARS_MAX_THREADS=`threads` in this process's environment while the block runs."""
     previous = os.environ.get(THREADS_VARIABLE)
     os.environ[THREADS_VARIABLE] = str(threads)
     try:
@@ -49,6 +61,30 @@ def polars_threads(threads: int) -> Iterator[None]:
             del os.environ[THREADS_VARIABLE]
         else:
             os.environ[THREADS_VARIABLE] = previous
+
+
+def pool_here() -> int | None:
+    """The size of Polars' thread pool in this process; None before Polars is imported."""
+    polars = sys.modules.get("polars")
+    return None if polars is None else polars.thread_pool_size()
+
+
+class LocalPolars:
+    """The queries run in this process, whose Polars pool has `threads` threads. Polars' pool
+    lives as long as the process: closing ends nothing."""
+
+    def __init__(self, threads: int) -> None:
+        with polars_threads(threads):  # in effect at Polars' first import only
+            from workloads.engines.polars import plans
+        plans.check_pool(threads)
+        self._plans = plans
+        self.pid = os.getpid()
+
+    def run(self, workload: str, inputs: dict[str, Input]) -> Any:
+        return getattr(self._plans, workload)(**inputs)
+
+    def close(self) -> None:
+        pass
 
 
 def portable(exc: Exception) -> Exception:
@@ -82,16 +118,24 @@ def serve(conn: Connection, threads: int) -> None:
 
 
 class PolarsProcess:
-    """A spawned process whose Polars pool has `threads` threads, running the workloads."""
+    """The queries run in a process of the engine's own: a fresh interpreter whose Polars pool
+    has `threads` threads.
+
+    It is started as `python -m workloads.engines.polars FD THREADS` with POLARS_MAX_THREADS in
+    its environment (not by multiprocessing, whose spawned children re-run the caller's main
+    script), and speaks over a `multiprocessing` connection on the inherited descriptor FD."""
 
     def __init__(self, threads: int) -> None:
-        context = multiprocessing.get_context("spawn")  # a fresh interpreter: no Polars yet
-        self._conn, child = context.Pipe()
-        self.process = context.Process(target=serve, args=(child, threads), daemon=True,
-                                       name="parbench-polars")
-        with children_ignore_interrupts(), polars_threads(threads):
-            self.process.start()
+        self._conn, child = multiprocessing.Pipe()
+        env = {**os.environ, THREADS_VARIABLE: str(threads),
+               "PYTHONPATH": os.pathsep.join(filter(None, (PROJECT_ROOT,
+                                                           os.environ.get("PYTHONPATH"))))}
+        with children_ignore_interrupts():
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", __package__, str(child.fileno()), str(threads)],
+                env=env, pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL)
         child.close()
+        self.pid = self.process.pid
         try:
             self._reply()  # the pool's check
         except BaseException:
@@ -106,9 +150,10 @@ class PolarsProcess:
         try:
             ok, value = self._conn.recv()
         except EOFError:
-            self.process.join(STOP_TIMEOUT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(STOP_TIMEOUT)
             raise ParbenchError(f"the Polars process (pid {self.process.pid}) ended unexpectedly, "
-                                f"exit status {self.process.exitcode}") from None
+                                f"exit status {self.process.returncode}") from None
         if not ok:
             raise value
         return value
@@ -117,17 +162,21 @@ class PolarsProcess:
         """End the process now, even in the middle of a query (after Ctrl-C)."""
         self._conn.close()
         self.process.terminate()
-        self.process.join(STOP_TIMEOUT)
-        if self.process.is_alive():
+        try:
+            self.process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
             self.process.kill()
-            self.process.join()
+            self.process.wait()
 
 
 class PolarsEngine(Engine):
     """Polars: lazy scans, one query plan per workload; workers are the threads of its pool."""
 
     name = "polars"
-    _process: PolarsProcess | None = None
+    #: Arrow (which `plans` uses only to name the line of a malformed file) gets `workers`
+    #: threads here too; the engine's own process caps its Arrow itself.
+    in_process = True
+    _runner: LocalPolars | PolarsProcess | None = None
 
     @classmethod
     def availability(cls, settings: Settings | None = None) -> Availability:
@@ -140,23 +189,24 @@ class PolarsEngine(Engine):
     @property
     def pid(self) -> int | None:
         """The id of the process that runs the queries (None when stopped)."""
-        return self._process.process.pid if self._process else None
+        return self._runner.pid if self._runner else None
 
     def start(self) -> None:
-        if self._process is None:
-            self._process = PolarsProcess(self.workers)
+        if self._runner is None:
+            local = pool_here() in (None, self.workers)
+            self._runner = (LocalPolars if local else PolarsProcess)(self.workers)
         super().start()
 
     def stop(self) -> None:
-        if self._process is not None:
-            self._process.close()
-            self._process = None
+        if self._runner is not None:
+            self._runner.close()
+            self._runner = None
         super().stop()
 
     def _run(self, workload: str, **inputs: Input) -> Any:
-        if self._process is None:
+        if self._runner is None:
             raise ParbenchError(f"engine {self.name!r} is not started")
-        return self._process.run(workload, inputs)
+        return self._runner.run(workload, inputs)
 
     def wordcount(self, text: Input) -> spec.WordCounts:
         return self._run("wordcount", text=text)
