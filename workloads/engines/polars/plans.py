@@ -15,7 +15,7 @@ from workloads import frames, spec
 from workloads.dataset import Input
 from workloads.errors import EngineUnavailable
 from workloads.spec import MATCH_COLUMNS, RECORD_FIELDS
-from workloads.validate import CSV_TYPES, locate_malformed
+from workloads.validate import CSV_TYPES, find_malformed
 
 #: The tutorial's CSV columns with their types, as Polars types (one definition: `CSV_TYPES`).
 CSV_SCHEMA = pl.Schema({name: pl.from_arrow(pa.array([], kind)).dtype
@@ -26,8 +26,8 @@ SCORES = ("home_score", "away_score")
 OTHER_WHITESPACE = r"[\s\x1c-\x1f]"
 #: Faster than the in-memory engine on every workload here (docs/engines.md).
 ENGINE = "streaming"
-#: Errors of a read, for `locate_malformed` to name the file and line (a malformed Parquet file
-#: can make Polars panic).
+#: What a read of a malformed or missing file raises (a malformed Parquet file can make Polars
+#: panic).
 READ_ERRORS = (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError)
 
 
@@ -41,11 +41,15 @@ def check_pool(threads: int) -> None:
 
 
 def collect(plan: pl.LazyFrame, inp: Input) -> pl.DataFrame:
-    """Run `plan`; a read that fails names the missing or malformed file (and line)."""
+    """Run `plan`. When it fails on a missing or malformed file of `inp`, the error names the
+    file (and line); any other failure is raised as it is."""
     try:
         return plan.collect(engine=ENGINE)
     except READ_ERRORS as exc:
-        raise locate_malformed(inp, exc) from None
+        found = find_malformed(inp)
+        if found is None:
+            raise
+        raise found from exc
 
 
 def scan(matches: Input) -> pl.LazyFrame:
