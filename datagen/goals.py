@@ -79,10 +79,11 @@ SCRATCH = ".goals-scratch"
 CSV_HEADER = (",".join(GOAL_COLUMNS) + "\n").encode("ascii")
 #: Only these Parquet columns get min/max statistics (see `synthetic.PARQUET_STATISTICS`).
 PARQUET_STATISTICS = ("date", "minute", "own_goal", "penalty")
-#: A drawn goal as the scratch files keep it; scorer NA is given == len(given), family ==
-#: len(family); minute 0 is NA; flags: 2 for an own goal, 1 for a penalty.
-FRAGMENT = np.dtype([("day", "<i4"), ("home", "<i2"), ("away", "<i2"), ("team", "<i2"),
-                     ("given", "<i4"), ("family", "<i4"), ("minute", "u1"), ("flags", "u1")])
+#: A drawn goal as the scratch files keep it: its day; side, 2 * (the real match row copied) +
+#: (1 if credited to the away side); the scoring player (one past the last for NA); minute (0:
+#: NA); flags, 2 for an own goal + 1 for a penalty.
+FRAGMENT = np.dtype([("day", "<i4"), ("side", "<i4"), ("player", "<i4"), ("minute", "u1"),
+                     ("flags", "u1")])
 
 
 @cache
@@ -208,10 +209,8 @@ def draw(plan: Plan, k: int, day: np.ndarray, j: np.ndarray, folder: str | Path)
     code = pool.name[player]
 
     out = np.empty(total, FRAGMENT)
-    out["day"], out["home"], out["away"], out["team"] = day[row], home, away, team
-    n_family = len(facts.family)
-    out["given"] = np.where(unknown, len(facts.given), code // n_family)
-    out["family"] = np.where(unknown, n_family, code % n_family)
+    out["day"], out["side"] = day[row], jr * 2 + away_side
+    out["player"] = np.where(unknown, len(pool.name), player)
     out["minute"], out["flags"] = minute, own * 2 + penalty
     path = scratch_path(folder, k)
     path.parent.mkdir(exist_ok=True)
@@ -270,33 +269,42 @@ def _csv_field(text: str) -> str:
 
 @dataclass(frozen=True)
 class Pieces:
-    """The bytes goal rows are joined from, as Arrow binary arrays indexed like the fields."""
+    """The bytes goal rows are joined from, as Arrow binary arrays."""
 
-    team: Any  # ",name" per match team
-    given: Any  # ",first " per first word, then ",NA"
-    family: Any  # "rest" per rest of a name, then ""
-    minute: Any  # ",NA" then ",1", ",2", ...
-    flags: Any  # ",own_goal,penalty\n" by 2 * own_goal + penalty
-    given_text: Any  # as `given` without the comma: the Parquet scorer
-    family_text: Any
+    match: Any  # ",home,away,team" by side (2 * real match row + away credited)
+    tail: Any  # ",minute,own_goal,penalty\n" by 4 * minute + flags (minute 0: NA)
 
 
 @cache
 def pieces() -> Pieces:
-    real, facts = model.real_matches(), model.real_goal_facts()
+    real = model.real_matches()
+    team = arrowbuf.binaries([f",{_csv_field(t)}".encode() for t in real.teams])
+    side = np.arange(2 * len(real))
+    home, away = real.home[side >> 1], real.away[side >> 1]
     flag = (GOAL_FALSE, GOAL_TRUE)
+    minute = [MISSING_MINUTE] + [str(m) for m in range(1, 256)]
     return Pieces(
-        team=arrowbuf.binaries([f",{_csv_field(t)}".encode() for t in real.teams]),
-        given=arrowbuf.binaries([f",{g} ".encode() for g in facts.given]
-                                + [f",{UNKNOWN_SCORER}".encode()]),
-        family=arrowbuf.binaries([f.encode() for f in facts.family] + [b""]),
-        minute=arrowbuf.binaries([f",{MISSING_MINUTE}".encode()]
-                                 + [f",{m}".encode() for m in range(1, 256)]),
-        flags=arrowbuf.binaries([f",{flag[i >> 1]},{flag[i & 1]}\n".encode() for i in range(4)]),
-        given_text=arrowbuf.binaries([f"{g} ".encode() for g in facts.given]
-                                     + [UNKNOWN_SCORER.encode()]),
-        family_text=arrowbuf.binaries([f.encode() for f in facts.family] + [b""]),
-    )
+        match=arrowbuf.join(_take(team, home), _take(team, away),
+                            _take(team, np.where(side & 1, away, home))),
+        tail=arrowbuf.binaries([f",{minute[i >> 2]},{flag[i >> 1 & 1]},{flag[i & 1]}\n".encode()
+                                for i in range(4 * 256)]))
+
+
+@cache
+def player_names(seed: int, scale: float) -> tuple[Any, Any]:
+    """(",name" for CSV, "name" for Parquet) of every player of the pools, then of NA."""
+    import pyarrow as pa
+
+    facts, name = model.real_goal_facts(), pools(seed, scale).name
+    given, family = np.divmod(name, len(facts.family))
+    rest = _take(arrowbuf.binaries([f.encode() for f in facts.family]), family)
+
+    def names(prefix: str) -> Any:
+        first = arrowbuf.binaries([f"{prefix}{g} ".encode() for g in facts.given])
+        na = arrowbuf.binaries([f"{prefix}{UNKNOWN_SCORER}".encode()])
+        return pa.concat_arrays([arrowbuf.join(_take(first, given), rest), na])
+
+    return names(","), names("")
 
 
 def _take(table: Any, index: np.ndarray) -> Any:
@@ -316,14 +324,13 @@ def dates(days: np.ndarray) -> Any:
     return _take(_dates(first, last), days - first)
 
 
-def csv_rows(goals: np.ndarray) -> Any:
-    """The CSV rows of scratch records, no header, as a pyarrow Buffer."""
+def csv_rows(goals: np.ndarray, names: Any) -> Any:
+    """The CSV rows of scratch records, no header, as a pyarrow Buffer (`names`: the players'
+    CSV names)."""
     p = pieces()
     return arrowbuf.values(arrowbuf.join(
-        dates(goals["day"]), _take(p.team, goals["home"]),
-        _take(p.team, goals["away"]), _take(p.team, goals["team"]), _take(p.given, goals["given"]),
-        _take(p.family, goals["family"]), _take(p.minute, goals["minute"]),
-        _take(p.flags, goals["flags"])))
+        dates(goals["day"]), _take(p.match, goals["side"]), _take(names, goals["player"]),
+        _take(p.tail, goals["minute"].astype(np.int32) * 4 + goals["flags"])))
 
 
 def goal_table(days: np.ndarray, home: np.ndarray, away: np.ndarray, team: np.ndarray,
@@ -341,15 +348,15 @@ def goal_table(days: np.ndarray, home: np.ndarray, away: np.ndarray, team: np.nd
     return pa.table(columns, names=list(GOAL_COLUMNS))
 
 
-def parquet_bytes(goals: np.ndarray) -> Any:
-    """The Parquet file of scratch records, as a pyarrow Buffer."""
+def parquet_bytes(goals: np.ndarray, names: Any) -> Any:
+    """The Parquet file of scratch records, as a pyarrow Buffer (`names`: the players' names)."""
     import pyarrow as pa
 
-    p = pieces()
-    scorer = arrowbuf.join(_take(p.given_text, goals["given"]),
-                           _take(p.family_text, goals["family"])).view(pa.string())
-    table = goal_table(goals["day"], goals["home"], goals["away"], goals["team"],
-                       model.real_matches().teams, scorer, goals["minute"],
+    real = model.real_matches()
+    j, away_side = goals["side"] >> 1, (goals["side"] & 1) == 1
+    home, away = real.home[j], real.away[j]
+    table = goal_table(goals["day"], home, away, np.where(away_side, away, home), real.teams,
+                       _take(names, goals["player"]).view(pa.string()), goals["minute"],
                        (goals["flags"] >> 1) == 1, (goals["flags"] & 1) == 1)
     return arrowbuf.parquet(table, PARQUET_STATISTICS)
 
@@ -363,16 +370,20 @@ class GoalResult:
 def goal_part(plan: Plan, g: int, slices: list[tuple[int, int, int]],
               folder: str) -> GoalResult:
     """Gather goal part g from the scratch files and write it (CSV and/or Parquet)."""
+    real = model.real_matches()
     chunks = [np.load(scratch_path(folder, k), mmap_mode="r")[a:b] for k, a, b in slices]
     goals = np.concatenate(chunks) if chunks else np.empty(0, FRAGMENT)
-    goals = goals[np.argsort(goals["team"], kind="stable")]  # (team, match part, match, minute)
+    j, away_side = goals["side"] >> 1, (goals["side"] & 1) == 1
+    team = np.where(away_side, real.away[j], real.home[j]).astype(np.int16)
+    goals = goals[np.argsort(team, kind="stable")]  # (team, match part, match, minute)
+    csv_names, names = player_names(plan.seed, plan.scale)
     files: dict[str, dict[str, Any]] = {}
     if "csv" in plan.formats:
         name = f"{GOALS}/{part_name(g, 'csv')}"
-        files[name] = write_file(Path(folder) / name, CSV_HEADER, csv_rows(goals))
+        files[name] = write_file(Path(folder) / name, CSV_HEADER, csv_rows(goals, csv_names))
     if "parquet" in plan.formats:
         name = f"{GOALS}/{part_name(g, 'parquet')}"
-        files[name] = write_file(Path(folder) / name, parquet_bytes(goals))
+        files[name] = write_file(Path(folder) / name, parquet_bytes(goals, names))
     return GoalResult(g, files)
 
 

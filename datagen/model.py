@@ -474,8 +474,9 @@ def goal_facts(matches: MatchTable, goals: GoalTable) -> GoalFacts:
 
 
 @cache
-def real_goal_facts(folder: Path = TUTORIAL_DIR) -> GoalFacts:
-    return goal_facts(real_matches(folder), real_goals(folder))
+def real_goal_facts() -> GoalFacts:
+    """The facts of the shipped tables (cached per process)."""
+    return goal_facts(real_matches(), real_goals())
 
 
 def main(argv: list[str] | None = None) -> int:
