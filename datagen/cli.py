@@ -259,7 +259,8 @@ def run(opts: Options, jobs: list[Job]) -> None:
         if any(job.plan is not None and job.action != "skip" for job in jobs):
             # load the real data once, then fork the workers (which inherit it): the time
             # printed for each dataset below is its generation alone
-            synthetic.preload(opts.formats)
+            synthetic.preload(opts.formats, [j.plan for j in jobs
+                                             if j.plan is not None and j.action != "skip"])
             runner.start()
         for job in jobs:
             target = opts.out / job.name

@@ -154,7 +154,7 @@ def synthetic_dataset(plan: synthetic.Plan, out: Path, runner: Runner, replace: 
     Two rounds of tasks: the match parts (each draws its goals into a scratch file), then the
     text parts and the goal parts (each gathers its goals from every scratch file).
     """
-    synthetic.preload(plan.formats)
+    synthetic.preload(plan.formats, [plan])
     runner.start()
     with partial_folder(out, plan.name) as partial:
         bar = Progress(plan.name, plan.estimated_bytes, progress)

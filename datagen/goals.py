@@ -11,19 +11,22 @@ of goals), else a penalty (6.66% of the rest), else one whose scorer is unknown 
 rest; the scorer is then the string `NA` and the minute `NA`). A known scorer's minute is `NA`
 for 0.51% of goals, else drawn from the real minutes (1 to 122).
 
-**Scorers.** Each team has a pool of players ordered by career, of
-`POOL_SCALE * g**beta` players, g the goals the team's players score in the dataset (the team's
-goals in the real matches with goal records, times the scale) and beta the slope of
-log(distinct scorers) against log(goals) over the real file's teams (0.75): the number of
-distinct scorers grows with the scale as it grows from a small team to a big one in the real
-file. A goal at a point of the team's history (tau: the share of the team's real goals scored
-before that match) is scored by one of the `SQUAD_SHARE` of the pool whose careers cover tau,
-with probability proportional to an ability drawn once per player from a Pareto law (tail index
-1, capped): most players score once, a few dozens of times, as in the real file. An own goal's
-scorer is a player of the other side. A player's name is the first word of a real scorer's name
-and the rest of the name of a real scorer of the same team, chosen by a hash of the player, so
-names look like the team's and are the same in every part. `POOL_SCALE` is set so that scale 1
-has about as many distinct scorers as the real file (13,377).
+**Scorers.** Each team has a pool of `POOL_SCALE * g**beta` players ordered by career, g the
+goals its players score in the dataset (the team's goals in the real matches with goal records,
+times the scale) and beta the slope of log(distinct scorers) on log(goals) over the real file's
+teams (0.75): the pools grow with the scale as scorers grow from a small team to a big one in
+the real file. A goal on a date is scored by one of the players whose `CAREER_YEARS`-year careers
+cover it (the pool spread evenly over the years of the team's matches with goal records), with
+probability proportional to an ability drawn once per player, Pareto with tail index 1 and
+capped at `ABILITY_MAX`: most players score once, a few dozens of times, as in the real file,
+and no one scores most of a team's goals. An own goal's scorer is a player of the other side.
+A player's name is the first word of one real scorer's name and the rest of the name of a real
+scorer of the same team, chosen by a hash of the player: names look like the team's and are the
+same in every part. The three constants were set against the real file at scale 1 (seed 2022):
+13,485 distinct scorer names (real: 13,377), 47.4% of them with one goal (real 47.5%), the most
+goals of one player 48 (real 91), of one player of Brazil, Germany, Argentina, Mexico and Japan
+35 to 48 (real 30 to 54), the World Cup's top scorer 14 (real 16). Distinct names grow 6.9
+times from scale 1 to 10 (10**0.75 = 5.6: in a bigger pool more players get to score).
 
 **Files.** The task that makes match part k draws its part's goals and keeps them in a scratch
 file, sorted by (credited team, match, minute). Once every match part is done, goal part g
@@ -187,7 +190,7 @@ def draw(plan: Plan, k: int, day: np.ndarray, j: np.ndarray, folder: str | Path)
     nth = np.arange(total) - np.repeat(np.cumsum(per_match) - per_match, per_match)
     away_side = nth >= home_goals[row]  # the first home_score goals go to the home side
     team = np.where(away_side, real.away[j[row]], real.home[j[row]])
-    u = seeding.rng(plan.seed, seeding.GOALS_KIND, k).random((6, total))
+    u = seeding.rng(plan.seed, seeding.GOALS_KIND, k).random((6, total), dtype=np.float32)
     own = u[0] < facts.own_goal_rate
     penalty = ~own & (u[1] < facts.penalty_rate)
     unknown = ~own & ~penalty & (u[2] < facts.unknown_scorer_rate)

@@ -31,6 +31,7 @@ order (`answers.Streaks`), and what `datagen.goals` needs of its goals.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -266,7 +267,7 @@ def calendar(matches: int) -> Calendar:
 
 
 @cache
-def first_of_pairing() -> np.ndarray:
+def previous_same_pairing() -> np.ndarray:
     """For each real row, the previous row with the same pairing (-1 for the first)."""
     pair = pairings()
     order = np.argsort(pair, kind="stable")
@@ -295,7 +296,7 @@ def draw_blocks(cal: Calendar, blocks: np.ndarray, salt: np.uint64) -> np.ndarra
     n = len(model.real_matches())
     if n > 2**ROW_BITS:
         raise RuntimeError(f"the real table has more than {2**ROW_BITS} rows")
-    prev = first_of_pairing()
+    prev = previous_same_pairing()
     size = cal.start[blocks + 1] - cal.start[blocks]
     width = DATE_WINDOW + np.maximum(size - cal.span[blocks] + 1, 0) // 2
     out = np.empty(int(size.sum()), np.int64)
@@ -417,14 +418,20 @@ def match_part(plan: Plan, k: int, folder: str) -> MatchResult:
                        drawn)
 
 
-def preload(formats: tuple[str, ...]) -> None:
-    """Load what the tasks need (before forking workers, so that they inherit it)."""
+def preload(formats: tuple[str, ...], plans: Sequence[Plan] = ()) -> None:
+    """Load what the tasks need, and the players of `plans`' datasets (before forking workers,
+    so that they inherit it)."""
     import pyarrow.compute  # noqa: F401
 
     model.text_model().word_table  # noqa: B018
     real = model.real_matches()
     pairings()
+    previous_same_pairing()
     goals.preload(formats)
+    for plan in plans:
+        calendar(plan.matches)
+        goals.pools(plan.seed, plan.scale)
+        goals.player_names(plan.seed, plan.scale)
     if "csv" in formats:
         real.rest_pieces  # noqa: B018
     if "parquet" in formats:
