@@ -85,23 +85,25 @@ class ScorerGoals:
     goals: np.ndarray
 
     @classmethod
-    def count(cls, tournament: np.ndarray, scorer: np.ndarray,
-              goals: np.ndarray | None = None) -> ScorerGoals:
-        """Sum `goals` (default: one each) over equal (tournament, scorer); scorer codes are
-        below 2**40."""
+    def count(cls, tournament: np.ndarray, scorer: np.ndarray) -> ScorerGoals:
+        """Count the goal-match pairs given as (tournament, scorer) codes, scorers below 2**40."""
         key = np.asarray(tournament, np.int64) << 40 | np.asarray(scorer, np.int64)
-        if goals is None:
-            keys, total = np.unique(key, return_counts=True)
-        else:
-            keys, inverse = np.unique(key, return_inverse=True)
-            total = np.rint(np.bincount(inverse, np.asarray(goals, np.float64),
-                                        minlength=len(keys))).astype(np.int64)
-        return cls(keys >> 40, keys & ((1 << 40) - 1), total.astype(np.int64))
+        keys, goals = np.unique(key, return_counts=True)
+        return cls(keys >> 40, keys & ((1 << 40) - 1), goals.astype(np.int64))
 
     @classmethod
     def merge(cls, parts: Sequence[ScorerGoals]) -> ScorerGoals:
-        return cls.count(*(np.concatenate([getattr(p, f) for p in parts]) if parts
-                           else np.zeros(0, np.int64) for f in ("tournament", "scorer", "goals")))
+        """The sum of several counts (each sorted by key, as `count` makes them)."""
+        key = np.concatenate([p.tournament << 40 | p.scorer for p in parts] or [[]]).astype(
+            np.int64)
+        goals = np.concatenate([p.goals for p in parts] or [[]]).astype(np.int64)
+        if not len(key):
+            return cls(key, key, goals)
+        order = np.argsort(key, kind="stable")  # merges the sorted runs
+        key, goals = key[order], goals[order]
+        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        return cls(key[starts] >> 40, key[starts] & ((1 << 40) - 1),
+                   np.add.reduceat(goals, starts))
 
 
 def join_pairs(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
