@@ -14,7 +14,7 @@ endif
 MACHINE ?= $(shell hostname)
 DATA   ?= data
 
-.PHONY: venv test lint bench data clean
+.PHONY: venv tools test lint bench data clean
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
@@ -28,7 +28,19 @@ $(VENV)/.installed: pyproject.toml
 lint: venv
 	$(BIN)/ruff check .
 
-test: venv lint
+# Java (Spark), Slurm (the batch engine on Slurm) and Chromium (the report's browser test):
+# installed where missing when run as root; otherwise the tests that need them are skipped, each
+# with the command that installs it.
+tools:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		for tool in java slurm chromium; do \
+			bash .ci/install-$$tool.sh || echo "$$tool: not installed; the tests that need it are skipped"; \
+		done; \
+	else \
+		echo "not root: Java, Slurm and Chromium are not installed by make; tests that need a missing one are skipped (.ci/install-*.sh installs them)"; \
+	fi
+
+test: venv lint tools
 	$(BIN)/python -m pytest -q
 
 data: venv

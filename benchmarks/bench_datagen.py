@@ -10,9 +10,12 @@ import tempfile
 
 from datagen.cli import main as datagen
 
+from . import outcomes
+
 CORES = os.cpu_count() or 1
 
 
+@outcomes.recorded
 class Datagen:
     param_names = ["workers", "scale"]
     params = [sorted({1, CORES}), ["1"]]

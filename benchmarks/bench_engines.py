@@ -5,7 +5,8 @@ workload of the spec, all generated from the registry and the spec. Each combina
 fresh process: the engine starts once there (`setup` is cheap after that), the files a workload
 reads are checked against their sha256 once before anything is timed, each `time_` method times
 one workload, and `teardown` checks the answer against the manifest once, outside the timed call,
-so a wrong answer fails that combination loudly.
+so a wrong answer fails that combination loudly. `outcomes` records why a combination failed,
+was skipped or never finished, and the data sizes and versions, for the report.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Any
 from workloads import engines, spec
 from workloads.peakmem import measure
 
-from .common import SCALES, SETTINGS, STARTUP, WORKERS, engine, verified
+from . import outcomes
+from .common import SCALES, SETTINGS, STARTUP, VERSIONS, WORKERS, engine, input_sizes, verified
 
 
 class _EngineSuite:
@@ -74,6 +76,15 @@ def _timer(workload: spec.Workload) -> Callable[[_EngineSuite, int, str], None]:
 
 for _workload in spec.WORKLOADS:
     setattr(_EngineSuite, f"time_{_workload.name}", _timer(_workload))
+
+
+def _facts(self: _EngineSuite, workers: int, scale: str) -> dict[str, Any]:
+    """What the report shows beside this process's times: data sizes, format, versions."""
+    return {"format": SETTINGS.format, "data": input_sizes(self.data, SETTINGS.format),
+            "versions": VERSIONS.get(self.engine_name, {})}
+
+
+outcomes.recorded(_EngineSuite, info=_facts)
 
 for _name in engines.names(SETTINGS):
     globals()[engines.suite_name(_name)] = type(

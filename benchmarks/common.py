@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import atexit
+import os
+import signal
 import time
 from functools import cache
 from pathlib import Path
+from typing import NoReturn
 
-from workloads import engines, spec
+from workloads import engines, scratch, spec
 from workloads.dataset import Dataset
 from workloads.engines.base import Engine
 from workloads.errors import DatasetError
-from workloads.layout import MANIFEST, SCALE_PREFIX
+from workloads.layout import MANIFEST, SCALE_PREFIX, TEXT
 from workloads.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,20 +52,55 @@ def verified(scale: str) -> Dataset:
     return data
 
 
+#: The manifest's counts that say how many rows an input kind holds (default: the kind's own).
+ROW_COUNTS = {TEXT: ("lines", "words")}
+
+
+def input_sizes(data: Dataset, fmt: str) -> dict[str, dict]:
+    """Per workload: the bytes of the files it reads with tables in `fmt`, the rows they hold
+    (from the manifest) and their formats (txt, csv, parquet), for the report's data sizes."""
+    files, counts = data.manifest["files"], data.manifest.get("counts", {})
+    sizes = {}
+    for name in spec.NAMES:
+        try:
+            inputs = data.inputs(name, fmt)
+        except DatasetError:
+            continue
+        rel = [os.path.relpath(p, data.path.absolute()) for inp in inputs.values()
+               for p in inp.paths]
+        rows = {key: counts[key] for kind in inputs for key in ROW_COUNTS.get(kind, (kind,))
+                if key in counts}
+        sizes[name] = {"bytes": sum(files[r]["bytes"] for r in rel), "files": len(rel),
+                       "rows": rows, "format": "+".join(sorted({i.fmt for i in inputs.values()}))}
+    return sizes
+
+
 _ENGINES: dict[tuple[str, int], Engine] = {}
 STARTUP: dict[tuple[str, int], float] = {}
+#: Framework versions of each engine started in this process (for the report's legends).
+VERSIONS: dict[str, dict[str, str]] = {}
+
+
+def _interrupted(signum: int, frame: object) -> NoReturn:
+    """Ctrl-C, or asv's SIGTERM at a timeout: asv kills this process 0.1 s later, too soon to
+    stop an engine, so its temporary files go now (its processes end with this one)."""
+    scratch.remove_all()
+    raise KeyboardInterrupt
 
 
 def engine(name: str, workers: int) -> Engine:
     """The started engine of this process (started once; its start-up time kept in STARTUP)."""
     key = (name, workers)
     if key not in _ENGINES:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, _interrupted)
         cls = engines.engine_class(name, SETTINGS)
         if cls.max_workers is not None and workers > cls.max_workers:
             raise NotImplementedError(f"{name} runs on at most {cls.max_workers} worker(s)")
         avail = cls.availability(SETTINGS)
         if not avail.ok:
             raise NotImplementedError(f"{name} unavailable: {avail.reason}")
+        VERSIONS[name] = dict(avail.versions)
         e = cls(workers, SETTINGS)
         t0 = time.perf_counter()
         e.start()

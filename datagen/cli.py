@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from datagen import GENERATOR, __version__, store
-from workloads import console
+from workloads import console, limits
 from workloads.errors import EXIT_FAILED, ParbenchError
 from workloads.layout import FORMATS, scale_dirname
-from workloads.settings import DEFAULT_DATA
+from workloads.settings import DEFAULT_DATA, Settings
 
 PROG = "python -m datagen"
 DEFAULT_SEED = 2022
@@ -85,7 +85,7 @@ class Options:
 
 
 def _scale(text: str) -> float:
-    from datagen.synthetic import MATCHES_PER_SCALE, MIN_SCALE
+    from datagen.synthetic import MATCHES_PER_SCALE, MAX_SCALE, MIN_SCALE
 
     try:
         value = float(text)
@@ -98,6 +98,9 @@ def _scale(text: str) -> float:
         rows = round(MIN_SCALE * MATCHES_PER_SCALE)
         raise ParbenchError(f"--scale {text} is too small (under {rows} match rows): use "
                             f"{MIN_SCALE:g} or more")
+    if value > MAX_SCALE:
+        raise ParbenchError(f"--scale {text} is too large (over {MAX_SCALE:g} times the real "
+                            f"data): use at most {MAX_SCALE:g}")
     return value
 
 
@@ -146,6 +149,7 @@ def parse_args(argv: list[str] | None) -> Options:
         raise ParbenchError("nothing to do: give --scale N [N ...] and/or --tutorial "
                             "(see python -m datagen --help)")
     workers = _cpus() if args.workers is None else _whole("--workers", args.workers, 1, "2")
+    limits.check_workers("datagen --workers", workers, Settings.from_env().max_workers)
     seed = _whole("--seed", args.seed, 0, str(DEFAULT_SEED))
     formats = _formats(args.formats)
     unique: dict[str, float] = {}

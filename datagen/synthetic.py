@@ -55,6 +55,8 @@ WORDS_PER_SCALE = 138_490
 MATCHES_PER_SCALE = 44_060
 #: The smallest scale: 4 match rows and 14 words, enough for two parts of each.
 MIN_SCALE = 1e-4
+#: The largest: 44 billion match rows, some 5 TB, far beyond what one machine generates.
+MAX_SCALE = 1e6
 #: Parts of each kind at scale >= 1, and below it (fewer for tiny data, never under 2).
 MIN_PARTS = 16
 MIN_PARTS_SMALL = 2

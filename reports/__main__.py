@@ -1,4 +1,4 @@
-"""`python -m reports`: build the HTML speedup report from asv's stored results."""
+"""`python -m reports`: build the HTML report from asv's stored results."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ import sys
 from pathlib import Path
 
 from reports import load
-from reports.build import NoResults, build
+from reports.build import build
 from workloads import console
-from workloads.errors import ParbenchError
 
 PROG = "python -m reports"
 
@@ -18,6 +17,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--results", type=Path, default=Path(".asv/results"),
                     help="asv results folder (default: .asv/results)")
     ap.add_argument("--machine", help="report on this machine only (default: every machine)")
+    ap.add_argument("--commit", help="only results of this commit (a hash prefix; default: per "
+                    "combination the newest commit measured)")
+    ap.add_argument("--env", help="only results of this asv environment (its name or part of "
+                    "it; default: per combination the newest result)")
     ap.add_argument("--out", type=Path, default=Path("reports/html"),
                     help="output folder (default: reports/html)")
     ap.add_argument("--config", type=Path, default=Path("asv.conf.json"),
@@ -25,16 +28,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def command() -> int:
         args = ap.parse_args(argv)
-        try:
-            index = build(args.results, args.out, args.machine,
-                          load.default_timeout(args.config))
-        except NoResults:
-            raise ParbenchError(f"no asv results in {args.results}: run `make bench` or "
-                                "`asv run` first") from None
-        except KeyError:
-            known = ", ".join(load.machines(args.results))
-            raise ParbenchError(f"no results for machine {args.machine!r} in {args.results} "
-                                f"(known: {known})") from None
+        index = build(args.results, args.out, args.machine, load.default_timeout(args.config),
+                      args.commit, args.env)
         print(f"report: {index}")
         return 0
 

@@ -1,4 +1,4 @@
-"""Write the report: figures and one HTML page per machine, plus an index for several machines."""
+"""Write the report: one self-contained HTML page (and its CSV) per machine, plus an index."""
 
 from __future__ import annotations
 
@@ -7,52 +7,39 @@ import re
 from html import escape
 from pathlib import Path
 
-from reports import figures, load, model, page
-
-
-class NoResults(Exception):
-    """No asv results to report on."""
+from reports import export, load, page
+from reports.load import NoResults
+from workloads.errors import ParbenchError
 
 
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "x"
 
 
-def write_machine(m: model.MachineReport, out: Path) -> Path:
-    """Figures under out/figures/ and out/index.html for one machine."""
-    figdir = out / "figures"
-    figdir.mkdir(parents=True, exist_ok=True)
-    for old in figdir.glob("*.png"):
-        old.unlink()
-    style = figures.styles(sorted({c.engine for c in m.cells if c.suite == "engines"}))
-    figs: dict[str, list[str]] = {}
-    for i, w in enumerate(model.workloads(m.cells)):
-        table, quart = model.times(m.cells, w), model.quartiles(m.cells, w)
-        stem = f"{i:02d}-{_slug(w)}"
-        failed = model.failures(m.cells, w)
-        paths = [figures.scaling(w, table, quart, failed, style, figdir / f"{stem}-scaling.png"),
-                 figures.data_size(w, table, quart, model.growth(table), style,
-                                   figdir / f"{stem}-size.png")]
-        figs[w] = [p.relative_to(out).as_posix() for p in paths]
-    res = figures.resources(m.cells, style, figdir / "resources.png")
-    figs["resources"] = [res.relative_to(out).as_posix()]
+def write_machine(m, out: Path) -> Path:
+    """out/index.html (figures inline, the CSV inside it) and out/results.csv for one machine."""
+    out.mkdir(parents=True, exist_ok=True)
     now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     index = out / "index.html"
-    index.write_text(page.render(m, figs, now), encoding="utf-8")
+    index.write_text(page.render(m, now), encoding="utf-8")
+    (out / "results.csv").write_text(export.csv_text(m.stored), encoding="utf-8")
     return index
 
 
 def build(results: Path, out: Path, machine: str | None = None,
-          timeout: float = load.DEFAULT_TIMEOUT) -> Path:
-    """Build the report; returns the index page. Raises NoResults, or KeyError for a machine."""
+          timeout: float = load.DEFAULT_TIMEOUT, commit: str | None = None,
+          env: str | None = None) -> Path:
+    """Build the report; returns the index page. Raises a ParbenchError when there is nothing
+    to report on, or no such machine, commit or environment."""
     names = load.machines(results)
     if not names:
-        raise NoResults(str(results))
+        raise NoResults(f"no asv results in {results}: run `make bench` or `asv run` first")
     if machine is not None:
         if machine not in names:
-            raise KeyError(machine)
+            raise ParbenchError(f"no results for machine {machine!r} in {results} "
+                                f"(known: {', '.join(names)})")
         names = [machine]
-    reports = [load.load_machine(results, n, timeout) for n in names]
+    reports = [load.load_machine(results, n, timeout, commit, env) for n in names]
     if len(reports) == 1:
         return write_machine(reports[0], out)
     links = []

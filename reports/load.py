@@ -1,11 +1,20 @@
-"""Read asv's stored results with asv's own loading API into `reports.model` cells."""
+"""Read asv's stored results, with asv's own loading API, into `reports.model` cells.
+
+Every stored result becomes a cell that keeps its identity: machine, commit (and its date),
+environment, Python, and when asv ran it. The parameter grid is the one stored with each result,
+never `benchmarks.json` (which every `asv run` rewrites from its current settings). The page shows,
+per combination, the newest result (`model.newest`) of the commits and environments selected;
+the benchmarks' sidecar (`reports.sidecar`) says why a result failed or was skipped, what data it
+read and which framework versions it ran.
+"""
 
 from __future__ import annotations
 
 import ast
 import itertools
 import json
-import math
+import os
+from dataclasses import replace
 from pathlib import Path
 
 from asv import util
@@ -13,24 +22,22 @@ from asv.benchmarks import Benchmarks
 from asv.machine import Machine
 from asv.results import Results, iter_results_paths
 
-from reports.model import (
-    FAILED,
-    FAILED_OR_TIMED_OUT,
-    NOT_RUN,
-    OK,
-    PEAK_MEMORY,
-    SKIPPED,
-    STARTUP,
-    Cell,
-    MachineReport,
-)
-from workloads.engines import engine_of_suite
+from reports import model
+from reports.model import PEAK_MEMORY, STARTUP, Cell, DataSize, MachineReport
+from reports.sidecar import Sidecar, folder
+from workloads import engines
+from workloads.errors import ParbenchError
 
-#: Sidecar written by `make bench` beside the results folder (asv would read a .json inside it
-#: as a results file): `<results>/../parbench/<machine>-versions.json`.
-VERSIONS_DIR = "parbench"
 #: asv's own default when neither the benchmark nor asv.conf.json sets a timeout.
 DEFAULT_TIMEOUT = 60.0
+SUPERSEDED = "superseded by a newer result"
+NOT_SELECTED = "not selected (--commit, --env)"
+#: The parameters of the suite's contract, used when benchmarks.json does not name them.
+PARAM_NAMES = ["workers", "scale"]
+
+
+class NoResults(ParbenchError):
+    """No asv results to report on."""
 
 
 def machines(results_dir: Path) -> list[str]:
@@ -41,12 +48,15 @@ def machines(results_dir: Path) -> list[str]:
                   if any(True for _ in iter_results_paths(str(p.parent))))
 
 
-def current_benchmarks(results_dir: Path) -> dict[str, dict] | None:
-    """benchmarks.json (the current benchmarks, their versions and params), if present."""
+def current_benchmarks(results_dir: Path) -> dict[str, dict]:
+    """benchmarks.json: the last `asv run`'s benchmarks (param names, units, timeouts), if any."""
     path = Path(Benchmarks.get_benchmark_file_path(str(results_dir)))
     if not path.is_file():
-        return None
-    return util.load_json(str(path), api_version=Benchmarks.api_version)
+        return {}
+    try:
+        return util.load_json(str(path), api_version=Benchmarks.api_version)
+    except util.UserError:
+        return {}
 
 
 def _literal(text: str) -> object:
@@ -56,28 +66,19 @@ def _literal(text: str) -> object:
         return text
 
 
-def _split(name: str, benchmark: dict | None) -> tuple[str, str, str, str]:
+def _split(name: str, unit: str | None, known: list[str]) -> tuple[str, str, str, str]:
     """asv name → (suite, engine, metric, unit): bench_engines.DaskThreads.time_wordcount."""
     parts = name.split(".")
     module, cls, method = parts[0], ".".join(parts[1:-1]), parts[-1]
     suite = module.removeprefix("bench_")
-    unit = (benchmark or {}).get("unit") or ("seconds" if method.startswith("time_") else "")
     metric = method.split("_", 1)[1] if "_" in method else method
     if suite == "engines" and method == "track_startup":
-        metric = STARTUP
+        metric, unit = STARTUP, unit or "seconds"
     elif suite == "engines" and method == "track_peak_memory":
-        metric = PEAK_MEMORY
-    engine = engine_of_suite(cls) if suite == "engines" else (cls or module)
+        metric, unit = PEAK_MEMORY, unit or "bytes"
+    unit = unit or ("seconds" if method.startswith("time_") else "")
+    engine = engines.engine_of_suite(cls, known) if suite == "engines" else (cls or module)
     return suite, engine, metric, unit
-
-
-def _status(value: object, duration: float | None, timeout: float) -> str:
-    if value is None:
-        # A timed-out combination alone takes `timeout` seconds of the benchmark's duration.
-        return FAILED if duration is not None and duration < timeout else FAILED_OR_TIMED_OUT
-    if isinstance(value, float) and math.isnan(value):
-        return SKIPPED
-    return OK
 
 
 def _iter_results(machine_dir: Path):
@@ -88,71 +89,111 @@ def _iter_results(machine_dir: Path):
             continue
 
 
-Newest = dict[tuple[str, tuple], tuple]  # (benchmark, params) → (stamp, value, stats, duration)
+def _size(facts: dict, metric: str) -> DataSize | None:
+    d = (facts.get("data") or {}).get(metric)
+    if not isinstance(d, dict) or not isinstance(d.get("bytes"), int):
+        return None
+    rows = tuple((str(k), int(v)) for k, v in (d.get("rows") or {}).items())
+    return DataSize(d["bytes"], rows, d.get("format") or facts.get("format"))
 
 
-def _newest(machine_dir: Path, benchmarks: dict | None, report: MachineReport
-            ) -> tuple[Newest, dict[str, list]]:
-    """Per (benchmark, parameter combination): the newest stored result of the current version."""
-    newest: Newest = {}
-    params_of: dict[str, list] = {}
-    for res in _iter_results(machine_dir):
-        keys = res.get_result_keys(benchmarks) if benchmarks else res.get_all_result_keys()
-        for key in keys:
-            params = benchmarks[key]["params"] if benchmarks else res.get_result_params(key)
-            params_of.setdefault(key, params)
-            stored = set(itertools.product(*res.get_result_params(key)))
+def _python(res: Results, facts: dict) -> str:
+    """The Python version: recorded by the benchmark process, else asv's (a path for
+    `--python=same`, in which case the version is unknown)."""
+    if facts.get("python"):
+        return str(facts["python"])
+    stored = str(res.params.get("python") or res.python or "")
+    return "" if os.sep in stored else stored
+
+
+def stored_cells(results_dir: Path, machine: str, default_timeout: float = DEFAULT_TIMEOUT
+                 ) -> list[Cell]:
+    """Every stored result of `machine`, each with its identity, status and reason."""
+    benchmarks = current_benchmarks(results_dir)
+    side = Sidecar.read(results_dir)
+    known = engines.names()
+    cells = []
+    for res in _iter_results(results_dir / machine):
+        python_param = str(res.params.get("python") or "")
+        for key in res.get_all_result_keys():
+            params = res.get_result_params(key)
+            bench = benchmarks.get(key) or {}
+            names = bench.get("param_names") or []
+            if len(names) != len(params):
+                names = PARAM_NAMES if len(params) == len(PARAM_NAMES) else []
+            suite, engine, metric, unit = _split(key, bench.get("unit"), known)
+            timeout = bench.get("timeout")
+            started = res.started_at.get(key)
+            started_s = started / 1000 if started is not None else None
+            duration = res.duration.get(key)
             values = res.get_result_value(key, params)
             stats = res.get_result_stats(key, params)
-            stamp = (res.started_at.get(key) or 0, res.date or 0)
-            for combo, value, stat in zip(itertools.product(*params), values, stats, strict=True):
-                old = newest.get((key, combo))
-                if combo in stored and (old is None or stamp >= old[0]):
-                    newest[(key, combo)] = (stamp, value, stat, res.duration.get(key))
-        if keys:
-            report.commits.append(res.commit_hash)
-            report.pythons.append(str(res.params.get("python", "")))
-    for key, bench in (benchmarks or {}).items():
-        params_of.setdefault(key, bench["params"])
-    return newest, params_of
+            for combo, value, stat in zip(itertools.product(*params), values, stats,
+                                          strict=True):
+                out = side.explain(key, tuple(combo), value, env=res.env_name,
+                                   python=python_param, started_at=started_s,
+                                   duration=duration, timeout=timeout,
+                                   default_timeout=default_timeout)
+                args = dict(zip(names, (_literal(v) for v in combo), strict=False))
+                workers, scale = args.get("workers"), args.get("scale")
+                stat = stat or {}
+                ok = out.status == model.OK
+                versions = out.facts.get("versions")
+                cells.append(Cell(
+                    suite=suite, engine=engine, metric=metric, unit=unit,
+                    workers=workers if isinstance(workers, int) else None,
+                    scale=None if scale is None else str(scale), status=out.status,
+                    value=float(value) if ok else None,
+                    q25=stat.get("q_25") if ok else None, q75=stat.get("q_75") if ok else None,
+                    samples=stat.get("repeat", 1) if ok else None, reason=out.reason,
+                    benchmark=key, params=tuple(combo), machine=machine,
+                    commit=res.commit_hash or "", env=res.env_name or "", date=res.date,
+                    started_at=started_s,
+                    size=_size(out.facts, metric),
+                    versions=tuple(sorted((str(k), str(v)) for k, v in versions.items()))
+                    if isinstance(versions, dict) else (),
+                    python=_python(res, out.facts)))
+    return cells
 
 
-def load_machine(results_dir: Path, machine: str, default_timeout: float = DEFAULT_TIMEOUT
-                 ) -> MachineReport:
-    """One cell per (benchmark, parameters) that has a result or is in the current suite."""
-    machine_dir = results_dir / machine
-    benchmarks = current_benchmarks(results_dir)
-    versions = _versions(machine_dir)
-    report = MachineReport(machine, _machine_info(machine_dir), [], versions)
-    newest, params_of = _newest(machine_dir, benchmarks, report)
-    report.commits = sorted({c for c in report.commits if c})
-    report.pythons = sorted({p for p in report.pythons if p})
-    known = {_squash(e.get("engine", "")): e.get("engine") for e in _engines(versions)}
-    for key, params in sorted(params_of.items()):
-        bench = (benchmarks or {}).get(key) or {}
-        suite, engine, metric, unit = _split(key, bench)
-        if suite == "engines":
-            engine = known.get(_squash(engine)) or engine
-        # Without benchmarks.json, assume the suite's contract: params (workers, scale).
-        names = bench.get("param_names") or (["workers", "scale"] if len(params) == 2 else [])
-        timeout = float(bench.get("timeout") or default_timeout)
-        for combo in itertools.product(*params):
-            args = dict(zip(names, (_literal(v) for v in combo), strict=False))
-            workers, scale = args.get("workers"), args.get("scale")
-            common = dict(suite=suite, engine=engine, metric=metric, unit=unit,
-                          workers=workers if isinstance(workers, int) else None,
-                          scale=None if scale is None else str(scale))
-            if (key, combo) not in newest:
-                report.cells.append(Cell(status=NOT_RUN, **common))
-                continue
-            _, value, stat, duration = newest[(key, combo)]
-            status = _status(value, duration, timeout)
-            stat = stat or {}
-            report.cells.append(Cell(
-                status=status, value=float(value) if status == OK else None,
-                q25=stat.get("q_25"), q75=stat.get("q_75"),
-                samples=stat.get("repeat", 1 if status == OK else None), **common))
-    return report
+def _choose(stored: list[Cell], commit: str | None, env: str | None) -> tuple[list[Cell], str]:
+    """The cells of the chosen commit and environment (a prefix, a name or part of one)."""
+    words = []
+    chosen = stored
+    if commit:
+        chosen = [c for c in chosen if c.commit.startswith(commit)]
+        if not chosen:
+            known = ", ".join(sorted({c.commit[:8] for c in stored}))
+            raise ParbenchError(f"no results of commit {commit!r} (known: {known})")
+        words.append(f"commit {commit}")
+    if env:
+        exact = [c for c in chosen if c.env == env]
+        chosen = exact or [c for c in chosen if env in c.env]
+        if not chosen:
+            known = ", ".join(sorted({c.env for c in stored}))
+            raise ParbenchError(f"no results in environment {env!r} (known: {known})")
+        words.append(f"environment {env}")
+    return chosen, " and ".join(words)
+
+
+def load_machine(results_dir: Path, machine: str, default_timeout: float = DEFAULT_TIMEOUT,
+                 commit: str | None = None, env: str | None = None) -> MachineReport:
+    """Every stored result of `machine`; shown: per combination the newest of the chosen ones."""
+    stored = stored_cells(results_dir, machine, default_timeout)
+    chosen, words = _choose(stored, commit, env)
+    shown_keys = {id(c) for c in model.newest(chosen)}
+    chosen_keys = {id(c) for c in chosen}
+    stored = [c if id(c) in shown_keys else replace(
+        c, shown=False, hidden=SUPERSEDED if id(c) in chosen_keys else NOT_SELECTED)
+        for c in stored]
+    shown = [c for c in stored if c.shown]
+    ran = {c.engine for c in stored if c.suite == "engines"}
+    suite = {_split(k, None, engines.names())[1] for k in current_benchmarks(results_dir)
+             if k.startswith("bench_engines.")}
+    return MachineReport(
+        machine, _machine_info(results_dir / machine), shown, _versions(results_dir, machine),
+        stored=stored, identities=model.identities(stored, shown),
+        not_measured=model.engine_order((set(engines.names()) | suite) - ran), selection=words)
 
 
 def _machine_info(machine_dir: Path) -> dict[str, object]:
@@ -162,24 +203,16 @@ def _machine_info(machine_dir: Path) -> dict[str, object]:
         return {}
 
 
-def _squash(name: object) -> str:
-    return str(name).replace("-", "").replace("_", "").lower()
+def versions_path(results_dir: Path, machine: str) -> Path:
+    """Where `make bench` writes the engines' versions (`python -m workloads engines --json`):
+    `<results>/../parbench/<machine>-versions.json` (a .json inside the results folder would be
+    read by asv as a results file)."""
+    return folder(results_dir) / f"{machine}-versions.json"
 
 
-def _engines(versions: dict[str, object] | None) -> list[dict]:
-    """The sidecar's engine entries (dicts only)."""
-    engines = (versions or {}).get("engines")
-    return [e for e in engines if isinstance(e, dict)] if isinstance(engines, list) else []
-
-
-def versions_path(machine_dir: Path) -> Path:
-    """Where `make bench` writes the engines' versions for the machine of `machine_dir`."""
-    return machine_dir.parent.parent / VERSIONS_DIR / f"{machine_dir.name}-versions.json"
-
-
-def _versions(machine_dir: Path) -> dict[str, object] | None:
+def _versions(results_dir: Path, machine: str) -> dict[str, object] | None:
     try:
-        data = json.loads(versions_path(machine_dir).read_text(encoding="utf-8"))
+        data = json.loads(versions_path(results_dir, machine).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None

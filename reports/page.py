@@ -1,33 +1,58 @@
-"""The report's HTML: one self-contained page per machine (inline CSS, no scripts, local images)."""
+"""The report's HTML: one self-contained page per machine (inline CSS and SVG, the CSV as a data
+URI, no scripts, nothing fetched)."""
 
 from __future__ import annotations
 
+import base64
+import datetime
 import math
+from collections import defaultdict
 from html import escape
 
-from reports import metrics, model
-from reports.model import OK, Best, Cell, Growth, MachineReport, fmt_scale
+from matplotlib.figure import Figure
+
+from reports import export, figures, metrics, model
+from reports.model import (
+    BAD,
+    OK,
+    PEAK_MEMORY,
+    SKIPPED,
+    STARTUP,
+    Cell,
+    Growth,
+    Ident,
+    MachineReport,
+    Pick,
+    Verdict,
+    fmt_scale,
+    fmt_time,
+)
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;
-max-width:1320px;padding:0 24px 48px;color:#1d1d1f}
-h1{font-size:24px;margin:24px 0 4px}h2{font-size:19px;margin:36px 0 8px;
-border-bottom:1px solid #ddd;padding-bottom:4px}h3{font-size:15px;margin:20px 0 6px}
-.sub{color:#666;margin:0 0 16px}.card{background:#f5f8fc;border:1px solid #d4e2f2;
-border-radius:8px;padding:12px 18px;margin:12px 0}
-table{border-collapse:collapse;margin:8px 0}th,td{border:1px solid #ddd;padding:4px 8px;
+max-width:1440px;padding:0 24px 48px;color:#1d1d1f}
+h1{font-size:24px;margin:20px 0 2px}h2{font-size:19px;margin:28px 0 6px;
+border-bottom:1px solid #ddd;padding-bottom:4px}h3{font-size:15px;margin:14px 0 4px}
+.sub{color:#555;margin:0 0 10px}.card{background:#f5f8fc;border:1px solid #d4e2f2;
+border-radius:8px;padding:8px 16px;margin:10px 0}.card h2{border:0;margin:6px 0}
+table{border-collapse:collapse;margin:6px 0}th,td{border:1px solid #ddd;padding:3px 7px;
 text-align:right;vertical-align:top}th{background:#f3f3f3}td.l,th.l{text-align:left}
-.summary td,.summary th{font-size:15px}
-.num small{display:block;color:#777;font-size:11px}
-.ok{}.failed,.failed-or-timed-out{background:#fde2e1;color:#9b1c1c;font-weight:600}
-.skipped{background:#f1f1f1;color:#777}.not-run{background:#fff7db;color:#8a6d00}
-.na{color:#999}img{max-width:100%;height:auto;display:block;margin:8px 0}
+small{color:#666;font-size:11px}td small{display:block}
+.failed,.killed,.failed-or-timed-out{background:#fde2e1;color:#9b1c1c}
+.skipped{background:#f4f4f4;color:#777}.na{color:#999}
+.warn{color:#b35c00;font-weight:700;cursor:help}
+sup.tag{color:#1f5fa8;font-weight:700;cursor:help}sup.mixed{color:#b00;font-weight:700;cursor:help}
+nav{position:sticky;top:0;background:#fff;padding:6px 0;border-bottom:1px solid #eee;z-index:1}
 nav a{margin-right:12px}code{background:#f3f3f3;padding:0 3px;border-radius:3px}
-.legend span{margin-right:14px;padding:1px 6px}
+.figs{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start}
+figure{margin:6px 0}svg.chart{max-width:100%;height:auto;display:block}
+details{margin:6px 0}summary{cursor:pointer;color:#1f5fa8}
+.verdict td{font-size:13px}.verdict b{font-size:14px}
 """
 
-STATUS_TEXT = {model.FAILED: "FAILED", model.FAILED_OR_TIMED_OUT: "FAILED or timed out",
-               model.SKIPPED: "skipped", model.NOT_RUN: "not run"}
+STATUS_TEXT = {model.FAILED: "FAILED", model.KILLED: "KILLED",
+               model.FAILED_OR_TIMED_OUT: "FAILED or timed out", SKIPPED: "skipped"}
+MAX_CELL_REASON = 160
 
 
 def css_class(status: str) -> str:
@@ -39,36 +64,88 @@ def fmt_value(value: float | None, unit: str) -> str:
     if value is None or not math.isfinite(value):
         return "–"
     if unit == "seconds":
-        for scale, suffix in ((60, "min"), (1, "s"), (1e-3, "ms"), (1e-6, "µs")):
-            if abs(value) >= scale or suffix == "µs":
-                return f"{value / scale:.3g} {suffix}"
+        return fmt_time(value)
     if unit == "bytes":
         return f"{value / 2**30:.2f} GiB" if value >= 2**30 else f"{value / 2**20:.0f} MiB"
     return f"{value:.4g} {escape(unit)}".strip()
 
 
-def fmt_speedup(x: float | None) -> str:
+def fmt_ratio(x: float | None) -> str:
     return "–" if x is None or not math.isfinite(x) else f"{x:.2f}×"
 
 
-def _cell_td(c: Cell | None) -> str:
+class Marks:
+    """Identity marks: results of the main (commit, environment) carry none; others carry their
+    tag (B, C, …); numbers computed from several carry "mixed A+B"."""
+
+    def __init__(self, m: MachineReport) -> None:
+        self.tags = m.tags
+        self.primary = m.primary
+        self.names = {i.ident: f"commit {i.commit[:8]} in {i.env}" for i in m.identities}
+
+    def text(self, idents: set[Ident] | frozenset[Ident]) -> str:
+        """"" for the main identity, "B" for another, "A+B" for several (plain text)."""
+        ids = set(idents)
+        if not ids or ids == {self.primary}:
+            return ""
+        return "+".join(sorted(self.tags.get(i, "?") for i in ids))
+
+    def html(self, idents: set[Ident] | frozenset[Ident]) -> str:
+        text = self.text(idents)
+        if not text:
+            return ""
+        title = escape("; ".join(self.names.get(i, "?") for i in sorted(idents)))
+        if "+" in text:
+            return (f'<sup class="mixed" title="computed from results of different commits or '
+                    f'environments: {title}">mixed {text}</sup>')
+        return f'<sup class="tag" title="{title}">{text}</sup>'
+
+    def of_engines(self, cells: list[Cell]) -> dict[str, str]:
+        """Per engine: the mark of the identities of its cells (for figure legends)."""
+        by_e: dict[str, set[Ident]] = defaultdict(set)
+        for c in cells:
+            if c.status == OK:
+                by_e[c.engine].add(c.ident)
+        return {e: self.text(ids) for e, ids in by_e.items()}
+
+
+def warn(cell: Cell | None) -> str:
+    note = cell.noise if cell is not None else None
+    return f' <span class="warn" title="{escape(note)}">⚠</span>' if note else ""
+
+
+def _time(cell: Cell) -> str:
+    """`1.23 s` with its IQR and n below it."""
+    extra = []
+    if cell.q25 is not None and cell.q75 is not None and (cell.samples or 0) > 1:
+        extra.append(f"IQR {fmt_value(cell.q25, cell.unit)} – {fmt_value(cell.q75, cell.unit)}")
+    if cell.samples is not None:
+        extra.append(f"n = {cell.samples}")
+    small = f"<small>{' · '.join(extra)}</small>" if extra else ""
+    return f"{fmt_value(cell.value, cell.unit)}{warn(cell)}{small}"
+
+
+def _reason(c: Cell) -> str:
+    r = c.reason or ""
+    short = r if len(r) <= MAX_CELL_REASON else r[: MAX_CELL_REASON - 1] + "…"
+    return f'<small title="{escape(r)}">{escape(short)}</small>' if r else ""
+
+
+def cell_td(c: Cell | None, marks: Marks) -> str:
     if c is None:
         return '<td class="na">–</td>'
     attrs = (f'data-engine="{escape(c.engine)}" data-workers="{c.workers}" '
              f'data-scale="{escape(str(c.scale))}" data-status="{escape(c.status)}"')
+    tag = marks.html({c.ident})
     if c.status != OK:
-        return f'<td class="{css_class(c.status)}" {attrs}>{STATUS_TEXT[c.status]}</td>'
-    extra = []
-    if c.q25 is not None and c.q75 is not None:
-        extra.append(f"IQR {fmt_value(c.q25, c.unit)} – {fmt_value(c.q75, c.unit)}")
-    if c.samples is not None:
-        extra.append(f"n = {c.samples}")
-    small = f"<small>{' · '.join(extra)}</small>" if extra else ""
-    return f'<td class="num ok" {attrs}>{fmt_value(c.value, c.unit)}{small}</td>'
+        return (f'<td class="l {css_class(c.status)}" {attrs}>{STATUS_TEXT[c.status]}{tag}'
+                f"{_reason(c)}</td>")
+    return f'<td class="num ok" {attrs}>{_time(c)}{tag}</td>'
 
 
-def results_table(cells: list[Cell]) -> str:
-    """Rows: engine × workers; columns: scales. Every combination asv knows about is shown."""
+def results_table(cells: list[Cell], marks: Marks, heads: dict[str | None, str] | None = None
+                  ) -> str:
+    """Rows: engine × workers; columns: scales (headed by data size where known)."""
     if not cells:
         return '<p class="na">No results.</p>'
     scales = sorted({c.scale for c in cells}, key=lambda s: (s is None, _float(s)))
@@ -76,10 +153,11 @@ def results_table(cells: list[Cell]) -> str:
     for c in cells:
         rows.setdefault((c.engine, c.workers), {})[c.scale] = c
     order = {e: i for i, e in enumerate(model.engine_order({c.engine for c in cells}))}
-    head = "".join(f"<th>scale {escape(str(s))}</th>" for s in scales)
+    head = "".join(f"<th>{(heads or {}).get(s) or f'scale {escape(str(s))}'}</th>"
+                   for s in scales)
     body = []
     for (e, p), by_scale in sorted(rows.items(), key=lambda kv: (order[kv[0][0]], kv[0][1] or 0)):
-        tds = "".join(_cell_td(by_scale.get(s)) for s in scales)
+        tds = "".join(cell_td(by_scale.get(s), marks) for s in scales)
         body.append(f'<tr><td class="l">{escape(e)}</td><td>{p if p is not None else "–"}</td>'
                     f"{tds}</tr>")
     return (f'<table class="results"><tr><th class="l">engine</th><th>workers</th>{head}</tr>'
@@ -93,24 +171,63 @@ def _float(s: str | None) -> float:
         return math.inf
 
 
-def summary_table(best: list[Best]) -> str:
-    if not best:
+def _pick_td(pk: Pick | None, marks: Marks, empty: str = "–", extra: str = "") -> str:
+    if pk is None:
+        return f'<td class="l na">{escape(empty)}</td>'
+    c = pk.cell
+    if c.samples is not None and c.samples <= 1:
+        iqr = "a single sample: spread unknown"
+    elif c.q25 is not None and c.q75 is not None:
+        iqr = f"IQR {fmt_time(c.q25)} – {fmt_time(c.q75)} · n = {c.samples}"
+    else:
+        iqr = f"IQR unknown · n = {c.samples}"
+    note = f"<small>{escape(pk.note)}</small>" if pk.note else ""
+    return (f'<td class="l" data-engine="{escape(pk.engine)}" data-workers="{pk.workers}">'
+            f"<b>{escape(pk.engine)}</b> · {pk.workers} worker{'s' if pk.workers > 1 else ''}"
+            f" · {fmt_time(pk.time)}{warn(c)}{marks.html({c.ident})}{extra}"
+            f"<small>{iqr}</small>{note}</td>")
+
+
+def _mixed(marks: Marks, idents: set[Ident] | frozenset[Ident]) -> str:
+    """The mark of a number computed from several results, when they differ in identity."""
+    return marks.html(idents) if len(set(idents)) > 1 else ""
+
+
+def verdict_table(rows: list[Verdict], marks: Marks) -> str:
+    if not rows:
         return '<p class="na">No successful engine results yet.</p>'
-    rows = []
-    for b in best:
-        worth = b.worth_it if b.worth_it is not None else "–"
-        rows.append(
-            f'<tr><td class="l">{escape(b.workload)}</td><td>{fmt_scale(b.scale)}</td>'
-            f'<td class="l"><b>{escape(b.engine)}</b></td><td>{b.workers}</td>'
-            f"<td>{fmt_value(b.time, 'seconds')}</td><td><b>{fmt_speedup(b.over_serial)}</b></td>"
-            f"<td>{worth}</td></tr>")
-    return ('<table class="summary"><tr><th class="l">workload</th><th>scale</th>'
-            '<th class="l">fastest engine</th><th>at workers</th><th>median time</th>'
-            "<th>speedup over serial</th><th>workers worth it (efficiency ≥ 0.5)</th></tr>"
-            + "".join(rows) + "</table>")
+    body = []
+    for v in rows:
+        f, par, run = v.fastest, v.parallel, v.runner_up
+        eff = ""
+        if par is not None and par.efficiency is not None and par.workers > 1:
+            eff = f" · efficiency {par.efficiency:.2f}" + _mixed(marks, par.idents)
+        runner_extra = ""
+        if run is not None and f is not None and f.time > 0:
+            runner_extra = (f" · {run.time / f.time:.2f}× the fastest"
+                            + _mixed(marks, {run.cell.ident, f.cell.ident}))
+            if v.close:
+                runner_extra += (' <span class="warn" title="the interquartile ranges of the '
+                                 'fastest and the runner-up overlap">too close to call</span>')
+        over = f.over_serial if f else None
+        body.append(
+            f'<tr data-workload="{escape(v.workload)}" data-scale="{fmt_scale(v.scale)}">'
+            f'<td class="l">{escape(v.workload)}</td>'
+            f'<td class="l">{escape(model.size_label(v.scale, v.size))}'
+            f"<small>scale {fmt_scale(v.scale)}</small></td>"
+            f"{_pick_td(f, marks)}"
+            f'<td class="over">{fmt_ratio(over)}{marks.html(f.idents) if over else ""}</td>'
+            f"{_pick_td(par, marks, v.parallel_note, eff)}"
+            f"{_pick_td(run, marks, 'no other engine measured', runner_extra)}</tr>")
+    return ('<table class="verdict"><tr><th class="l">workload</th><th class="l">data read</th>'
+            '<th class="l">fastest engine (its best worker count)</th>'
+            "<th>speedup over serial</th>"
+            '<th class="l">fastest parallel engine, at the most workers with efficiency ≥ 0.5'
+            '</th><th class="l">runner-up</th></tr>' + "".join(body) + "</table>")
 
 
-def growth_table(fits: list[Growth]) -> str:
+def growth_table(fits: list[Growth], marks: Marks | None = None,
+                 idents: dict[str, set[Ident]] | None = None) -> str:
     def cross(g: Growth, b: str) -> str:
         if b == g.engine:
             return '<td class="na">(baseline)</td>'
@@ -119,13 +236,66 @@ def growth_table(fits: list[Growth]) -> str:
         s = g.beats[b]
         return "<td>never</td>" if s is None else f"<td>from scale {fmt_scale(s)}</td>"
 
+    def mark(e: str) -> str:
+        return _mixed(marks, (idents or {}).get(e, set())) if marks else ""
+
     rows = "".join(
-        f'<tr><td class="l">{escape(g.engine)}</td><td>{g.workers if g.workers else "–"}</td>'
-        f"<td>{'–' if math.isnan(g.exponent) else f'{g.exponent:.2f}'}</td>"
+        f'<tr data-engine="{escape(g.engine)}"><td class="l">{escape(g.engine)}</td>'
+        f'<td>{g.workers if g.workers else "–"}</td>'
+        f"<td>{'–' if math.isnan(g.exponent) else f'{g.exponent:.2f}'}{mark(g.engine)}</td>"
         f"{cross(g, 'serial')}{cross(g, 'pandas')}</tr>" for g in fits)
-    return ('<table><tr><th class="l">engine</th><th>fitted at workers</th>'
-            "<th>growth exponent b</th><th>beats serial</th><th>beats pandas</th></tr>"
-            f"{rows}</table>")
+    return ('<table class="growth"><tr><th class="l">engine</th><th>fitted at workers</th>'
+            "<th>growth exponent b (T ∝ size<sup>b</sup>)</th><th>beats serial</th>"
+            f"<th>beats pandas</th></tr>{rows}</table>")
+
+
+def identity_table(m: MachineReport) -> str:
+    rows = []
+    for i in m.identities:
+        when = _date(i.date)
+        run = _when(i.last_run)
+        rows.append(f'<tr><td class="l"><b>{escape(i.tag)}</b></td>'
+                    f'<td class="l"><code>{escape(i.commit[:8])}</code> <small>{when}</small></td>'
+                    f'<td class="l">{escape(i.env)}</td><td>{escape(i.python or "?")}</td>'
+                    f"<td>{i.shown}</td><td>{i.stored}</td><td>{run}</td></tr>")
+    return ('<table class="identities"><tr><th class="l">mark</th><th class="l">commit</th>'
+            '<th class="l">environment</th><th>Python</th><th>results shown</th>'
+            "<th>stored</th><th>last run</th></tr>" + "".join(rows) + "</table>")
+
+
+def _date(ms: int | None) -> str:
+    if not ms:
+        return ""
+    return datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc).strftime(
+        "committed %Y-%m-%d")
+
+
+def _when(t: float | None) -> str:
+    if not t:
+        return "?"
+    return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
+def engine_versions(m: MachineReport) -> dict[str, str]:
+    """Per engine: the framework versions its shown results ran (recorded by each benchmark
+    process), else those of `make bench`'s versions file."""
+    seen: dict[str, list[str]] = defaultdict(list)
+    for c in m.cells:
+        if c.suite == "engines" and (c.versions or c.python):
+            text = ", ".join(f"{k} {v}" for k, v in c.versions) or f"python {c.python}"
+            if text not in seen[c.engine]:
+                seen[c.engine].append(text)
+    out = {e: "; ".join(v) for e, v in seen.items()}
+    for e in _file_engines(m):
+        vers = e.get("versions")
+        if e.get("engine") not in out and isinstance(vers, dict) and vers:
+            out[str(e["engine"])] = ", ".join(f"{k} {v}" for k, v in vers.items()) + " (file)"
+    return out
+
+
+def _file_engines(m: MachineReport) -> list[dict]:
+    engines = (m.versions or {}).get("engines")
+    return [e for e in engines if isinstance(e, dict)] if isinstance(engines, list) else []
 
 
 def machine_table(m: MachineReport) -> str:
@@ -133,130 +303,294 @@ def machine_table(m: MachineReport) -> str:
     ram = str(info.get("ram", ""))
     if ram.isdigit():
         ram = f"{int(ram) / 2**30:.1f} GiB"
+    python = ", ".join(m.pythons) or str((m.versions or {}).get("python") or "") or \
+        "unknown (asv stored the interpreter's path; no benchmark process recorded its version)"
     items = [("machine", m.name), ("CPU", info.get("cpu")), ("cores", info.get("num_cpu")),
              ("memory", ram), ("OS", info.get("os")), ("architecture", info.get("arch")),
-             ("Python", (m.versions or {}).get("python") or ", ".join(m.pythons)),
-             ("commits", ", ".join(c[:8] for c in m.commits))]
+             ("Python", python), ("commits shown", ", ".join(c[:8] for c in m.commits))]
     rows = "".join(f'<tr><th class="l">{k}</th><td class="l">{escape(str(v or "unknown"))}</td>'
                    "</tr>" for k, v in items)
     return f"<table>{rows}</table>"
 
 
 def versions_table(m: MachineReport) -> str:
-    engines = (m.versions or {}).get("engines")
-    if not isinstance(engines, list):
-        return ('<p>Framework versions unknown: no <code>parbench-versions.json</code> next to '
-                "<code>machine.json</code> (<code>make bench</code> writes it).</p>")
+    vers = engine_versions(m)
+    avail = {str(e.get("engine")): e for e in _file_engines(m)}
+    names = model.engine_order(set(vers) | set(avail))
+    if not names:
+        return ('<p class="na">Framework versions unknown: no benchmark process recorded them '
+                "and there is no <code>.asv/parbench/&lt;machine&gt;-versions.json</code> "
+                "(<code>make bench</code> writes it).</p>")
     rows = []
-    for e in engines:
-        if not isinstance(e, dict):
-            continue
-        vers = e.get("versions") or {}
-        text = ", ".join(f"{k} {v}" for k, v in vers.items()) if isinstance(vers, dict) else vers
-        avail = "yes</td>" if e.get("available") else 'no</td>'
-        rows.append(f'<tr><td class="l">{escape(str(e.get("engine", "?")))}</td>'
-                    f'<td class="l{"" if e.get("available") else " failed"}">{avail}'
-                    f'<td class="l">{escape(str(text or "unknown"))}</td>'
-                    f'<td class="l">{escape(str(e.get("reason") or ""))}</td></tr>')
-    return ('<table><tr><th class="l">engine</th><th class="l">available</th>'
-            '<th class="l">versions</th>'
-            '<th class="l">reason</th></tr>' + "".join(rows) + "</table>")
+    for e in names:
+        a = avail.get(e)
+        ok = "–" if a is None else ("yes" if a.get("available") else "no")
+        rows.append(f'<tr><td class="l">{escape(e)}</td><td class="l">{ok}</td>'
+                    f'<td class="l">{escape(vers.get(e, "unknown"))}</td>'
+                    f'<td class="l">{escape(str((a or {}).get("reason") or ""))}</td></tr>')
+    return ('<table class="versions"><tr><th class="l">engine</th><th class="l">available '
+            '(versions file)</th><th class="l">versions (as run)</th><th class="l">reason</th>'
+            "</tr>" + "".join(rows) + "</table>")
+
+
+def problems(cells: list[Cell]) -> str:
+    """Every combination without a result, grouped by status and reason."""
+    groups: dict[tuple[str, str], list[Cell]] = defaultdict(list)
+    for c in cells:
+        if c.status != OK:
+            groups[(c.status, c.reason)].append(c)
+    if not groups:
+        return "<p>Every combination gave a result.</p>"
+    items = []
+    for (status, reason), cs in sorted(groups.items(), key=lambda kv: (kv[0][0] == SKIPPED,
+                                                                       -len(kv[1]))):
+        where = sorted({f"{c.engine} {c.metric} (workers {c.workers}, scale {c.scale})"
+                        for c in cs})
+        more = f" and {len(where) - 6} more" if len(where) > 6 else ""
+        items.append(f'<li><span class="{css_class(status)}">{STATUS_TEXT[status]}</span> '
+                     f"×{len(cs)}: <i>{escape(reason or 'no reason recorded')}</i><br>"
+                     f"<small>{escape('; '.join(where[:6]))}{more}</small></li>")
+    return f'<ul class="problems">{"".join(items)}</ul>'
+
+
+def summary_line(cells: list[Cell]) -> str:
+    counts = model.status_counts(cells)
+    parts = [f"{counts[s]} {t.lower()}" for s, t in STATUS_TEXT.items() if counts.get(s)]
+    line = f"{len(cells)} combinations shown: {counts.get(OK, 0)} ok"
+    bad = sum(counts.get(s, 0) for s in BAD)
+    link = ' (<a href="#problems">why</a>)' if bad or counts.get(SKIPPED) else ""
+    return f"<p>{line}{', ' + ', '.join(parts) if parts else ''}{link}.</p>"
+
+
+def spread_table(rows: list[model.Spread], unit: str, marks: Marks) -> str:
+    body = []
+    for r in rows:
+        s = r.summary
+        note = metrics.noise(s.n, s.median, s.q25, s.q75)
+        w = f' <span class="warn" title="{escape(note)}">⚠</span>' if note else ""
+        vals = ", ".join(fmt_value(v, unit) for v in sorted(r.values))
+        body.append(f'<tr data-engine="{escape(r.engine)}" data-workers="{r.workers}">'
+                    f'<td class="l">{escape(r.engine)}</td><td>{r.workers}</td>'
+                    f"<td>{fmt_value(s.median, unit)}{w}{marks.html(r.idents)}</td>"
+                    f"<td>{fmt_value(s.q25, unit)} – {fmt_value(s.q75, unit)}</td>"
+                    f'<td>{s.n}</td><td class="l"><small>{vals}</small></td></tr>')
+    return ('<table class="spread"><tr><th class="l">engine</th><th>workers</th><th>median</th>'
+            '<th>IQR</th><th>n</th><th class="l">every value</th></tr>' + "".join(body)
+            + "</table>")
 
 
 def _datagen(cells: list[Cell]) -> str:
     """One line: the generator's speedup with its most workers, per scale."""
     parts = []
-    for metric in sorted({c.metric for c in cells}):
-        by_scale: dict[str | None, dict[int, float]] = {}
-        for c in cells:
-            if c.metric == metric and c.status == OK and c.workers and c.value:
-                by_scale.setdefault(c.scale, {})[c.workers] = c.value
-        for scale, by_p in sorted(by_scale.items(), key=lambda kv: _float(kv[0])):
-            sp = metrics.speedup(by_p)
-            if len(sp) > 1:
-                p = max(sp)
-                parts.append(f"{escape(metric)} at scale {escape(str(scale))}: "
-                             f"{fmt_speedup(sp[p])} faster with {p} workers than with 1")
-    return f"<p>{'; '.join(parts)}.</p>" if parts else ""
+    by_scale: dict[str | None, dict[int, float]] = defaultdict(dict)
+    for c in cells:
+        if c.status == OK and c.workers and c.value:
+            by_scale[c.scale][c.workers] = c.value
+    for scale, by_p in sorted(by_scale.items(), key=lambda kv: _float(kv[0])):
+        sp = metrics.speedup(by_p)
+        if len(sp) > 1:
+            p = max(sp)
+            parts.append(f"scale {escape(str(scale))}: {fmt_ratio(sp[p])} faster with {p} "
+                         "workers than with 1")
+    return f"<p>Generating data: {'; '.join(parts)}.</p>" if parts else ""
 
 
-def _img(src: str, alt: str) -> str:
-    return f'<img src="{escape(src)}" alt="{escape(alt)}">'
+def _fig(fig: Figure, caption: str, fid: str) -> str:
+    return (f'<figure class="fig" id="{escape(fid)}">{figures.to_svg(fig)}<figcaption><small>'
+            f"{caption}</small></figcaption></figure>")
 
 
-def _problems(cells: list[Cell]) -> str:
-    """One line naming the combinations that did not give a result."""
-    bad = [c for c in cells if c.status in (model.FAILED, model.FAILED_OR_TIMED_OUT)]
-    counts = model.status_counts(cells)
-    parts = [f"{counts.get(s, 0)} {t.lower()}" for s, t in STATUS_TEXT.items() if counts.get(s)]
-    line = f"{len(cells)} combinations: {counts.get(OK, 0)} ok"
-    line += (", " + ", ".join(parts)) if parts else ""
-    names = [f"{escape(c.engine)} {escape(c.metric)} (workers {c.workers}, scale "
-             f"{escape(str(c.scale))})" for c in bad[:8]]
-    if bad:
-        more = f" and {len(bad) - 8} more" if len(bad) > 8 else ""
-        line += ". Failed: " + "; ".join(names) + more
-    return f"<p>{line}.</p>"
+def csv_link(m: MachineReport) -> str:
+    data = base64.b64encode(export.csv_text(m.stored).encode()).decode()
+    return (f'<a class="csv" download="parbench-{escape(m.name)}.csv" '
+            f'href="data:text/csv;charset=utf-8;base64,{data}">download every stored result '
+            f"as CSV</a> ({len(m.stored)} rows: engine, versions, workload, scale, bytes, rows, "
+            "workers, median, IQR, n, status, reason, commit, environment)")
 
 
 METHOD = """
 <ul>
-<li>Times are asv's medians; error bars and IQR are asv's stored 25th–75th percentiles
-(speedup bars: T(1)/q75(p) to T(1)/q25(p)); <i>n</i> is the number of samples.</li>
-<li>Speedup S(p) = T(1)/T(p) of the same engine; efficiency S(p)/p; Karp–Flatt serial fraction
-e = (1/S − 1/p)/(1 − 1/p) (constant e: a fixed serial part; growing e: overhead that grows
-with p); speedup over serial = T<sub>serial</sub>(1)/T<sub>engine</sub>(p).</li>
-<li><b>Workers worth it</b>: the largest worker count whose efficiency is still ≥ 0.5.</li>
-<li><b>Growth exponent</b> b: least-squares slope of log T against log scale, at the worker count
-that is fastest at the largest scale (listed per engine); b ≈ 1 is linear in data size.</li>
-<li><b>Crossover</b>: the smallest measured scale from which the engine (at its fastest worker
-count at each scale) is faster than the baseline at every larger measured scale; "never": slower
-at the largest scale.</li>
-<li>Status: <b>FAILED</b>: the benchmark raised (a wrong answer fails loudly); <b>FAILED or timed
-out</b>: asv stores no reason and the benchmark ran long enough to have timed out;
-<b>skipped</b>: not applicable (one-worker engines at more workers) or data missing;
-<b>not run</b>: in the current benchmark suite but never run on this machine.</li>
-<li>Start-up: engine start-up time, measured apart from the workloads. Peak memory: peak RSS of
-the whole process tree (driver, JVM, worker processes) while running every workload once.</li>
+<li><b>Which results</b>: every result asv stored for this machine is read with its commit and
+environment; per combination (benchmark, workers, scale) the page shows the newest: that of the
+newest commit (by commit date), the most recently run among equals (<code>--commit</code> and
+<code>--env</code> choose others). Results of another commit or environment than the main one
+(A) carry its mark (<sup class="tag">B</sup>); a number computed from results of several carries
+<sup class="mixed">mixed A+B</sup>. The CSV holds every stored result, superseded ones too.</li>
+<li>Times are asv's medians; IQR is asv's 25th–75th percentile of the samples, <i>n</i> their
+number. <span class="warn">⚠</span> marks a single sample or an IQR above {noisy:.0%} of the
+median.</li>
+<li><b>Fastest engine</b>: the smallest median of any engine at any worker count. <b>Fastest
+parallel engine</b>: among engines measured at more than one worker count, the smallest median
+at the engine's <i>workers worth it</i> — the largest worker count whose efficiency
+E(p) = S(p)/p is still ≥ {worth} (S(p) = T(1)/T(p), same engine). <b>Runner-up</b>: the second
+fastest engine; "too close to call" when the two IQRs overlap. <b>Speedup over serial</b> =
+T<sub>serial</sub>(1)/T.</li>
+<li><b>Decision chart</b>: each engine at its fastest worker count per size; a dotted line marks
+where the fastest engine changes, at the size where the two engines' lines cross (linear in
+log size and log time between the two measured sizes).</li>
+<li><b>Karp–Flatt</b> serial fraction e = (1/S − 1/p)/(1 − 1/p), drawn only for engines
+measured at {kf} or more worker counts: a constant e is a fixed serial part, a growing e overhead
+that grows with p; e &lt; 0 is a superlinear speedup, e &gt; 1 (▲) a slowdown (S &lt; 1).</li>
+<li><b>Growth exponent</b> b: least-squares slope of log T against log scale at the worker count
+fastest at the largest scale; b ≈ 1 is linear in the data. <b>Beats serial/pandas</b>: the
+smallest measured scale from which the engine (at its fastest workers) is faster at every larger
+measured scale; "never": slower at the largest.</li>
+<li><b>Status</b>: FAILED — the benchmark raised (a wrong answer shows its mismatch message);
+KILLED — its process started and never finished: asv stopped it at its timeout, or it crashed;
+FAILED or timed out — no reason was recorded and it ran long enough to have timed out;
+skipped — not applicable, with the reason (one-worker engines at more workers, data missing,
+engine unavailable). Reasons come from the benchmarks' records in <code>.asv/parbench/</code>,
+since asv keeps no error output.</li>
+<li><b>Data sizes</b>: bytes of the files a workload reads (MB = 10<sup>6</sup> bytes) and the
+rows they hold, as each benchmark process recorded them; "scale N" where none was recorded.
+Sizes above the largest measured are not measured: the page does not extrapolate.</li>
+<li><b>Start-up</b>: seconds to start the engine, outside every workload's time, once per
+process (one per scale): median, IQR and every value. <b>Peak memory</b>: peak RSS of the whole
+process tree (driver, JVM, workers) while every workload runs once: one sample each.</li>
 </ul>
-"""
+""".format(noisy=metrics.NOISY_SPREAD, worth=metrics.WORTH_IT_EFFICIENCY,  # noqa: UP032
+           kf=metrics.KARP_FLATT_MIN_WORKERS)
 
 
-def render(m: MachineReport, figs: dict[str, list[str]], generated: str) -> str:
-    """The whole page; `figs` maps a section (workload, "resources") to image paths."""
+def _round(x: float) -> str:
+    return f"{x:,.0f}" if x >= 100 else f"{x:.3g}"
+
+
+def beyond(dec: model.Decision) -> str:
+    """What the page says about sizes above the largest measured one: nothing measured, and
+    which scale would give a gigabyte of this workload's input."""
+    if not dec.scale_of:
+        return ""
+    largest = max(dec.scale_of)
+    text = (f" Above {dec.fmt_x(largest)} nothing was measured: the page does not "
+            "extrapolate.")
+    if dec.in_mb and dec.scale_of[largest] > 0:
+        mb_per_scale = largest / dec.scale_of[largest]
+        text += (f" This input holds {mb_per_scale:.3g} MB per unit of scale: 1 GB is scale "
+                 f"≈ {_round(1000 / mb_per_scale)} (<code>make bench SCALES=…</code> measures it).")
+    return text
+
+
+def karp_flatt_note(g: model.Grid) -> str:
+    """Which engines the Karp–Flatt panel shows, or why it shows none."""
+    drawn = sorted({e for e, by_s in g.items() for by_p in by_s.values()
+                    if metrics.karp_flatt_meaningful(by_p)})
+    if drawn:
+        return (f"Karp–Flatt for engines measured at {metrics.KARP_FLATT_MIN_WORKERS} or more "
+                f"worker counts: {escape(', '.join(drawn))}.")
+    counts = sorted({p for by_s in g.values() for by_p in by_s.values() for p in by_p})
+    return (f"Karp–Flatt is not drawn: it needs {metrics.KARP_FLATT_MIN_WORKERS} or more worker "
+            "counts (1 and two more) to say how overhead grows with p; measured here: "
+            f"{', '.join(map(str, counts)) or 'none'}.")
+
+
+def _columns(cells: list[Cell], w: str) -> list[tuple[float, str]]:
+    return [(s, model.size_label(s, sz)) for s, sz in model.sizes(cells, w).items()]
+
+
+def workload_section(m: MachineReport, w: str, style: dict, marks: Marks,
+                     versions: dict[str, str]) -> str:
+    cells = model.select(m.cells, "engines", w)
+    dec = model.decision(m.cells, w)
+    cols = _columns(m.cells, w)
+    emarks = marks.of_engines(cells)
+    panels = []
+    for s, label in cols:
+        by_e: dict[str, list[Cell]] = defaultdict(list)
+        for c in cells:
+            if c.scale_value == s:
+                by_e[c.engine].append(c)
+        panels.append((label, dict(by_e)))
+    g = model.grid(m.cells, w)
+    winner = escape(dec.winner_text()) + _mixed(
+        marks, {c.ident for by_x in dec.cells.values() for c in by_x.values()})
+    above = beyond(dec)
+    engine_ids: dict[str, set[Ident]] = defaultdict(set)
+    for c in cells:
+        if c.status == OK:
+            engine_ids[c.engine].add(c.ident)
+    heads = {str(c.scale): escape(label) for c in cells for s, label in cols
+             if c.scale_value == s}
+    return "\n".join([
+        f'<section id="w-{escape(w)}"><h2>{escape(w)}</h2>',
+        f'<p class="winner"><b>Fastest by data size</b>: {winner or "–"}.{above}</p>',
+        '<div class="figs">',
+        _fig(figures.decision(dec, style, emarks), "Each engine at its fastest worker count per "
+             "size; dotted: where the fastest engine changes.", f"fig-{w}-decision"),
+        _fig(figures.bars(w, panels, style, versions, emarks), "Solid: at its best worker count "
+             "(w), with IQR whiskers; hatched: on 1 worker. ⚠: a single sample or a noisy one.",
+             f"fig-{w}-bars") if panels else "",
+        "</div>",
+        "<details><summary>Scaling with workers (speedup, efficiency, Karp–Flatt) and growth "
+        "with data size</summary>",
+        _fig(figures.scaling(w, g, cols, style, emarks),
+             "Speedup with IQR bars against the ideal S = p; efficiency against 0.5. "
+             + karp_flatt_note(g), f"fig-{w}-scaling"),
+        growth_table(model.growth(model.times(m.cells, w)), marks, engine_ids),
+        "</details>",
+        "<details><summary>Every result (median, IQR, n; status and reason)</summary>",
+        results_table(cells, marks, heads), "</details></section>"])
+
+
+def render(m: MachineReport, generated: str) -> str:
+    """The whole page of one machine."""
+    engine_cells = [c for c in m.cells if c.suite == "engines"]
+    style = figures.styles({c.engine for c in engine_cells})
+    marks = Marks(m)
+    versions = engine_versions(m)
     ws = model.workloads(m.cells)
-    nav = "".join(f'<a href="#w-{escape(w)}">{escape(w)}</a>' for w in ws)
-    nav += '<a href="#resources">start-up &amp; memory</a><a href="#datagen">datagen</a>'
-    nav += '<a href="#machine">machine &amp; versions</a><a href="#method">method</a>'
-    out = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+    nav = '<a href="#verdict">verdict</a>' + "".join(
+        f'<a href="#w-{escape(w)}">{escape(w)}</a>' for w in ws)
+    nav += ('<a href="#resources">start-up &amp; memory</a><a href="#problems">failures</a>'
+            '<a href="#machine">machine &amp; versions</a><a href="#method">how to read</a>')
+    out = ['<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
            f"<title>parbench report: {escape(m.name)}</title><link rel='icon' href='data:,'>"
            f"<style>{CSS}</style></head><body>",
            f"<h1>parbench report: {escape(m.name)}</h1>",
            f'<p class="sub">{escape(str(m.info.get("num_cpu") or "?"))} cores · '
            f'{escape(str(m.info.get("cpu") or "CPU unknown"))} · generated {escape(generated)}'
-           "</p>",
-           '<div class="card"><h3>Which engine, how many workers</h3>',
-           summary_table(model.fastest(m.cells)),
-           _problems([c for c in m.cells if c.suite == "engines"]), "</div>",
-           f"<nav>{nav}</nav>"]
-    for w in ws:
-        table = model.times(m.cells, w)
-        out += [f'<h2 id="w-{escape(w)}">{escape(w)}</h2>',
-                *(_img(src, f"{w} figure") for src in figs.get(w, [])),
-                "<h3>Growth with data size and crossover</h3>",
-                growth_table(model.growth(table)),
-                "<h3>Results (median, interquartile range, samples)</h3>",
-                results_table(model.select(m.cells, "engines", w))]
-    out += ['<h2 id="resources">Start-up time and peak memory</h2>',
-            *(_img(src, "start-up and memory figure") for src in figs.get("resources", [])),
-            "<h3>Start-up time</h3>", results_table(model.select(m.cells, "engines",
-                                                                 model.STARTUP)),
-            "<h3>Peak memory of the whole process tree</h3>",
-            results_table(model.select(m.cells, "engines", model.PEAK_MEMORY))]
+           + (f" · {escape(m.selection)}" if m.selection else "") + "</p>",
+           '<div class="card" id="verdict"><h2>Verdict: which engine, how many workers</h2>',
+           verdict_table(model.verdicts(m.cells), marks),
+           summary_line(engine_cells),
+           f"<p>{csv_link(m)}</p>"]
+    if m.not_measured:
+        out.append(f"<p><small>No results on this machine for: "
+                   f"{escape(', '.join(m.not_measured))}.</small></p>")
+    if len(m.identities) > 1:
+        out.append("<details><summary>Results of several commits or environments: marks "
+                   f"{', '.join(i.tag for i in m.identities)}</summary>"
+                   f"{identity_table(m)}</details>")
+    out += ["</div>", f"<nav>{nav}</nav>"]
+    out += [workload_section(m, w, style, marks, versions) for w in ws]
+    startup = model.spreads(m.cells, STARTUP)
+    mem = model.select(m.cells, "engines", PEAK_MEMORY)
+    mem_cols = [(s, f"scale {fmt_scale(s)}") for s in model.scales(mem)]
+    if startup or mem:
+        out += ['<section id="resources"><h2>Start-up time and peak memory</h2>',
+                '<div class="figs">',
+                _fig(figures.startup(startup, style, marks.of_engines(
+                    model.select(m.cells, "engines", STARTUP))),
+                     "Start-up per worker count: every process (dots), median and IQR.",
+                     "fig-startup") if startup else "",
+                _fig(figures.memory(mem, mem_cols, style, marks.of_engines(mem)),
+                     "Peak RSS of the whole process tree, one sample per combination.",
+                     "fig-memory") if mem else "", "</div>",
+                "<details><summary>Start-up: median, IQR, n and every value</summary>",
+                spread_table(startup, "seconds", marks), "</details>",
+                "<details><summary>Peak memory of the whole process tree</summary>",
+                results_table(mem, marks), "</details></section>"]
+    else:
+        out.append('<section id="resources"><h2>Start-up time and peak memory</h2><p class="na">'
+                   "Not measured in these runs (<code>make bench QUICK=1</code> times the "
+                   "workloads only).</p></section>")
     gen = [c for c in m.cells if c.suite == "datagen"]
-    out += ['<h2 id="datagen">Data generation</h2>', _datagen(gen),
-            results_table(gen) if gen else '<p class="na">No datagen results.</p>']
-    out += ['<h2 id="machine">Machine and versions</h2>', machine_table(m),
-            "<h3>Frameworks</h3>", versions_table(m),
-            f'<h2 id="method">How to read this</h2>{METHOD}</body></html>']
+    if gen:
+        out += ['<section id="datagen"><h2>Data generation</h2>', _datagen(gen),
+                results_table(gen, marks), "</section>"]
+    out += ['<section id="problems"><h2>Failures and skips</h2>', problems(m.cells),
+            "</section>",
+            '<section id="machine"><h2>Machine and versions</h2><div class="figs">',
+            machine_table(m), versions_table(m), "</div>", identity_table(m), "</section>",
+            f'<section id="method"><h2>How to read this</h2>{METHOD}</section></body></html>']
     return "\n".join(out)

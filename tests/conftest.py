@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -14,6 +16,7 @@ from workloads import engines
 from workloads.dataset import Dataset
 from workloads.engines.base import Engine
 
+ROOT = Path(__file__).resolve().parents[1]
 #: Scales every test session generates (small: tests stay fast).
 TEST_SCALES = ("0.01", "0.1", "1")
 
@@ -23,6 +26,36 @@ def run_cli(*args: str, check: bool = False, timeout: float = 300,
     """Run `python -m ...` in this interpreter, capturing text output; `env` adds variables."""
     return subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True,
                           check=check, timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def require(what: str, present: bool, install: str) -> None:
+    """Skip a test on a machine without `what`, in one line naming the command that installs
+    it; under CI ($CI set, as .ci/run does) a missing part fails the test instead."""
+    if present:
+        return
+    message = f"{what} is not installed: run {install}"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def require_slurm() -> None:
+    """A single-node Slurm: installed, and this process root (slurmd runs as root)."""
+    installed = bool(shutil.which("slurmctld") or Path("/usr/sbin/slurmctld").exists())
+    require("Slurm", installed, ".ci/install-slurm.sh (as root)")
+    if os.geteuid() != 0:
+        pytest.skip("the single-node Slurm cluster runs slurmd as root")
+
+
+def asv_args(tmp: Path, command: str, *args: str) -> list[str]:
+    """`python -m asv COMMAND ARGS` on this checkout, with its results, environments and HTML
+    under `tmp` (never the user's .asv); run it with HOME=tmp for a private machine file."""
+    conf = json.loads((ROOT / "asv.conf.json").read_text())
+    conf.update(repo=str(ROOT), benchmark_dir=str(ROOT / "benchmarks"),
+                results_dir=str(tmp / "results"), env_dir=str(tmp / "env"),
+                html_dir=str(tmp / "html"))
+    (tmp / "asv.conf.json").write_text(json.dumps(conf))
+    return [sys.executable, "-m", "asv", command, "--config", str(tmp / "asv.conf.json"), *args]
 
 
 @pytest.fixture(scope="session")
@@ -59,8 +92,8 @@ def engine() -> Iterator[Callable[[str, int], Engine]]:
             current = None
         if current is None:
             avail = engines.availability(name)
-            if not avail.ok:
-                pytest.fail(f"engine {name} unavailable: {avail.reason}")
+            require(f"what engine {name} needs", avail.ok,
+                    f".ci/install-java.sh or `make venv` ({avail.reason})")
             current = started[name] = engines.create(name, workers)
             current.start()
         return current

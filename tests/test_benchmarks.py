@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from conftest import asv_args
 
 from reports.load import load_machine
 from reports.model import FAILED, OK, PEAK_MEMORY, SKIPPED, STARTUP, Cell
@@ -20,16 +22,10 @@ MACHINE = "parbench-test"
 def asv(tmp: Path, data: Path, *args: str, env: dict[str, str] | None = None,
         timeout: float = 2700) -> subprocess.CompletedProcess:
     """Run asv on this checkout with results kept under `tmp` (never the user's .asv)."""
-    conf = json.loads((ROOT / "asv.conf.json").read_text())
-    conf.update(repo=str(ROOT), benchmark_dir=str(ROOT / "benchmarks"),
-                results_dir=str(tmp / "results"), env_dir=str(tmp / "env"),
-                html_dir=str(tmp / "html"))
-    (tmp / "asv.conf.json").write_text(json.dumps(conf))
     full_env = {**os.environ, "HOME": str(tmp), "PARBENCH_DATA": str(data),
                 "PARBENCH_SCALES": "0.01", "PARBENCH_WORKERS": "1 2", **(env or {})}
-    base = [*ASV, *args[:1], "--config", str(tmp / "asv.conf.json"), *args[1:]]
-    return subprocess.run(base, cwd=tmp, env=full_env, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(asv_args(tmp, *args), cwd=tmp, env=full_env, capture_output=True,
+                          text=True, timeout=timeout)
 
 
 def run_suite(tmp: Path, data: Path, bench: str | None = None,
@@ -81,3 +77,19 @@ def test_wrong_engine_fails_loudly_others_run(tmp_path, data_dir):
     pandas = cells_of(cells, "pandas", "home_advantage")
     assert pandas[1].status == OK
     assert pandas[2].status == SKIPPED  # a one-worker engine skips larger worker counts
+
+
+def test_altered_data_fails_before_timing(tmp_path, data_dir):
+    """One byte of one match file changed (its size kept): the benchmark fails on the sha256
+    check, before anything is timed, naming the file and the datagen command."""
+    data = tmp_path / "data"
+    shutil.copytree(data_dir / "scale-0.01", data / "scale-0.01")
+    part = data / "scale-0.01" / "matches" / "part-00001.csv"
+    raw = bytearray(part.read_bytes())
+    raw[-3] = ord(chr(raw[-3]).swapcase())  # "True" becomes "TrUe", "False" "FalSe"
+    part.write_bytes(bytes(raw))
+    proc, cells = run_suite(tmp_path, data, bench=r"Pandas\.time_mean_home_score",
+                            env={"PARBENCH_WORKERS": "1"})
+    out = proc.stdout + proc.stderr
+    assert "part-00001.csv no longer matches its sha256" in out, out[-4000:]
+    assert cells_of(cells, "pandas", "mean_home_score")[1].status == FAILED

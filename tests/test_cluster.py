@@ -1,38 +1,35 @@
-"""Real clusters on 127.0.0.1 (Dask, Spark standalone, Slurm): up, use, status, down. No mocks."""
+"""Real clusters on 127.0.0.1 (Dask, Spark standalone, Slurm): up, use, status, down, and what a
+hostile user does to them: bad input, interrupts, concurrent commands, stale or forged state.
+No mocks: every daemon is real, every signal is sent to a real process group."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import resource
 import shutil
+import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
 import pytest
+from servers import closed_port
 
-from workloads import cluster
+from workloads import cluster, services
 from workloads.cluster._procs import port_free
 from workloads.errors import ParbenchError
 
+LOOPBACK = {"127.0.0.1", "::ffff:127.0.0.1"}  # Java's IPv4 sockets show as IPv4-mapped IPv6
+CLI = ("workloads", "cluster")
 
-@pytest.fixture
-def state(tmp_path: Path) -> Iterator[Path]:
-    """A private state folder; every cluster recorded in it is stopped, even if the test fails."""
-    folder = tmp_path / "state"
-    try:
-        yield folder
-    finally:
-        errors = []
-        for kind in cluster.KINDS:
-            try:
-                cluster.down(kind, folder)
-            except Exception as exc:  # stop the other kinds first, then report
-                errors.append(exc)
-        if errors:
-            raise errors[0]
+
+# --------------------------------------------------------------------------- helpers
 
 
 def _tree(pids: list[int]) -> list[psutil.Process]:
@@ -58,13 +55,99 @@ def _survivors(procs: list[psutil.Process]) -> list[psutil.Process]:
     return alive
 
 
+def _marked(marker: str) -> list[int]:
+    """Live processes that carry a cluster's marker in their environment."""
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if (proc.environ().get("PARBENCH_CLUSTER_ID") == marker
+                    and proc.status() != psutil.STATUS_ZOMBIE):
+                found.append(proc.pid)
+        except psutil.Error:
+            continue
+    return found
+
+
 def _assert_down(kind: str, state: Path, info: cluster.ClusterInfo) -> None:
     procs = _tree(info.pids)
     assert cluster.down(kind, state)
     assert _survivors(procs) == []
     assert all(port_free(port) for port in info.ports.values())
-    assert not (state / f"{kind}.json").exists()
+    assert not (state / f"{kind}.json").exists() and not (state / kind).exists()
     assert not cluster.status(kind, state)[0].running
+
+
+def _slurm_usable() -> None:
+    if shutil.which("slurmctld") or os.path.exists("/usr/sbin/slurmctld"):
+        if os.geteuid() != 0:
+            pytest.skip("the single-node Slurm cluster runs slurmd as root")
+        return
+    if os.geteuid() != 0:
+        pytest.skip("slurm is not installed (as root: .ci/install-slurm.sh)")
+    pytest.fail("slurm is not installed: run .ci/install-slurm.sh")
+
+
+def _spark_usable() -> None:
+    pytest.importorskip("pyspark")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.skip("spark needs java (OpenJDK 17+)")
+
+
+def _one_line(err: str) -> str:
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    return err
+
+
+# --------------------------------------------------------------------------- clusters (module)
+
+
+def _cluster(kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[cluster.ClusterInfo]:
+    """A 2-worker cluster for the module; its `down` is checked to leave nothing behind."""
+    state = tmp_path_factory.mktemp(f"{kind}-state")
+    web = {"web_port": 0} if kind != "slurm" else {}
+    info = cluster.up(kind, 2, state, port=0, **web)
+    try:
+        yield info
+    finally:
+        _assert_down(kind, state, info)
+
+
+@pytest.fixture(scope="module")
+def dask_up(tmp_path_factory):
+    pytest.importorskip("distributed")
+    yield from _cluster("dask", tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def spark_up(tmp_path_factory):
+    _spark_usable()
+    yield from _cluster("spark", tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def slurm_up(tmp_path_factory):
+    _slurm_usable()
+    yield from _cluster("slurm", tmp_path_factory)
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> Iterator[Path]:
+    """A private state folder; every cluster recorded in it is stopped, even if the test fails."""
+    folder = tmp_path / "state"
+    try:
+        yield folder
+    finally:
+        errors = []
+        for kind in cluster.KINDS:
+            try:
+                cluster.down(kind, folder)
+            except Exception as exc:  # stop the other kinds first, then report
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+
+# --------------------------------------------------------------------------- using them
 
 
 def test_dask_cli_up_status_down(state: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -92,53 +175,33 @@ def test_dask_cli_up_status_down(state: Path, capsys: pytest.CaptureFixture[str]
     _assert_down("dask", state, info)
 
 
-def test_spark_standalone(state: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("pyspark")
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        pytest.skip("spark needs java (OpenJDK 17+)")
+def test_spark_standalone(spark_up, monkeypatch: pytest.MonkeyPatch) -> None:
     from pyspark.sql import SparkSession
 
     monkeypatch.setenv("PYSPARK_PYTHON", sys.executable)
     monkeypatch.setenv("SPARK_LOCAL_IP", "127.0.0.1")
-    with cluster.running("spark", 2, state, port=0, web_port=0) as info:
-        assert info.env == {"PARBENCH_SPARK_MASTER": info.address}
-        spark = (
-            SparkSession.builder.master(info.address)
-            .appName("parbench-test-cluster")
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.driver.host", "127.0.0.1")
-            .config("spark.driver.bindAddress", "127.0.0.1")
-            .config("spark.executor.memory", "512m")
-            .getOrCreate()
-        )
-        try:
-            assert spark.range(100).count() == 100
-            squares = spark.sparkContext.parallelize(range(10), 2).map(lambda x: x * x)
-            assert squares.sum() == 285  # Python workers on the executor
-        finally:
-            spark.stop()
-        assert cluster.status("spark", state)[0].running
-        procs = _tree(info.pids)
-    assert _survivors(procs) == []
-    assert all(port_free(port) for port in info.ports.values())
-    assert not (state / "spark.json").exists()
+    assert spark_up.env == {"PARBENCH_SPARK_MASTER": spark_up.address}
+    spark = (
+        SparkSession.builder.master(spark_up.address)
+        .appName("parbench-test-cluster")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.executor.memory", "512m")
+        .getOrCreate()
+    )
+    try:
+        assert spark.range(100).count() == 100
+        squares = spark.sparkContext.parallelize(range(10), 2).map(lambda x: x * x)
+        assert squares.sum() == 285  # Python workers on the executor
+    finally:
+        spark.stop()
+    assert cluster.status("spark", spark_up.state_dir)[0].running
 
 
-def _slurm_usable() -> None:
-    if shutil.which("slurmctld") or os.path.exists("/usr/sbin/slurmctld"):
-        if os.geteuid() != 0:
-            pytest.skip("the single-node Slurm cluster runs slurmd as root")
-        return
-    if os.geteuid() != 0:
-        pytest.skip("slurm is not installed (as root: .ci/install-slurm.sh)")
-    pytest.fail("slurm is not installed: run .ci/install-slurm.sh")
-
-
-def test_slurm_array_job(state: Path, tmp_path: Path) -> None:
-    _slurm_usable()
-    info = cluster.up("slurm", 2, state, port=0)
-    env = {**os.environ, **info.env}
+def test_slurm_array_job(slurm_up, tmp_path: Path) -> None:
+    env = {**os.environ, **slurm_up.env}
     out = tmp_path / "jobs"
     out.mkdir()
     subprocess.run(
@@ -149,18 +212,137 @@ def test_slurm_array_job(state: Path, tmp_path: Path) -> None:
     assert {p.name: p.read_text().strip() for p in out.iterdir()} == {
         f"out_{i}": str(i) for i in range(3)
     }
-    assert cluster.status("slurm", state)[0].running
-    _assert_down("slurm", state, info)
+    assert cluster.status("slurm", slurm_up.state_dir)[0].running
 
 
-def test_bad_input_is_one_line_exit_2(state: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert cluster.main(["up", "hadoop", "--state", str(state)]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "unknown cluster kind 'hadoop'" in err
-    assert cluster.main(["up", "dask", "--workers", "0", "--state", str(state)]) == 2
-    assert capsys.readouterr().err.count("\n") == 1
+def _listeners(procs: list[psutil.Process]) -> set[tuple[str, int]]:
+    pids = {p.pid for p in procs}
+    return {(c.laddr.ip, c.laddr.port) for c in psutil.net_connections("inet")
+            if c.status == psutil.CONN_LISTEN and c.pid in pids}
+
+
+def test_everything_started_listens_on_loopback_only(dask_up, spark_up, slurm_up, engine,
+                                                     dataset, monkeypatch):
+    """From the socket table: every listening socket of every cluster kind's process tree, and
+    of this process's tree with the engines that start servers running (dask-distributed's
+    LocalCluster, local Spark with its Python workers), is on 127.0.0.1."""
+    monkeypatch.delenv("PARBENCH_DASK_ADDRESS", raising=False)
+    monkeypatch.delenv("PARBENCH_SPARK_MASTER", raising=False)
+    engine.release("spark")
+    engine.release("dask-distributed")
+    ds = dataset("0.01")
+    for name in ("dask-distributed", "spark"):
+        started = engine(name, 2)
+        assert started.run("mean_home_score", ds)
+    assert engine("dask-distributed", 2).cluster is not None, "a LocalCluster"
+    assert engine("spark", 2).sc.master == "local[2]"
+    slurm_names = set(services.host_addresses(socket.gethostname()))
+    for info, allowed in [(dask_up, LOOPBACK), (spark_up, LOOPBACK),
+                          (slurm_up, LOOPBACK | slurm_names)]:
+        found = _listeners(_tree(info.pids))
+        assert {port for _, port in found} >= set(info.ports.values()), info.kind
+        assert {ip for ip, _ in found} <= allowed, (info.kind, found)
+    here = _listeners(_tree([os.getpid()]))
+    assert len(here) >= 4, "scheduler, workers, Spark's driver and Python workers listen"
+    assert {ip for ip, _ in here} <= LOOPBACK, here
+
+
+@pytest.mark.parametrize("kind", cluster.KINDS)
+def test_up_with_other_settings_is_refused(kind, request, capsys):
+    """`up` of a running cluster with another size (or port) is an error naming both; the
+    cluster keeps running unchanged. Without options, `up` finds it."""
+    info = request.getfixturevalue(f"{kind}_up")
+    state = ["--state", info.state_dir]
+    for flag, other in [("--workers", info.workers + 1), ("--port", closed_port())]:
+        assert cluster.main(["up", kind, flag, str(other), *state]) == 2
+        err = _one_line(capsys.readouterr().err)
+        assert f"already running at {info.address}" in err and f"{flag} {other}" not in err
+        assert f"not {other}" in err and f"cluster down {kind}" in err
+    assert cluster.main(["up", kind, *state]) == 0
+    assert "already running" in capsys.readouterr().err
+    assert cluster.ClusterInfo.load(kind, Path(info.state_dir)).pids == info.pids
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def _bad_inputs(tmp: Path) -> list[list[str]]:
+    file = tmp / "a-file"
+    file.write_text("not a folder\n")
+    (tmp / "dangling").symlink_to(tmp / "missing")
+    (tmp / "to-file").symlink_to(file)
+    (tmp / "to-null").symlink_to(os.devnull)
+    fresh = ["--state", str(tmp / "new")]
+    return [
+        ["up", "dask", "--port", "99999", *fresh],
+        ["up", "dask", "--port", "-1", *fresh],
+        ["up", "dask", "--state", str(file)],
+        ["up", "dask", "--state", str(file / "inside")],
+        ["up", "dask", "--state", str(tmp / "dangling")],
+        ["up", "dask", "--state", str(tmp / "to-file")],
+        ["up", "dask", "--state", str(tmp / "to-null")],
+        ["up", "dask", "--state", ""],
+        ["up", "dask", "--workers", "0", *fresh],
+        ["up", "dask", "--workers", "-3", *fresh],
+        ["up", "dask", "--workers", "100000", *fresh],
+        ["up", "dask", "--workers", "two", *fresh],
+        *[["up", "dask", "--timeout", t, *fresh] for t in ("-1", "0", "nan", "inf", "1e9")],
+        ["up", "spark", "--port", "7000", "--web-port", "7000", *fresh],
+        ["up", "dask", "--port", "0", "--web-port", "99999", *fresh],
+        ["up", "slurm", "--port", "65535", *fresh],
+        ["up", "slurm", "--web-port", "8080", *fresh],
+        ["up", "slurm", "--host", "198.51.100.7", *fresh],
+        ["up", "dask", "--host", "0.0.0.0", *fresh],
+        ["up", "dask", "--host", "198.51.100.7", *fresh],
+        ["up", "dask", "--host", "example.org", *fresh],
+        ["up", "hadoop", *fresh],
+        ["up", *fresh],
+        ["down", "dask", "--workers", "3", *fresh],
+        ["status", "dask", "--port", "0", *fresh],
+        ["status", "hadoop", *fresh],
+        ["launch", "dask", *fresh],
+    ]
+
+
+def test_bad_input_is_one_line_exit_2_nothing_started_or_written(tmp_path, capsys):
+    before = set(tmp_path.iterdir())
+    children = {p.pid for p in psutil.Process().children(recursive=True)}
+    for argv in _bad_inputs(tmp_path):
+        assert cluster.main(argv) == 2, argv
+        err = _one_line(capsys.readouterr().err)
+        assert err.startswith("python -m workloads cluster: error: "), err
+    assert not (tmp_path / "new").exists()
+    assert set(tmp_path.iterdir()) - before == {tmp_path / n for n in
+                                                ("a-file", "dangling", "to-file", "to-null")}
+    assert {p.pid for p in psutil.Process().children(recursive=True)} <= children
     with pytest.raises(ParbenchError, match="unknown cluster kind"):
-        cluster.up("hadoop", 1, state)
+        cluster.up("hadoop", 1, tmp_path / "new")
+
+
+def test_worker_bound_names_the_machine_limit(tmp_path, capsys):
+    limit, why = cluster.worker_limit()
+    assert 1 <= limit <= cluster.WORKERS_PER_CORE * (os.cpu_count() or 1)
+    for kind in cluster.KINDS:
+        argv = ["up", kind, "--workers", str(limit + 1), "--state", str(tmp_path / "s")]
+        assert cluster.main(argv) == 2
+        assert f"at most {limit} ({why})" in _one_line(capsys.readouterr().err)
+    assert not (tmp_path / "s").exists()
+
+
+def test_worker_bound_follows_the_process_limit(tmp_path):
+    """With `ulimit -u 1` the bound is 0 workers: refused before anything starts (never a fork
+    storm: the limit is tested on a small number)."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NPROC)
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NPROC, (1, hard))
+
+    proc = subprocess.run([sys.executable, "-m", *CLI, "up", "dask", "--workers", "2",
+                           "--state", str(tmp_path / "s")], capture_output=True, text=True,
+                          timeout=60, preexec_fn=limit)
+    assert proc.returncode == 2
+    assert "at most 0" in _one_line(proc.stderr) and "ulimit -u 1" in proc.stderr
+    assert not (tmp_path / "s").exists()
 
 
 def test_busy_port_is_one_line_exit_2(state: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -171,9 +353,9 @@ def test_busy_port_is_one_line_exit_2(state: Path, capsys: pytest.CaptureFixture
         port = sock.getsockname()[1]
         argv = ["up", "dask", "--workers", "1", "--state", str(state), "--port", str(port)]
         assert cluster.main(argv) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and f"port {port}" in err and "busy" in err
-    assert not (state / "dask.json").exists()
+    err = _one_line(capsys.readouterr().err)
+    assert f"port {port}" in err and "busy" in err
+    assert not state.exists()
 
 
 def test_down_when_not_running_succeeds(state: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -185,3 +367,182 @@ def test_down_when_not_running_succeeds(state: Path, capsys: pytest.CaptureFixtu
     assert capsys.readouterr().out.splitlines()[-3:] == [
         f"{kind}: not running" for kind in cluster.KINDS
     ]
+    assert not state.exists()
+
+
+# --------------------------------------------------------------------------- forged state
+
+
+def _forge(state: Path, kind: str, **fields: object) -> Path:
+    state.mkdir(parents=True, exist_ok=True)
+    record = {"kind": kind, "state_dir": "/", "workers": 1, "address": "tcp://127.0.0.1:1",
+              "ports": {"scheduler": closed_port()}, "marker": "forged", "ready": True,
+              "processes": [], **fields}
+    path = state / f"{kind}.json"
+    path.write_text(json.dumps(record))
+    return path
+
+
+@pytest.fixture
+def bystander() -> Iterator[psutil.Process]:
+    """A process of someone else: `down` must never touch it."""
+    proc = subprocess.Popen(["sleep", "120"], start_new_session=True)
+    try:
+        yield psutil.Process(proc.pid)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_stale_state_with_a_reused_pid_stops_nothing_else(state, bystander, capsys):
+    """A state file whose PID now belongs to another process (its start time differs), and whose
+    `state_dir` points elsewhere: status says unhealthy, down removes only the state."""
+    own = state / "dask"
+    own.mkdir(parents=True)
+    (own / "keep.txt").write_text("a folder parbench did not make\n")
+    _forge(state, "dask", processes=[{"name": "scheduler", "pid": bystander.pid,
+                                      "create_time": bystander.create_time() - 1000,
+                                      "log": "/dev/null"}])
+    assert cluster.main(["status", "dask", "--state", str(state)]) == 1
+    assert "unhealthy" in capsys.readouterr().out
+    assert cluster.main(["down", "dask", "--state", str(state)]) == 0
+    assert bystander.is_running() and bystander.status() != psutil.STATUS_ZOMBIE
+    assert not (state / "dask.json").exists() and (own / "keep.txt").exists()
+
+
+@pytest.mark.parametrize("record", [
+    "{", "[]", '"text"', "null", json.dumps({"kind": "dask"}),
+    json.dumps({"workers": 1, "processes": "x"}),
+    json.dumps({"workers": 1, "processes": [{"name": "a", "pid": 0, "create_time": 1,
+                                             "log": ""}]}),
+    json.dumps({"workers": 1, "processes": [{"name": "a", "pid": -1, "create_time": 1,
+                                             "log": ""}]}),
+    json.dumps({"workers": 1, "processes": [{"name": "a", "pid": True, "create_time": 1,
+                                             "log": ""}]}),
+    json.dumps({"workers": 1, "processes": [{"name": "a", "pid": "12", "create_time": 1,
+                                             "log": ""}]}),
+    json.dumps({"workers": 1, "ports": {"scheduler": "x"}}),
+    json.dumps({"workers": 1, "host": "0.0.0.0; rm -rf /"}),
+    json.dumps({"workers": 1, "surprise": 1}),
+])
+def test_forged_state_file_is_one_line_and_kept(tmp_path, record, capsys):
+    """Not JSON, or JSON that would make `down` signal PID 0 or -1 (every process): one line,
+    exit 1, nothing signalled, the file left for the user to look at."""
+    state = tmp_path / "state"
+    state.mkdir()
+    path = state / "dask.json"
+    path.write_text(record)
+    for argv in (["down", "dask"], ["up", "dask", "--port", "0"]):
+        assert cluster.main([*argv, "--state", str(state)]) == 1
+        assert "is not a state file" in _one_line(capsys.readouterr().err)
+    assert cluster.main(["status", "dask", "--state", str(state)]) == 1
+    assert "is not a state file" in capsys.readouterr().out
+    assert path.read_text() == record
+
+
+def test_links_in_the_state_folder_are_not_followed(tmp_path, capsys):
+    """A lock file or state file that is a symlink to a file of someone else: never written."""
+    state, victim = tmp_path / "state", tmp_path / "victim"
+    victim.write_text("precious\n")
+    state.mkdir()
+    (state / ".dask.lock").symlink_to(victim)
+    assert cluster.main(["up", "dask", "--port", "0", "--state", str(state)]) == 2
+    assert ".dask.lock" in _one_line(capsys.readouterr().err)
+    (state / ".dask.lock").unlink()
+    (state / "dask.json").symlink_to(victim)
+    assert cluster.main(["down", "dask", "--state", str(state)]) == 1
+    assert "not a plain file" in _one_line(capsys.readouterr().err)
+    assert victim.read_text() == "precious\n"
+
+
+def test_a_folder_up_did_not_make_is_never_deleted(state, capsys):
+    pytest.importorskip("distributed")
+    mine = state / "dask"
+    mine.mkdir(parents=True)
+    (mine / "thesis.tex").write_text("years of work\n")
+    assert cluster.main(["up", "dask", "--port", "0", "--state", str(state)]) == 2
+    assert "was not made by" in _one_line(capsys.readouterr().err)
+    assert (mine / "thesis.tex").exists() and not (state / "dask.json").exists()
+
+
+# --------------------------------------------------------------------------- signals
+
+
+def _cli(*argv: str) -> subprocess.Popen[str]:
+    """The cluster command line in its own process group (as a shell runs a job)."""
+    return subprocess.Popen([sys.executable, "-m", *CLI, *argv], start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(what: Callable[[], object], timeout: float = 60) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = what()
+        if found:
+            return found
+        time.sleep(0.02)
+    pytest.fail("timed out")
+
+
+def _starting(path: Path) -> dict | None:
+    """The state file's record once it lists a daemon and is not ready yet."""
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    assert not record["ready"], "the cluster became ready before the signal"
+    return record if record["processes"] else None
+
+
+def _interrupted(proc: subprocess.Popen[str], sig: int, twice: bool = False) -> str:
+    """Send `sig` to the command's process group (twice: again while it cleans up); it must end
+    within seconds with 128 + sig and one line. Returns that line."""
+    os.killpg(proc.pid, sig)
+    if twice:
+        time.sleep(0.2)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+    t0 = time.monotonic()
+    out, err = proc.communicate(timeout=30)
+    assert time.monotonic() - t0 < 10
+    assert proc.returncode == 128 + sig, (proc.returncode, err)
+    assert out == ""
+    return _one_line(err)
+
+
+@pytest.mark.parametrize(("kind", "sig", "twice"), [
+    ("spark", signal.SIGINT, False),
+    ("spark", signal.SIGTERM, True),
+    ("slurm", signal.SIGINT, True),
+])
+def test_up_interrupted_while_starting_leaves_nothing(kind, sig, twice, state, capsys):
+    """Ctrl-C or kill while daemons start: other commands on that cluster are refused meanwhile
+    (naming the command at work); then everything stops, no state is left, one line, 128+sig."""
+    _spark_usable() if kind == "spark" else _slurm_usable()
+    web = ["--web-port", "0"] if kind == "spark" else []
+    proc = _cli("up", kind, "--workers", "1", "--port", "0", *web, "--state", str(state))
+    record = _wait_for(lambda: _starting(state / f"{kind}.json"))
+    for argv in (["up", kind, "--port", "0", *web], ["down", kind]):
+        assert cluster.main([*argv, "--state", str(state)]) == 1
+        assert f"(pid {proc.pid})" in _one_line(capsys.readouterr().err)
+    assert _interrupted(proc, sig, twice).endswith("interrupted\n")
+    assert _marked(record["marker"]) == []  # type: ignore[index]
+    assert [p.name for p in state.iterdir()] == [f".{kind}.lock"]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_down_interrupted_kills_at_once_and_leaves_nothing(sig, state):
+    """A worker that does not react to SIGTERM (stopped) holds `down` in its grace period; an
+    interrupt then ends it within seconds: SIGKILL, no process, no state, one line, 128+sig."""
+    pytest.importorskip("distributed")
+    info = cluster.up("dask", 2, state, port=0)
+    procs = _tree(info.pids)
+    for proc in _tree(info.pids[-1:]):
+        proc.suspend()
+    down = _cli("down", "--state", str(state))
+    scheduler = psutil.Process(info.pids[0])
+    _wait_for(lambda: not _survivors([scheduler]))  # `down` is under way
+    _interrupted(down, sig)
+    assert _survivors(procs) == [] and _marked(info.marker) == []
+    assert [p.name for p in state.iterdir()] == [".dask.lock"]
+

@@ -554,6 +554,15 @@ def _shipped(name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_the_real_goal_file_is_well_formed(data: dict[str, Path], fmt: str) -> None:
+    """Its mess (NA scorers and minutes, quoted names) is valid data, for every engine."""
+    from workloads.validate import validate
+
+    validate(Dataset.open(data["tutorial"]).inputs("top_scorers", fmt).values())
+    validate(Dataset.open(data["scale-0.1"]).inputs("top_scorers", fmt).values())
+
+
 def test_tutorial_goal_answers_pinned(data: dict[str, Path]) -> None:
     """Two tournaments and two teams, by plain Python over the shipped CSV files and by hand."""
     matches, goals = _shipped("match_results.csv"), _shipped("goalscorers.csv")
@@ -605,7 +614,8 @@ def test_text_model_derives_from_the_novel() -> None:
 
 @pytest.mark.parametrize("args", [
     ["--scale", "0"], ["--scale", "-1"], ["--scale", "abc"], ["--scale", "nan"],
-    ["--scale", "inf"], ["--scale", "1e-9"], ["--scale", "1", "--workers", "0"],
+    ["--scale", "inf"], ["--scale", "1e-9"], ["--scale", "1e308"], ["--scale", "1e7"],
+    ["--scale", "1", "--workers", "0"], ["--scale", "1", "--workers", "100000"],
     ["--scale", "1", "--workers", "two"], ["--scale", "1", "--formats", "csv,xls"],
     ["--scale", "1", "--seed", "-1"], [], ["--scale"], ["--scale", "1", "--bogus"],
 ])
@@ -719,3 +729,31 @@ def test_concurrent_runs_of_one_dataset(tmp_path: Path) -> None:
     assert [p.returncode for p in procs] == [0, 0], outs
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scale-0.1"]
     Dataset.open(tmp_path / "scale-0.1").verify()
+
+
+def test_workers_above_the_max_workers_setting_are_refused(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PARBENCH_MAX_WORKERS": "2"}
+    res = subprocess.run([sys.executable, "-m", "datagen", "--scale", "0.01", "--workers", "3",
+                          "--out", str(tmp_path / "out")], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr
+    assert "at most 2 (the max_workers setting)" in res.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_up_to_date_compares_content_not_size(tmp_path: Path) -> None:
+    """A same-size edit of one score: the dataset is no longer up to date, it is rewritten."""
+    generate(tmp_path, "--scale", "0.01", "--formats", "csv")
+    part = tmp_path / "scale-0.01" / "matches" / "part-00000.csv"
+    original = part.read_bytes()
+    lines = original.split(b"\n")
+    row = next(i for i, line in enumerate(lines[1:], 1) if len(line.split(b",")[4]) == 1)
+    fields = lines[row].split(b",")
+    fields[4] = b"7" if fields[4] != b"7" else b"8"  # one digit for one digit
+    lines[row] = b",".join(fields)
+    part.write_bytes(b"\n".join(lines))
+    assert part.stat().st_size == len(original) and part.read_bytes() != original
+    res = run_cli("--out", str(tmp_path), "--scale", "0.01", "--formats", "csv")
+    assert res.returncode == 0, res.stderr
+    assert "replaced (damaged: 1 files differ, first matches/part-00000.csv)" in res.stdout
+    assert part.read_bytes() == original

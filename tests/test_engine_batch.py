@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import require_slurm
 
 from workloads import cluster, spec
 from workloads.dataset import Input
@@ -30,7 +31,7 @@ def broken_copy(dataset, tmp_path: Path) -> Input:
     lines = Path(inp.paths[-1]).read_text(encoding="utf-8").splitlines(keepends=True)
     lines[2] = "1,2,3\n"
     bad.write_text("".join(lines), encoding="utf-8")
-    return Input((*inp.paths[:-1], str(bad)), "csv")
+    return Input("matches", (*inp.paths[:-1], str(bad)), "csv")
 
 
 def test_local_failed_task_names_task_and_log(dataset, tmp_path):
@@ -44,16 +45,9 @@ def test_local_failed_task_names_task_and_log(dataset, tmp_path):
     shutil.rmtree(log.parent.parent)
 
 
-def slurm_usable() -> None:
-    if shutil.which("slurmctld") is None:
-        pytest.fail("Slurm is not installed: run .ci/install-slurm.sh")
-    if os.geteuid() != 0:
-        pytest.skip("the single-node Slurm cluster runs slurmd as root")
-
-
 @pytest.fixture(scope="module")
 def slurm(tmp_path_factory):
-    slurm_usable()
+    require_slurm()
     state = tmp_path_factory.mktemp("slurm-state")
     with cluster.running("slurm", 2, state, port=0) as info:
         saved = {k: os.environ.get(k) for k in info.env}

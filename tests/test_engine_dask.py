@@ -3,14 +3,16 @@ parallel engine are in test_engines.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
-import socket
 import time
+from collections.abc import Iterator
 
 import dask.bag as db
 import pytest
 from dask.utils import key_split
 from distributed import get_task_stream
+from servers import closed_port, http_server, silent_port
 
 from workloads import engines, spec
 from workloads.errors import EngineUnavailable
@@ -19,36 +21,42 @@ from workloads.settings import Settings
 ADDRESS_ENV = Settings.variable("dask_address")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def slow_pid(_: object) -> int:
     time.sleep(0.05)
     return os.getpid()
 
 
-@pytest.mark.parametrize("address", ["tcp://127.0.0.1:1", "free port"])
-def test_unreachable_scheduler_fails_fast_naming_it(address, monkeypatch):
-    if address == "free port":
-        address = f"tcp://127.0.0.1:{free_port()}"
-    monkeypatch.setenv(ADDRESS_ENV, address)
-    e = engines.create("dask-distributed", 1)
-    t0 = time.monotonic()
-    with pytest.raises(EngineUnavailable) as info:
-        e.start()
-    assert time.monotonic() - t0 < 15
+@contextlib.contextmanager
+def wrong_service(fault: str) -> Iterator[str]:
+    """The address of a real server on 127.0.0.1 that is no Dask scheduler."""
+    if fault == "closed port":
+        yield f"tcp://127.0.0.1:{closed_port()}"
+        return
+    with (silent_port() if fault == "silent port" else http_server()) as port:
+        yield f"tcp://127.0.0.1:{port}"
+
+
+@pytest.mark.parametrize("fault", ["closed port", "silent port", "http server"])
+def test_wrong_scheduler_address_fails_fast_naming_it(fault, monkeypatch):
+    with wrong_service(fault) as address:
+        monkeypatch.setenv(ADDRESS_ENV, address)
+        e = engines.create("dask-distributed", 1)
+        t0 = time.monotonic()
+        with pytest.raises(EngineUnavailable) as info:
+            e.start()
+        assert time.monotonic() - t0 < 15
     message = str(info.value)
-    assert address in message and "\n" not in message
+    assert address in message and ADDRESS_ENV in message and "\n" not in message
     assert e.client is None and e.cluster is None
 
 
-def test_bad_address_is_one_line(monkeypatch):
-    monkeypatch.setenv(ADDRESS_ENV, "nonsense://nowhere")
-    with pytest.raises(EngineUnavailable, match="nonsense://nowhere"):
+@pytest.mark.parametrize("address", ["nonsense://nowhere", "tcp://127.0.0.1:notaport",
+                                     "tcp://127.0.0.1", "spark://127.0.0.1:7077"])
+def test_bad_address_is_one_line(address, monkeypatch):
+    monkeypatch.setenv(ADDRESS_ENV, address)
+    with pytest.raises(EngineUnavailable, match="is not a Dask scheduler address") as info:
         engines.create("dask-distributed", 1).start()
+    assert address in str(info.value) and "\n" not in str(info.value)
 
 
 @pytest.mark.parametrize("workers", [1, 2])

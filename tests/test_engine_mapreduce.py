@@ -90,7 +90,7 @@ def test_malformed_row_is_named(mappers, dataset, tmp_path):
     bad.write_text("".join(lines), encoding="utf-8")
     with MapReduceEngine(1, mappers=mappers) as e:
         with pytest.raises(DataError, match=f"{bad}:3"):
-            e.run_inputs("team_records", {"matches": Input((good, str(bad)), "csv")})
+            e.run_inputs("team_records", {"matches": Input("matches", (good, str(bad)), "csv")})
         assert os.listdir(e.workdir) == []
 
 

@@ -164,33 +164,25 @@ def test_each_start_gets_its_own_jvm(engine, dataset):
 
 # --------------------------------------------------------------------------- errors name files
 
+#: Fields a workload reads that do not parse: Spark's FAILFAST read fails, and the error names
+#: the line. (A malformed field the query does not read is not parsed while timed: runs on files
+#: that do not match the manifest are validated first, the same way for every engine.)
 MALFORMED = {
-    "too few fields": lambda line: line.rsplit(",", 2)[0] + "\n",
-    "too many fields": lambda line: line.rstrip("\n") + ",extra\n",
-    "score not an integer": lambda line: ",".join(
-        [*line.split(",")[:4], "two", *line.split(",")[5:]]),
-    "neutral not a bool": lambda line: line.rstrip("\n").rsplit(",", 1)[0] + ",Maybe\n",
-    "empty score": lambda line: ",".join([*line.split(",")[:5], "", *line.split(",")[6:]]),
+    "score not an integer": ("team_records", lambda line: ",".join(
+        [*line.split(",")[:4], "two", *line.split(",")[5:]])),
+    "neutral not a bool": ("home_advantage",
+                           lambda line: line.rstrip("\n").rsplit(",", 1)[0] + ",Maybe\n"),
 }
 
 
 @needs_java
 @pytest.mark.parametrize("edit", list(MALFORMED))
-def test_malformed_csv_row_names_file_and_line(engine, dataset, tmp_path, edit):
-    first = damaged_copy(dataset, tmp_path, MALFORMED[edit])
-    inp = Input(tuple(str(p) for p in sorted(first.parent.glob("*.csv"))), "csv")
+def test_unparsable_field_names_file_and_line(engine, dataset, tmp_path, edit):
+    workload, damage = MALFORMED[edit]
+    first = damaged_copy(dataset, tmp_path, damage)
+    inp = Input("matches", tuple(str(p) for p in sorted(first.parent.glob("*.csv"))), "csv")
     with pytest.raises(DataError, match=f"{first}:4: malformed row"):
-        engine("spark", 2).run_inputs("team_records", {"matches": inp})
-
-
-@needs_java
-def test_wrong_csv_header_names_file(engine, dataset, tmp_path):
-    src = dataset("0.01").path / "matches"
-    bad = tmp_path / "part-00000.csv"
-    text = sorted(src.glob("*.csv"))[0].read_text(encoding="utf-8")
-    bad.write_text(text.replace("home_team", "home", 1), encoding="utf-8")
-    with pytest.raises(DataError, match=f"{bad}:1: header"):
-        engine("spark", 2).run_inputs("mean_home_score", {"matches": Input((str(bad),), "csv")})
+        engine("spark", 2).run_inputs(workload, {"matches": inp})
 
 
 @needs_java
@@ -200,7 +192,8 @@ def test_corrupt_parquet_names_file(engine, dataset, tmp_path):
     bad.write_bytes(b"PAR1 this is not parquet PAR1")
     with pytest.raises(DataError, match="part-00099.parquet"):
         engine("spark", 2).run_inputs("team_records",
-                                      {"matches": Input((*src.paths, str(bad)), "parquet")})
+                                      {"matches": Input("matches", (*src.paths, str(bad)),
+                                                        "parquet")})
 
 
 @needs_java
@@ -209,7 +202,7 @@ def test_missing_parquet_file_is_named(engine, dataset, tmp_path):
     gone = str(tmp_path / "part-99999.parquet")
     with pytest.raises(DataError, match="part-99999.parquet is missing"):
         engine("spark", 2).run_inputs("team_ratings",
-                                      {"matches": Input((*src.paths, gone), "parquet")})
+                                      {"matches": Input("matches", (*src.paths, gone), "parquet")})
 
 
 # --------------------------------------------------------------------------- semantics
@@ -223,7 +216,7 @@ def test_wordcount_splits_on_every_python_whitespace_and_nothing_else(engine, tm
     path = tmp_path / "part-00000.txt"
     path.write_text(text, encoding="utf-8")
     expected = Counter(text.split())
-    text_input = {"text": Input((str(path),), "txt")}
+    text_input = {"text": Input("text", (str(path),), "txt")}
     assert engine("spark", 2).run_inputs("wordcount", text_input) == expected
 
 
@@ -238,7 +231,7 @@ def test_wordcount_splits_as_str_split(engine, tmp_path):
         path.write_bytes(text.encode("utf-8"))
         paths.append(str(path))
     expected = Counter(" ".join(texts).split())
-    text_input = {"text": Input(tuple(paths), "txt")}
+    text_input = {"text": Input("text", tuple(paths), "txt")}
     assert engine("spark", 2).run_inputs("wordcount", text_input) == expected
 
 

@@ -65,7 +65,7 @@ def test_missing_file_is_named(name, data, engine, dataset, tmp_path):
     gone = str(tmp_path / f"part-99999{os.path.splitext(inp.paths[0])[1]}")
     workload = "wordcount" if data == "text" else "home_advantage"
     with pytest.raises(DataError, match="part-99999"):
-        engine(name, 2).run_inputs(workload, {data: Input((*inp.paths, gone), inp.fmt)})
+        engine(name, 2).run_inputs(workload, {data: Input(data, (*inp.paths, gone), inp.fmt)})
 
 
 @pytest.mark.parametrize("workers", [0, -1])

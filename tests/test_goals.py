@@ -75,19 +75,40 @@ def test_a_goal_file_without_a_column(copy: Path) -> None:
     cut = ["".join(",".join(f for i, f in enumerate(line.rstrip("\n").split(",")) if i != drop)
                    + "\n") for line in lines]
     path = rewrite(copy, name, "".join(cut))
-    one_line_error(top_scorers(copy), f"{path}:1", "missing column 'own_goal'")
+    one_line_error(top_scorers(copy), f"{path}:1", "header has no column own_goal")
+    one_line_error(top_scorers(copy, "--no-verify"), f"{path}:1", "header has no column own_goal")
 
 
 @pytest.mark.parametrize(("edit", "what"), [
     (lambda line: line.rsplit(",", 1)[0] + "\n", "expected 8 fields, got 7"),
-    (lambda line: line.replace(",FALSE,", ",no,", 1), "own_goal must be TRUE or FALSE"),
+    (lambda line: line.replace(",FALSE,", ",no,", 1), "own_goal 'no' is not TRUE or FALSE"),
 ])
 def test_a_malformed_goal_row_names_file_and_line(copy: Path, edit, what: str) -> None:
+    """Found by the serial engine's reader (files that match the manifest) and by the
+    validation of unverified files alike."""
     name = "goals/part-00000.csv"
     lines = (copy / name).read_text(encoding="utf-8").splitlines(keepends=True)
     lines[4] = edit(lines[4])
     path = rewrite(copy, name, "".join(lines))
-    one_line_error(top_scorers(copy, "--no-verify"), f"{path}:5", "malformed row", what)
+    for extra in ((), ("--no-verify",)):
+        one_line_error(top_scorers(copy, *extra), f"{path}:5", "malformed row", what)
+
+
+def test_unverified_goal_files_are_validated(copy: Path) -> None:
+    import pyarrow.parquet as pq
+
+    name = "goals/part-00001.csv"
+    lines = (copy / name).read_text(encoding="utf-8").splitlines(keepends=True)
+    fields = lines[2].split(",")
+    fields[GOAL_COLUMNS.index("minute")] = "x"
+    lines[2] = ",".join(fields)
+    (copy / name).write_text("".join(lines), encoding="utf-8")
+    one_line_error(top_scorers(copy, "--no-verify"), f"{copy / name}:3",
+                   "minute 'x' is not a non-negative integer or NA")
+    parquet = copy / "goals/part-00000.parquet"
+    pq.write_table(pq.read_table(parquet).drop_columns(["penalty"]), parquet)
+    one_line_error(top_scorers(copy, "--no-verify", "--format", "parquet"), str(parquet),
+                   "no column penalty")
 
 
 def test_goals_without_matches(copy: Path) -> None:
@@ -120,8 +141,8 @@ def test_every_matching_pair_counts(tmp_path: Path) -> None:
                                 "2001-01-02,C,D,C,Bob,3,FALSE,FALSE",
                                 "2001-01-02,C,D,C,Cy,4,FALSE,FALSE",
                                 "2001-01-02,C,D,C,Cy,5,FALSE,FALSE"]) + "\n")
-    answer = SerialEngine().top_scorers(goals=Input((str(goals),), "csv"),
-                                        matches=Input((str(matches),), "csv"))
+    answer = SerialEngine().top_scorers(goals=Input("goals", (str(goals),), "csv"),
+                                        matches=Input("matches", (str(matches),), "csv"))
     # Cup: Ann 2, Bob 2 (the key's two Cup rows); Shield: Ann 1, Bob 1 + 1, Cy 2
     spec.get("top_scorers").check({"Cup": ["Ann", 2], "Shield": ["Bob", 2]}, answer)
 
@@ -132,5 +153,5 @@ def test_a_goal_file_read_directly_names_its_line(tmp_path: Path) -> None:
     matches = tmp_path / "matches.csv"
     matches.write_text(",".join(CSV_COLUMNS) + "\n0,2001-01-01,A,B,1,0,Cup,X,Y,False\n")
     with pytest.raises(DataError, match=f"{goals}:2: malformed row"):
-        SerialEngine().top_scorers(goals=Input((str(goals),), "csv"),
-                                   matches=Input((str(matches),), "csv"))
+        SerialEngine().top_scorers(goals=Input("goals", (str(goals),), "csv"),
+                                   matches=Input("matches", (str(matches),), "csv"))

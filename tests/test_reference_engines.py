@@ -98,7 +98,8 @@ def test_missing_file_is_named(name, engine, dataset, tmp_path):
     from workloads.dataset import Input
 
     with pytest.raises(DataError, match="part-99999.csv"):
-        engine(name).run_inputs("team_records", {"matches": Input((*inp.paths, gone), "csv")})
+        engine(name).run_inputs("team_records",
+                                {"matches": Input("matches", (*inp.paths, gone), "csv")})
 
 
 def test_check_names_first_differences():

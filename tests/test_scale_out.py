@@ -3,17 +3,22 @@ standalone master (the batch engine on Slurm is in test_engine_batch.py), and th
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
 import threading
 import time
+import urllib.request
+from collections.abc import Iterator
 
 import psutil
 import pytest
 from conftest import run_cli
+from servers import closed_port, http_server, silent_port
 
-from workloads import cluster, engines, spec
-from workloads.cluster._procs import free_port
+from workloads import cluster, engines, services, spec
+from workloads.errors import EngineUnavailable
 
 
 @pytest.fixture
@@ -98,17 +103,42 @@ def test_spark_standalone_master(spark_cluster, engine, dataset, env):
         run_all(e, dataset)
 
 
+def test_spark_master_is_told_from_its_worker(spark_cluster):
+    """The RPC check knows the master, and names a worker's RPC port as not one."""
+    services.check_spark_master(spark_cluster.address, 5.0)
+    no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with no_proxy.open(f"http://127.0.0.1:{spark_cluster.ports['web']}/json/",
+                       timeout=5) as response:
+        worker = json.load(response)["workers"][0]
+    address = f"spark://{worker['host']}:{worker['port']}"
+    with pytest.raises(EngineUnavailable, match="not a standalone master"):
+        services.check_spark_master(address, 5.0)
+
+
+@contextlib.contextmanager
+def wrong_service(fault: str) -> Iterator[int]:
+    """The port of a real server on 127.0.0.1 that is neither a scheduler nor a master."""
+    if fault == "closed port":
+        yield closed_port()
+        return
+    with (silent_port() if fault == "silent port" else http_server()) as port:
+        yield port
+
+
+@pytest.mark.parametrize("fault", ["closed port", "silent port", "http server"])
 @pytest.mark.parametrize(("engine_name", "variable", "scheme"), [
     ("dask-distributed", "PARBENCH_DASK_ADDRESS", "tcp"),
     ("spark", "PARBENCH_SPARK_MASTER", "spark"),
 ])
-def test_silent_address_is_one_line(engine_name, variable, scheme, data_dir, env):
-    address = f"{scheme}://127.0.0.1:{free_port()}"
-    env.setenv(variable, address)
-    t0 = time.monotonic()
-    proc = run_cli("workloads", "run", "mean_home_score", "--engine", engine_name, "--workers",
-                   "1", "--data", str(data_dir / "scale-0.01"), timeout=120)
-    assert time.monotonic() - t0 < 60
-    assert proc.returncode != 0
+def test_wrong_service_is_one_line(engine_name, variable, scheme, fault, data_dir):
+    """Through the command line: a non-zero exit within seconds, one line naming the address."""
+    with wrong_service(fault) as port:
+        address = f"{scheme}://127.0.0.1:{port}"
+        t0 = time.monotonic()
+        proc = run_cli("workloads", "run", "mean_home_score", "--engine", engine_name,
+                       "--workers", "1", "--data", str(data_dir / "scale-0.01"), timeout=60,
+                       env={variable: address})
+        elapsed = time.monotonic() - t0
+    assert proc.returncode != 0 and elapsed < 15, (proc.returncode, elapsed)
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and address in lines[0], proc.stderr
+    assert len(lines) == 1 and address in lines[0] and "Traceback" not in proc.stderr, proc.stderr

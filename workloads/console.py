@@ -8,9 +8,11 @@ the `finally` blocks and context managers on the way out have released what the 
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Callable
 from typing import NoReturn
 
@@ -28,8 +30,13 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM: unwind and clean up as for Ctrl-C."""
 
 
-def _terminate(signum: int, frame: object) -> NoReturn:
-    raise Terminated
+def _stop(signum: int, frame: object) -> NoReturn:
+    """Ctrl-C or SIGTERM: unwind, so that every `finally` on the way out releases what it
+    started; what the libraries log or warn while they are torn down mid-task is noise, and
+    the command's one line says what happened."""
+    logging.disable(logging.CRITICAL)
+    warnings.simplefilter("ignore")
+    raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
 
 def report(prog: str, message: str) -> None:
@@ -41,7 +48,8 @@ def run(prog: str, main: Callable[[], int], interrupted: str = "interrupted") ->
     """Run a CLI's `main`; its exit status, or the status and one line of the error that
     stopped it (`interrupted` is the line printed after Ctrl-C or SIGTERM)."""
     in_main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _terminate) if in_main else None
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)
+                } if in_main else {}
     try:
         return main()
     except ParbenchError as exc:
@@ -51,5 +59,5 @@ def run(prog: str, main: Callable[[], int], interrupted: str = "interrupted") ->
         report(prog, interrupted)
         return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
     finally:
-        if in_main:
-            signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

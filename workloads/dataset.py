@@ -39,8 +39,10 @@ def datagen_command(path: Path) -> str:
 
 @dataclass(frozen=True)
 class Input:
-    """The files of one kind of input, in order, and their format ("txt", "csv" or "parquet")."""
+    """The files of one kind of input ("text", "matches"), in order, and their format ("txt",
+    "csv" or "parquet")."""
 
+    kind: str
     paths: tuple[str, ...]
     fmt: str
 
@@ -113,7 +115,7 @@ class Dataset:
             raise DatasetError(f"dataset {self.path} has no {kind} files in {fmt}: run "
                                f"`{datagen_command(self.path)} --formats {fmt} --force`")
         # absolute: workers of a cluster do not share the driver's working directory
-        return Input(tuple(str((self.path / n).absolute()) for n in names), fmt)
+        return Input(kind, tuple(str((self.path / n).absolute()) for n in names), fmt)
 
     def inputs(self, workload: str, fmt: str = "csv") -> dict[str, Input]:
         """What `workload` reads, by kind."""

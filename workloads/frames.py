@@ -20,8 +20,11 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from workloads import spec
-from workloads.readers import locate_malformed, missing_file
+from workloads.dataset import Input
+from workloads.layout import MATCHES
+from workloads.readers import missing_file
 from workloads.spec import MATCH_COLUMNS, RECORD_FIELDS
+from workloads.validate import locate_malformed
 
 TEAM_COLUMNS = ("home_team", "away_team")
 #: The columns of `home_advantage`.
@@ -42,7 +45,7 @@ def read_table(path: str, fmt: str, columns: Sequence[str] = MATCH_COLUMNS) -> p
     except FileNotFoundError:
         raise missing_file(path) from None
     except (pa.ArrowException, OSError, ValueError) as exc:
-        raise locate_malformed([path], fmt, exc) from None
+        raise locate_malformed(Input(MATCHES, (path,), fmt), exc) from None
 
 
 def to_frame(table: pa.Table) -> pd.DataFrame:

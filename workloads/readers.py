@@ -1,9 +1,8 @@
 """Plain-Python readers of the dataset files, shared by the engines that loop over rows.
 
 `match_rows`, `fixture_rows` and `goal_rows` are the tutorial's way of reading a table (the `csv`
-module, row by row, each row checked: errors name the file and line); `locate_malformed` re-reads
-files this way to name the first bad row when a framework's own parser fails with a message that
-names none.
+module, row by row), parsing what the workloads need; a row they cannot parse is an error that
+names the file and line. What makes a file well-formed is defined once, in `workloads.validate`.
 """
 
 from __future__ import annotations
@@ -15,16 +14,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from workloads.errors import DataError
-from workloads.layout import (
-    CSV_COLUMNS,
-    GOAL_COLUMNS,
-    GOAL_FALSE,
-    GOAL_TRUE,
-    GOALS,
-    MATCH_ID,
-    MATCHES,
-    TABLE_COLUMNS,
-)
+from workloads.layout import CSV_COLUMNS, GOAL_COLUMNS, GOAL_FALSE, GOAL_TRUE, MATCH_ID
 from workloads.spec import FIXTURE_COLUMNS, GOAL_FIELDS, MATCH_COLUMNS, Fixture, Goal, Match
 
 Row = TypeVar("Row")
@@ -71,20 +61,20 @@ def _goal(row: list[str], where: str) -> Goal:
     try:
         own_goal = _GOAL_BOOL[row[_G["own_goal"]]]
     except KeyError:
-        raise DataError(f"{where}: malformed row, own_goal must be {GOAL_TRUE} or {GOAL_FALSE}: "
-                        f"{','.join(row)!r}") from None
+        raise DataError(f"{where}: malformed row, own_goal {row[_G['own_goal']]!r} is not "
+                        f"{GOAL_TRUE} or {GOAL_FALSE}") from None
     return Goal(row[_G["date"]], row[_G["home_team"]], row[_G["away_team"]], row[_G["scorer"]],
                 own_goal)
 
 
-def _header_error(path: str | Path, header: list[str] | None, columns: Sequence[str]) -> DataError:
-    if header is None:
-        return DataError(f"{path}:1: empty file, expected a header with the columns "
-                         f"{', '.join(map(repr, columns))}")
-    missing = [c for c in columns if c not in header]
-    what = (f"missing column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}"
-            if missing else f"columns {header} instead of {list(columns)}")
-    return DataError(f"{path}:1: header has {what}")
+def header_problem(header: list[str] | None, columns: Sequence[str]) -> str:
+    """What is wrong with a CSV header that is not `columns`."""
+    if tuple(columns) == CSV_COLUMNS:
+        return f"header is not the tutorial's columns {CSV_COLUMNS}"
+    missing = [c for c in columns if c not in (header or ())]
+    if header and missing:
+        return f"header has no column {', '.join(missing)}"
+    return f"header is not the columns {tuple(columns)}"
 
 
 def _csv(path: str | Path, columns: Sequence[str],
@@ -98,7 +88,7 @@ def _csv(path: str | Path, columns: Sequence[str],
         reader = csv.reader(f)
         header = next(reader, None)
         if header is None or tuple(header) != tuple(columns):
-            raise _header_error(path, header, columns)
+            raise DataError(f"{path}:1: {header_problem(header, columns)}")
         for row in reader:
             yield parse(row, f"{path}:{reader.line_num}")
 
@@ -116,7 +106,7 @@ def _parquet(path: str | Path, columns: Sequence[str], make: Callable[..., Row],
     except FileNotFoundError:
         raise missing_file(path) from None
     except (pa.ArrowException, OSError) as exc:
-        raise DataError(f"cannot read {path}: {str(exc).splitlines()[0]}") from None
+        raise unreadable([str(path)], exc) from None
     values = []
     for name in names:
         column = table.column(name)
@@ -161,33 +151,13 @@ def goal_rows(paths: Iterable[str], fmt: str) -> Iterator[Goal]:
             yield from _parquet(path, GOAL_FIELDS, Goal)
 
 
-def _any_match_field(row: list[str], where: str) -> None:
-    _match(row, where)
-    _fixture(row, where)
-
-
-#: The row checks of each kind of table, by which `locate_malformed` finds a bad row.
-_CHECKS: dict[str, Callable[[list[str], str], object]] = {MATCHES: _any_match_field,
-                                                          GOALS: _goal}
-
-
-def locate_malformed(paths: Iterable[str], fmt: str, error: BaseException,
-                     kind: str = MATCHES) -> DataError:
-    """A DataError naming the file (and, for CSV, the line) where a framework's reader failed
-    on files of `kind` (matches or goals)."""
+def unreadable(paths: Iterable[str], error: BaseException | str) -> DataError:
+    """A DataError naming the files and the first line of a framework's message."""
     paths = list(paths)
-    for path in paths:
-        if not Path(path).exists():
-            return missing_file(path)
-    if fmt == "csv":
-        for path in paths:
-            try:
-                for _ in _csv(path, TABLE_COLUMNS[kind, fmt], _CHECKS[kind]):
-                    pass
-            except DataError as found:
-                return found
+    text = str(error).strip()
+    reason = text.splitlines()[0] if text else type(error).__name__
     return DataError(f"cannot read {', '.join(paths[:3])}{' ...' if len(paths) > 3 else ''}: "
-                     f"{str(error).splitlines()[0] if str(error) else type(error).__name__}")
+                     f"{reason}")
 
 
 def text_lines(path: str | Path) -> Iterator[str]:

@@ -47,6 +47,16 @@ def _workers(text: str, var: str) -> tuple[int, ...]:
     return tuple(counts)
 
 
+def _positive(text: str, var: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ParbenchError(f"{var}={text!r}: give a positive integer")
+    return value
+
+
 def _scales(text: str, var: str) -> tuple[str, ...]:
     scales = tuple(_words(text))
     for s in scales:
@@ -101,6 +111,9 @@ class Settings:
         "PARBENCH_SCALES", _scales, "benchmark scales; default: the datasets present"))
     workers: tuple[int, ...] = field(default=(1,), metadata=_setting(
         "PARBENCH_WORKERS", _workers, "benchmark worker counts; default: 1, 2, 4, … and the cores"))
+    max_workers: int | None = field(default=None, metadata=_setting(
+        "PARBENCH_MAX_WORKERS", _positive, "the most workers an engine or the generator may run "
+        "here; default: derived from the cores, free memory and process limit"))
     format: str = field(default="csv", metadata=_setting(
         "PARBENCH_FORMAT", _choice(FORMATS), "format the benchmarks read tables in"))
     engines: Mapping[str, str] = field(default_factory=dict, metadata=_setting(

@@ -4,15 +4,28 @@
     with running("dask", workers=2, state_dir=tmp) as cluster:
         Client(cluster.address)
 
-CLI: `python -m workloads.cluster up|down|status [dask|spark|slurm] [--workers N] [--state DIR]`.
+CLI: `python -m workloads cluster up|down|status [dask|spark|slurm] [--workers N] [--state DIR]`
+(`up` also: `--port`, `--web-port`, `--timeout`, `--host`).
 """
 
 from ._cli import main
-from ._core import KINDS, ClusterStatus, down, running, start_cluster, state_root, status, up
+from ._core import (
+    KINDS,
+    WORKERS_PER_CORE,
+    ClusterStatus,
+    down,
+    running,
+    start_cluster,
+    state_root,
+    status,
+    up,
+    worker_limit,
+)
 from ._procs import ClusterInfo, Proc
 
 __all__ = [
     "KINDS",
+    "WORKERS_PER_CORE",
     "ClusterInfo",
     "ClusterStatus",
     "Proc",
@@ -23,4 +36,5 @@ __all__ = [
     "state_root",
     "status",
     "up",
+    "worker_limit",
 ]

@@ -8,9 +8,11 @@ import sys
 from workloads import console
 from workloads.errors import ParbenchError
 
-from ._core import KINDS, down, start_cluster, state_root, status
+from ._core import COMMAND, KINDS, check_request, down, start, state_root, status
 
-PROG = "python -m workloads cluster"
+PROG = COMMAND
+#: The options of `up` only (`down` and `status` take the kind and --state).
+UP_OPTIONS = ("workers", "port", "web_port", "timeout", "host")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -18,22 +20,26 @@ def _parser() -> argparse.ArgumentParser:
                                     description="Start, stop and inspect clusters on 127.0.0.1.")
     parser.add_argument("action", choices=["up", "down", "status"])
     parser.add_argument("kind", nargs="?", help=f"one of {', '.join(KINDS)} (all for down/status)")
-    parser.add_argument("--workers", type=int, help="dask workers, spark worker cores, slurm CPUs")
     parser.add_argument("--state", help="state folder (default: the cluster_state setting, "
                                         "see `python -m workloads settings`)")
-    parser.add_argument("--port", type=int, help="scheduler/master/slurmctld port (0: any free)")
-    parser.add_argument("--web-port", type=int, help="spark master web UI port (8080; 0: any free)")
-    parser.add_argument("--timeout", type=float, help="seconds to wait until ready")
+    up = parser.add_argument_group("up only")
+    up.add_argument("--workers", type=int, help="dask workers, spark worker cores, slurm CPUs "
+                                                "(default: one per core)")
+    up.add_argument("--port", type=int, help="scheduler/master/slurmctld port (0: any free)")
+    up.add_argument("--web-port", type=int, help="dask scheduler's HTTP port (default: any free)"
+                                                 " or spark master's web UI (8080); 0: any free")
+    up.add_argument("--timeout", type=float, help="seconds to wait until ready")
+    up.add_argument("--host", help="IPv4 address of this machine to listen on instead of "
+                                   "127.0.0.1 (dask, spark): reachable from other machines")
     return parser
 
 
 def _up(args: argparse.Namespace) -> int:
     if not args.kind:
         raise ParbenchError(f"up needs a cluster kind ({', '.join(KINDS)})")
-    info, already = start_cluster(
-        args.kind, args.workers, args.state,
-        port=args.port, web_port=args.web_port, timeout=args.timeout,
-    )
+    req, impl = check_request(args.kind, args.workers, args.port, args.web_port, args.timeout,
+                              args.host)
+    info, already = start(req, impl, args.state)
     if already:
         note = f"already running at {info.address} ({info.capacity})"
     else:
@@ -64,11 +70,20 @@ def _status(args: argparse.Namespace) -> int:
     return 1 if args.kind and not found[0].running else 0
 
 
+def _only_for_up(args: argparse.Namespace) -> None:
+    given = [f"--{name.replace('_', '-')}" for name in UP_OPTIONS
+             if getattr(args, name) is not None]
+    if args.action != "up" and given:
+        raise ParbenchError(f"{args.action} takes only a kind and --state, not {given[0]} "
+                            f"(see {PROG} --help)")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the cluster CLI; returns the exit status (0 ok, 1 failure, 2 bad input)."""
 
     def command() -> int:
         args = _parser().parse_args(argv)
+        _only_for_up(args)
         return {"up": _up, "down": _down, "status": _status}[args.action](args)
 
     return console.run(PROG, command)

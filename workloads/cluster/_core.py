@@ -1,11 +1,22 @@
-"""`up`, `down`, `status` and `running`: the cluster lifecycle shared by every kind."""
+"""`up`, `down`, `status` and `running`: the cluster lifecycle shared by every kind.
+
+Every request is checked before anything is written or started; a cluster's daemons are recorded
+in its state file as each one starts; an interrupted `up` or `down` stops all of them and
+removes the state; a folder is only ever deleted when `up` made it.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
+import ipaddress
+import math
 import os
+import resource
 import shutil
+import socket
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -13,13 +24,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from workloads.errors import ParbenchError
+import psutil
+
+from workloads.errors import ClusterError, ParbenchError
 from workloads.settings import Settings
 
 from ._procs import (
+    LOOPBACK,
     MARKER_VAR,
+    OWNER_FILE,
     ClusterInfo,
+    HeldSignals,
     is_alive,
+    owned,
     port_answers,
     port_free,
     spawn,
@@ -28,16 +45,29 @@ from ._procs import (
 )
 
 KINDS = ("dask", "spark", "slurm")
+#: The command line, for messages that say what to run.
+COMMAND = "python -m workloads cluster"
+#: `--workers` bounds: workers one core may carry (more only measures contention), the memory
+#: one worker process needs at least, and the processes each may run (counted against ulimit -u).
+WORKERS_PER_CORE = 4
+WORKER_MEMORY_MB = 256
+PROCESSES_PER_WORKER = 3
+#: The longest `--timeout` (seconds).
+MAX_TIMEOUT = 86400.0
 
 
 class Backend(Protocol):
     """What each cluster kind provides (see _dask, _spark, _slurm)."""
 
     default_timeout: float
+    #: Whether the kind has a web port (`--web-port`), and can listen elsewhere (`--host`).
+    has_web_port: bool
+    any_host: bool
+    #: Consecutive ports from `--port` on that the kind uses.
+    port_span: int
 
     def check(self) -> None: ...
-    def default_workers(self) -> int: ...
-    def ports(self, port: int | None, web_port: int | None) -> dict[str, int]: ...
+    def ports(self, port: int | None, web_port: int | None, host: str) -> dict[str, int]: ...
     def launch(self, info: ClusterInfo, launcher: Launcher) -> None: ...
     def ready(self, info: ClusterInfo) -> bool: ...
     def before_stop(self, info: ClusterInfo) -> None: ...
@@ -62,17 +92,235 @@ def backend(kind: str) -> Backend:
     raise ParbenchError(f"unknown cluster kind {kind!r} (choose one of: {', '.join(KINDS)})")
 
 
+# --------------------------------------------------------------------------- checking a request
+
+
+@dataclass(frozen=True)
+class Request:
+    """What `up` was asked for, checked; None: the kind's default (0 for a port: any free)."""
+
+    kind: str
+    workers: int | None = None
+    port: int | None = None
+    web_port: int | None = None
+    timeout: float | None = None
+    host: str = LOOPBACK
+
+
+def worker_limit() -> tuple[int, str]:
+    """The most workers `up` starts on this machine, and the constraint that sets it."""
+    cores = os.cpu_count() or 1
+    memory_mb = psutil.virtual_memory().total // 2**20
+    limits = [(WORKERS_PER_CORE * cores, f"{WORKERS_PER_CORE} per core, {cores} cores"),
+              (memory_mb // WORKER_MEMORY_MB,
+               f"{WORKER_MEMORY_MB} MiB each, {memory_mb // 1024} GiB of memory")]
+    soft, _ = resource.getrlimit(resource.RLIMIT_NPROC)
+    if soft != resource.RLIM_INFINITY:
+        used = _tasks_of_user()
+        limits.append((max(0, soft - used) // PROCESSES_PER_WORKER,
+                       f"{PROCESSES_PER_WORKER} processes each, ulimit -u {soft} with {used} "
+                       "in use"))
+    return min(limits)
+
+
+def _tasks_of_user() -> int:
+    """Processes and threads of this user: what RLIMIT_NPROC counts."""
+    uid, total = os.getuid(), 0
+    for proc in psutil.process_iter(["uids", "num_threads"]):
+        uids, threads = proc.info["uids"], proc.info["num_threads"]
+        if uids is not None and uids.real == uid:
+            total += threads or 1
+    return total
+
+
+def _check_workers(kind: str, workers: int | None) -> None:
+    if workers is None:
+        return
+    if workers < 1:
+        raise ParbenchError(f"{kind}: --workers must be at least 1 (got {workers})")
+    limit, why = worker_limit()
+    if workers > limit:
+        raise ParbenchError(f"{kind}: --workers {workers} is more than this machine can run: "
+                            f"at most {limit} ({why})")
+
+
+def _check_port(kind: str, flag: str, port: int | None, span: int = 1) -> None:
+    if port is None:
+        return
+    top = 65536 - span
+    if not 0 <= port <= top:
+        also = " (the next port is used too)" if span > 1 else ""
+        raise ParbenchError(f"{kind}: {flag} {port} is not a port: give 1-{top}{also}, or 0 for "
+                            "any free port")
+    if 0 < port < 1024 and os.geteuid() != 0:
+        raise ParbenchError(f"{kind}: {flag} {port} is below 1024, which only root may use; "
+                            "pick a port above 1023, or 0 for any free port")
+
+
+def _check_host(kind: str, host: str | None, impl: Backend) -> str:
+    """`--host`: an IPv4 address of this machine (one interface, never the wildcard)."""
+    if host is None or host == LOOPBACK:
+        return LOOPBACK
+    if not impl.any_host:
+        raise ParbenchError(f"{kind}: --host is not supported: it listens on {LOOPBACK} only")
+    try:
+        address = ipaddress.IPv4Address(host)
+    except ValueError:
+        raise ParbenchError(f"{kind}: --host {host!r} is not an IPv4 address "
+                            "(e.g. 192.168.1.10)") from None
+    if address.is_unspecified:
+        raise ParbenchError(f"{kind}: --host {host} would listen on every interface; give one "
+                            "address of this machine")
+    mine = {a.address for addrs in psutil.net_if_addrs().values() for a in addrs
+            if a.family == socket.AF_INET}
+    if not (address.is_loopback or host in mine):
+        raise ParbenchError(f"{kind}: --host {host} is not an address of this machine "
+                            f"(it has: {', '.join(sorted(mine))})")
+    return host
+
+
+def check_request(kind: str, workers: int | None = None, port: int | None = None,
+                  web_port: int | None = None, timeout: float | None = None,
+                  host: str | None = None) -> tuple[Request, Backend]:
+    """The checked request and its kind's backend; ParbenchError, in one line, for bad input."""
+    impl = backend(kind)
+    _check_workers(kind, workers)
+    _check_port(kind, "--port", port, impl.port_span)
+    if web_port is not None and not impl.has_web_port:
+        raise ParbenchError(f"{kind}: --web-port does not apply (it has no web server)")
+    _check_port(kind, "--web-port", web_port)
+    if port and port == web_port:
+        raise ParbenchError(f"{kind}: --port and --web-port are both {port}; give two ports")
+    if timeout is not None and not (math.isfinite(timeout) and 0 < timeout <= MAX_TIMEOUT):
+        raise ParbenchError(f"{kind}: --timeout must be a number of seconds above 0 and at most "
+                            f"{MAX_TIMEOUT:g} (got {timeout})")
+    host = _check_host(kind, host, impl)
+    return Request(kind, workers, port, web_port, timeout, host), impl
+
+
+def default_workers() -> int:
+    """One worker per core, within the machine's limit."""
+    limit, why = worker_limit()
+    if limit < 1:
+        raise ParbenchError(f"this machine cannot run another worker ({why})")
+    return min(os.cpu_count() or 1, limit)
+
+
+# --------------------------------------------------------------------------- the state folder
+
+
 def state_root(state_dir: str | os.PathLike[str] | None = None) -> Path:
-    """`state_dir`, else the `cluster_state` setting."""
-    return Path(state_dir or Settings.from_env().cluster_state).absolute()
+    """`state_dir`, else the `cluster_state` setting; ParbenchError unless it is a folder that
+    can be written (or created)."""
+    raw = Settings.from_env().cluster_state if state_dir is None else state_dir
+    if not str(raw).strip():
+        raise ParbenchError("--state is empty: give a folder")
+    root = Path(raw).expanduser().absolute()
+    try:
+        existing = next(p for p in (root, *root.parents) if p.exists() or p.is_symlink())
+    except OSError as exc:
+        raise ParbenchError(f"state folder {root}: cannot look into it ({exc.strerror})") from None
+    if not existing.exists():
+        raise ParbenchError(f"state folder {root}: {existing} is a link to {os.readlink(existing)},"
+                            " which does not exist")
+    if not existing.is_dir():
+        raise ParbenchError(f"state folder {root}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ParbenchError(f"state folder {root}: {existing} is not writable; give a folder you "
+                            "can write")
+    return root
+
+
+def _make_root(root: Path) -> None:
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ParbenchError(f"state folder {root}: cannot create it ({exc.strerror})") from None
+
+
+def _lock_file(root: Path, kind: str) -> Path:
+    return root / f".{kind}.lock"
+
+
+def _held_by_other(fd: int, root: Path, kind: str, mode: int) -> ClusterError | None:
+    """None once `fd`'s lock is taken in `mode`; else the error that names who holds it."""
+    try:
+        fcntl.flock(fd, mode | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno not in (errno.EAGAIN, errno.EACCES):
+            raise
+        pid, _, action = os.pread(fd, 200, 0).decode(errors="replace").strip().partition(" ")
+        return ClusterError(
+            f"{kind}: another `{COMMAND} {action or '?'}` (pid {pid or '?'}) is at work on "
+            f"{root}; wait for it to end, or stop it (kill {pid or 'it'})")
+    return None
+
+
+def _check_not_busy(root: Path, kind: str) -> None:
+    """ClusterError if another command holds `kind`'s lock (a look that writes nothing)."""
+    try:
+        fd = os.open(_lock_file(root, kind), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        error = _held_by_other(fd, root, kind, fcntl.LOCK_SH)
+    finally:
+        os.close(fd)
+    if error:
+        raise error
 
 
 @contextlib.contextmanager
-def _locked(root: Path) -> Iterator[None]:
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+def _locked(root: Path, kind: str, action: str) -> Iterator[None]:
+    """Hold `kind`'s lock in `root`; ClusterError at once if another command holds it."""
+    _make_root(root)
+    path = _lock_file(root, kind)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise ParbenchError(f"state folder {root}: cannot write {path.name} there "
+                            f"({exc.strerror})") from None
+    try:
+        error = _held_by_other(fd, root, kind, fcntl.LOCK_EX)
+        if error:
+            raise error
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()} {action}\n".encode(), 0)
         yield
+    finally:
+        os.close(fd)
+
+
+def _remove(folder: Path) -> None:
+    """Delete a cluster folder `up` made, with the /tmp folder its `run` link points to (the
+    munge socket folder of a long state path); any other folder is left alone."""
+    if not owned(folder):
+        return
+    run = folder / "run"
+    if run.is_symlink():
+        target = run.resolve()
+        if (target.parent == Path(tempfile.gettempdir()).resolve()
+                and target.name.startswith("parbench-")):
+            shutil.rmtree(target, ignore_errors=True)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _claim(folder: Path) -> None:
+    """Make `folder` afresh for a new cluster: a previous attempt's is removed, anything else
+    in the way is an error."""
+    if folder.exists() or folder.is_symlink():
+        if not owned(folder):
+            raise ParbenchError(f"{folder} exists and was not made by `{COMMAND} up`; move it "
+                                "away or give another --state folder")
+        _remove(folder)
+    try:
+        folder.mkdir()
+        (folder / OWNER_FILE).write_text(f"made by `{COMMAND} up`; deleted by `{COMMAND} down`\n")
+    except OSError as exc:
+        raise ParbenchError(f"cannot make {folder} ({exc.strerror})") from None
+
+
+# --------------------------------------------------------------------------- lifecycle
 
 
 class Launcher:
@@ -87,67 +335,99 @@ class Launcher:
         return {**os.environ, MARKER_VAR: self.info.marker, **extra}
 
     def start(self, name: str, cmd: list[str], env: dict[str, str]) -> None:
+        """Start one daemon; an interrupt waits until it is recorded (never an orphan)."""
         log = self.info.folder / f"{name}.log"
-        self.info.processes.append(spawn(name, cmd, log, env, self.info.folder))
-        self.info.save()
+        with HeldSignals():
+            self.info.processes.append(spawn(name, cmd, log, env, self.info.folder))
+            self.info.save()
 
 
 def _healthy(info: ClusterInfo, impl: Backend) -> bool:
-    return all(is_alive(p) for p in info.processes) and port_answers(impl.probe_port(info))
+    return (all(is_alive(p) for p in info.processes)
+            and port_answers(impl.probe_port(info), info.host))
 
 
 def _forget(info: ClusterInfo, impl: Backend, keep_folder: bool = False) -> None:
-    """Stop every daemon of `info` and remove its state (the folder too unless keep_folder)."""
-    with contextlib.suppress(Exception):
-        if all(is_alive(p) for p in info.processes):
-            impl.before_stop(info)
-    stop(info.processes, info.marker)
-    info.state_file.unlink(missing_ok=True)
-    if not keep_folder:
-        _remove(info.folder)
+    """Stop every daemon of `info` and remove its state (the folder too unless keep_folder).
+
+    Not cut short by an interrupt: one only hurries it (SIGKILL instead of waiting)."""
+    with HeldSignals() as held:
+        with contextlib.suppress(Exception):
+            if info.processes and all(is_alive(p) for p in info.processes):
+                impl.before_stop(info)
+        stop(info.processes, info.marker, hurry=lambda: bool(held.caught))
+        info.state_file.unlink(missing_ok=True)
+        if not keep_folder:
+            _remove(info.folder)
 
 
-def _remove(folder: Path) -> None:
-    """Delete a cluster's folder and what its symlinks point to (a munge socket folder in /tmp)."""
-    with contextlib.suppress(OSError):
-        for entry in folder.iterdir():
-            if entry.is_symlink() and entry.resolve().name.startswith("parbench-"):
-                shutil.rmtree(entry.resolve(), ignore_errors=True)
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-def _check_ports(kind: str, ports: dict[str, int]) -> None:
+def _check_ports(req: Request, ports: dict[str, int]) -> None:
     for role, port in ports.items():
-        if not port_free(port):
+        if not port_free(port, req.host):
             flag = "--web-port" if role == "web" else "--port"
             raise ParbenchError(
-                f"{kind}: port {port} ({role}) on 127.0.0.1 is busy; stop what uses it or pick"
-                f" another with {flag} (0: any free port)"
-            )
+                f"{req.kind}: port {port} ({role}) on {req.host} is busy; stop what uses it or "
+                f"pick another with {flag} (0: any free port)")
 
 
-def _validate(kind: str, workers: int | None) -> Backend:
-    impl = backend(kind)
-    if workers is not None and workers < 1:
-        raise ParbenchError(f"{kind}: --workers must be at least 1 (got {workers})")
-    return impl
+def _reuse(info: ClusterInfo, req: Request, impl: Backend) -> ClusterInfo:
+    """The running cluster, when it is what `req` asks for; else ParbenchError naming both."""
+    asked = {"--workers": (req.workers, info.workers),
+             "--port": (req.port, impl.probe_port(info)),
+             "--web-port": (req.web_port, info.ports.get("web")),
+             "--host": (req.host, info.host)}
+    for flag, (wanted, running) in asked.items():
+        if wanted not in (None, 0) and wanted != running:
+            raise ParbenchError(
+                f"{req.kind}: already running at {info.address} with {flag} {running}, not "
+                f"{wanted}; stop it first (`{COMMAND} down {req.kind}`) or leave out {flag} to "
+                "use it")
+    return info
 
 
 def _start(info: ClusterInfo, impl: Backend, timeout: float) -> None:
-    _remove(info.folder)
-    info.folder.mkdir(parents=True)
+    """Launch and wait until ready; on failure stop everything (the logs stay for the error
+    message to point at), on an interrupt remove everything."""
     began = time.monotonic()
     try:
+        _claim(info.folder)
         impl.launch(info, Launcher(info, timeout))
         wait_until(info, lambda: impl.ready(info), timeout, "waiting for workers")
-    except BaseException:
-        _forget(info, impl, keep_folder=True)
+        with HeldSignals():  # an interrupt now is delivered inside the try: all or nothing
+            info.ready = True
+            info.up_seconds = round(time.monotonic() - began, 2)
+            info.save()
+    except BaseException as exc:
+        _forget(info, impl, keep_folder=not isinstance(exc, KeyboardInterrupt))
+        if isinstance(exc, OSError):  # writing the state or a log failed: disk full, say
+            raise ClusterError(f"{info.kind}: cannot start: {exc}") from exc
         raise
     finally:
         impl.close()
-    info.ready = True
-    info.up_seconds = round(time.monotonic() - began, 2)
-    info.save()
+
+
+def start(req: Request, impl: Backend,
+          state_dir: str | os.PathLike[str] | None = None) -> tuple[ClusterInfo, bool]:
+    """Start the requested cluster unless it runs; (info, whether it was already running)."""
+    root = state_root(state_dir)
+    existing = ClusterInfo.load(req.kind, root)
+    if existing is not None and existing.ready and _healthy(existing, impl):
+        return _reuse(existing, req, impl), True
+    _check_not_busy(root, req.kind)
+    impl.check()
+    workers = req.workers or default_workers()
+    ports = impl.ports(req.port, req.web_port, req.host)
+    _check_ports(req, ports)
+    with _locked(root, req.kind, "up"):
+        existing = ClusterInfo.load(req.kind, root)
+        if existing is not None:
+            if existing.ready and _healthy(existing, impl):  # started meanwhile
+                return _reuse(existing, req, impl), True
+            _forget(existing, impl)
+        info = ClusterInfo(req.kind, str(root), workers, ports=ports, marker=uuid.uuid4().hex,
+                           host=req.host)
+        _start(info, impl, req.timeout or impl.default_timeout)
+        return info, False
 
 
 def start_cluster(
@@ -158,23 +438,13 @@ def start_cluster(
     port: int | None = None,
     web_port: int | None = None,
     timeout: float | None = None,
+    host: str | None = None,
 ) -> tuple[ClusterInfo, bool]:
-    """Start a cluster unless it already runs; returns (info, whether it was already running)."""
-    impl = _validate(kind, workers)
-    root = state_root(state_dir)
-    with _locked(root):
-        existing = ClusterInfo.load(kind, root)
-        if existing is not None:
-            if existing.ready and _healthy(existing, impl):
-                return existing, True
-            _forget(existing, impl)
-        impl.check()
-        ports = impl.ports(port, web_port)
-        _check_ports(kind, ports)
-        workers = workers or impl.default_workers()
-        info = ClusterInfo(kind, str(root), workers, ports=ports, marker=uuid.uuid4().hex)
-        _start(info, impl, timeout or impl.default_timeout)
-        return info, False
+    """Start a cluster unless it already runs; returns (info, whether it was already running).
+
+    Arguments as for `up`."""
+    req, impl = check_request(kind, workers, port, web_port, timeout, host)
+    return start(req, impl, state_dir)
 
 
 def up(
@@ -185,24 +455,28 @@ def up(
     port: int | None = None,
     web_port: int | None = None,
     timeout: float | None = None,
+    host: str | None = None,
 ) -> ClusterInfo:
-    """Start a `kind` cluster on 127.0.0.1 (or find it running) and return where it is.
+    """Start a `kind` cluster (or find it running, as asked) and return where it is.
 
     `workers`: dask worker processes, spark worker cores or slurm CPUs (default: all cores).
-    `port`/`web_port` (spark master UI): 0 picks free ports. `timeout`: seconds to get ready.
-    Raises ParbenchError (bad input, missing program, busy port) or ClusterError (start failed).
+    `port`/`web_port` (scheduler or master web server): 0 picks free ports. `timeout`: seconds
+    to get ready. `host`: the IPv4 address to listen on (default 127.0.0.1; not for slurm).
+    Raises ParbenchError (bad input, missing program, busy port, a running cluster of another
+    size) or ClusterError (start failed, another command at work).
     """
-    options = {"port": port, "web_port": web_port, "timeout": timeout}
+    options = {"port": port, "web_port": web_port, "timeout": timeout, "host": host}
     return start_cluster(kind, workers, state_dir, **options)[0]
 
 
 def down(kind: str, state_dir: str | os.PathLike[str] | None = None) -> bool:
     """Stop a cluster and remove its state; False when it was not running."""
-    impl = _validate(kind, None)
+    impl = backend(kind)
     root = state_root(state_dir)
-    if not (root / f"{kind}.json").exists() and not (root / kind).exists():
+    state_file = root / f"{kind}.json"
+    if not (state_file.exists() or state_file.is_symlink() or owned(root / kind)):
         return False
-    with _locked(root):
+    with _locked(root, kind, "down"):
         info = ClusterInfo.load(kind, root)
         if info is None:  # only the logs of a failed `up` are left
             _remove(root / kind)
@@ -223,11 +497,14 @@ class ClusterStatus:
 
 def _status_one(kind: str, root: Path) -> ClusterStatus:
     impl = backend(kind)
-    info = ClusterInfo.load(kind, root)
+    try:
+        info = ClusterInfo.load(kind, root)
+    except ClusterError as exc:
+        return ClusterStatus(kind, False, str(exc))
     if info is None:
         return ClusterStatus(kind, False, f"{kind}: not running")
     alive = sum(is_alive(p) for p in info.processes)
-    answers = port_answers(impl.probe_port(info))
+    answers = port_answers(impl.probe_port(info), info.host)
     where = f"{info.address} ({info.capacity}, {alive}/{len(info.processes)} processes alive"
     if info.ready and answers and alive == len(info.processes):
         return ClusterStatus(kind, True, f"{kind}: running at {where}, state {root})", info)
@@ -257,12 +534,13 @@ def running(
     port: int | None = None,
     web_port: int | None = None,
     timeout: float | None = None,
+    host: str | None = None,
 ) -> Iterator[ClusterInfo]:
     """Run a cluster (arguments as for `up`) during a `with` block; stopped even on error.
 
     A cluster that was already running before the block is left running.
     """
-    options = {"port": port, "web_port": web_port, "timeout": timeout}
+    options = {"port": port, "web_port": web_port, "timeout": timeout, "host": host}
     info, already = start_cluster(kind, workers, state_dir, **options)
     try:
         yield info

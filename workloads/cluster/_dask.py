@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 from typing import TYPE_CHECKING, Any
 
 from workloads.errors import ParbenchError
+from workloads.services import DASK_PORT
 from workloads.settings import Settings
 
-from ._procs import LOOPBACK, ClusterInfo, free_port, port_answers
+from ._procs import ClusterInfo, choose_ports, port_answers
 
 if TYPE_CHECKING:
     from ._core import Launcher
 
-DEFAULT_PORT = 8786
-
 
 class DaskBackend:
-    """`dask scheduler` + N `dask worker --nworkers 1 --nthreads 1` processes."""
+    """`dask scheduler` + N `dask worker --nworkers 1 --nthreads 1` processes, every server
+    (the scheduler's and workers' HTTP servers too; no dashboard) on the cluster's host."""
 
     default_timeout = 60.0
+    has_web_port = True
+    any_host = True
+    port_span = 1
 
     def __init__(self) -> None:
         self._client: Any = None
@@ -33,28 +35,29 @@ class DaskBackend:
                 f"{sys.executable} (pip install 'parbench[dask]')"
             )
 
-    def default_workers(self) -> int:
-        return os.cpu_count() or 1
-
-    def ports(self, port: int | None, web_port: int | None) -> dict[str, int]:
-        return {"scheduler": free_port() if port == 0 else port or DEFAULT_PORT}
+    def ports(self, port: int | None, web_port: int | None, host: str) -> dict[str, int]:
+        """The scheduler's port (8786 by default) and its HTTP server's (any free one)."""
+        return choose_ports({"scheduler": port, "web": web_port},
+                            {"scheduler": DASK_PORT, "web": 0}, host, "dask")
 
     def probe_port(self, info: ClusterInfo) -> int:
         return info.ports["scheduler"]
 
     def launch(self, info: ClusterInfo, launcher: Launcher) -> None:
-        port = info.ports["scheduler"]
-        info.address = f"tcp://{LOOPBACK}:{port}"
+        host, port, web = info.host, info.ports["scheduler"], info.ports["web"]
+        info.address = f"tcp://{host}:{port}"
         info.env = {Settings.variable("dask_address"): info.address}
         env = launcher.env(PYTHONUNBUFFERED="1")
         scheduler = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
         launcher.start(
             "scheduler",
-            [*scheduler, "--host", LOOPBACK, "--port", str(port), "--no-dashboard"],
+            [*scheduler, "--host", host, "--port", str(port), "--no-dashboard",
+             "--dashboard-address", f"{host}:{web}"],
             env,
         )
         worker = [sys.executable, "-m", "distributed.cli.dask_worker", info.address]
-        options = ["--nthreads", "1", "--nworkers", "1", "--no-dashboard", "--host", LOOPBACK]
+        options = ["--nthreads", "1", "--nworkers", "1", "--no-dashboard", "--host", host,
+                   "--dashboard-address", f"{host}:0"]
         for i in range(info.workers):
             scratch = str(info.folder / f"worker-{i}")
             launcher.start(
@@ -65,7 +68,7 @@ class DaskBackend:
 
     def ready(self, info: ClusterInfo) -> bool:
         """True once the scheduler counts all N workers (asked through a short-lived Client)."""
-        if not port_answers(info.ports["scheduler"]):
+        if not port_answers(info.ports["scheduler"], info.host):
             return False
         from distributed import Client
 

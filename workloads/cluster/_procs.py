@@ -4,25 +4,59 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import ipaddress
 import json
 import os
 import signal
 import socket
 import subprocess
+import tempfile
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 import psutil
 
 from workloads.errors import ClusterError, ParbenchError, last_error_line
+from workloads.services import LOOPBACK
 from workloads.settings import CLUSTER_MARKER as MARKER_VAR
 
-LOOPBACK = "127.0.0.1"
+#: The signals that interrupt a command (Ctrl-C, kill).
+INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
+#: The largest state file read (they hold a few hundred bytes per process).
+MAX_STATE_BYTES = 2**20
 
 # Popen objects of daemons started by this Python process, kept so they can be reaped (no zombies).
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+
+
+class HeldSignals:
+    """`with HeldSignals() as held:` notes SIGINT and SIGTERM in `held.caught` instead of
+    letting them interrupt, and delivers them when the block ends: for steps that must not be
+    cut short (starting a daemon and recording it, stopping daemons and removing their state).
+    Outside the main thread, where Python runs no signal handler, it holds nothing."""
+
+    def __init__(self) -> None:
+        self.caught: list[int] = []
+        self._previous: dict[int, Any] = {}
+
+    def _note(self, signum: int, frame: FrameType | None) -> None:
+        self.caught.append(signum)
+
+    def __enter__(self) -> HeldSignals:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {sig: signal.signal(sig, self._note) for sig in INTERRUPTS}
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+        for sig in dict.fromkeys(self.caught):
+            signal.raise_signal(sig)  # now handled as it would have been (KeyboardInterrupt)
 
 
 @dataclass
@@ -105,16 +139,33 @@ def port_free(port: int, host: str = LOOPBACK) -> bool:
     return True
 
 
-def free_port(consecutive: int = 1, exclude: tuple[int, ...] = ()) -> int:
-    """A free port on 127.0.0.1 (not in `exclude`), with the next `consecutive - 1` free too."""
+def free_port(consecutive: int = 1, exclude: tuple[int | None, ...] = (),
+              host: str = LOOPBACK) -> int:
+    """A free port on `host` (not in `exclude`), with the next `consecutive - 1` free too."""
     for _ in range(50):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.bind((LOOPBACK, 0))
+            sock.bind((host, 0))
             port = sock.getsockname()[1]
         wanted = range(port, port + consecutive)
-        if wanted[-1] < 65536 and not set(wanted) & set(exclude) and all(map(port_free, wanted)):
+        if (wanted[-1] < 65536 and not set(wanted) & set(exclude)
+                and all(port_free(p, host) for p in wanted)):
             return port
-    raise ClusterError(f"no {consecutive} free consecutive ports on {LOOPBACK}")
+    raise ClusterError(f"no {consecutive} free consecutive ports on {host}")
+
+
+def choose_ports(asked: dict[str, int | None], defaults: dict[str, int], host: str,
+                 kind: str) -> dict[str, int]:
+    """Each role's port: as asked, else its default; 0 for either: a free port on `host` that no
+    other role has. ParbenchError when two roles would share one."""
+    chosen = {role: defaults[role] if port is None else port for role, port in asked.items()}
+    taken = [port for port in chosen.values() if port]
+    if len(set(taken)) < len(taken):
+        raise ParbenchError(f"{kind}: {' and '.join(chosen)} would both use port "
+                            f"{max(taken, key=taken.count)}; give --port and --web-port")
+    for role, port in chosen.items():
+        if not port:
+            chosen[role] = free_port(exclude=tuple(chosen.values()), host=host)
+    return chosen
 
 
 def port_answers(port: int, host: str = LOOPBACK, timeout: float = 0.5) -> bool:
@@ -147,13 +198,10 @@ def _group_alive(pgid: int) -> bool:
 
 
 def _own_groups(procs: list[Proc]) -> list[int]:
-    """Process groups we started whose leader is ours or gone (never a reused PID's group)."""
-    groups = []
-    for proc in procs:
-        created = start_time(proc.pid)
-        if created is None or is_alive(proc):
-            groups.append(proc.pid)
-    return groups
+    """The process groups of recorded daemons that still run (PID and start time match). A group
+    whose leader is gone cannot be told from someone else's: its members that are ours carry the
+    cluster's marker and are stopped by it."""
+    return [proc.pid for proc in procs if is_alive(proc)]
 
 
 def _signal_all(groups: list[int], pids: list[int], sig: int) -> None:
@@ -165,7 +213,9 @@ def _signal_all(groups: list[int], pids: list[int], sig: int) -> None:
             os.kill(pid, sig)
 
 
-def _wait_gone(groups: list[int], pids: list[int], timeout: float) -> bool:
+def _wait_gone(groups: list[int], pids: list[int], timeout: float,
+               hurry: Callable[[], bool] = lambda: False) -> bool:
+    """Wait until the groups and processes are gone: False after `timeout` or once `hurry()`."""
     deadline = time.monotonic() + timeout
     while True:
         for pid in list(_CHILDREN):
@@ -173,18 +223,20 @@ def _wait_gone(groups: list[int], pids: list[int], timeout: float) -> bool:
         alive = [g for g in groups if _group_alive(g)] + [p for p in pids if start_time(p)]
         if not alive:
             return True
-        if time.monotonic() >= deadline:
+        if time.monotonic() >= deadline or hurry():
             return False
         time.sleep(0.1)
 
 
-def stop(procs: list[Proc], marker: str, grace: float = 10.0) -> None:
-    """SIGTERM every recorded daemon's group (last started first), wait, then SIGKILL."""
+def stop(procs: list[Proc], marker: str, grace: float = 10.0,
+         hurry: Callable[[], bool] = lambda: False) -> None:
+    """SIGTERM every recorded daemon's group (last started first), wait, then SIGKILL; at once
+    once `hurry()` holds (the user interrupted)."""
     ordered = list(reversed(procs))
     groups = _own_groups(ordered)
     pids = [p for p in _marked(marker) if p not in groups]
     _signal_all(groups, pids, signal.SIGTERM)
-    if not _wait_gone(groups, pids, grace):
+    if not _wait_gone(groups, pids, grace, hurry):
         pids = sorted(set(pids) | set(_marked(marker)))
         _signal_all(groups, pids, signal.SIGKILL)
         _wait_gone(groups, pids, 5.0)
@@ -193,6 +245,15 @@ def stop(procs: list[Proc], marker: str, grace: float = 10.0) -> None:
         if child is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 child.wait(timeout=1.0)
+
+
+#: A file in every cluster folder `up` made: only such a folder is ever deleted.
+OWNER_FILE = ".parbench-cluster"
+
+
+def owned(folder: Path) -> bool:
+    """Whether `folder` is a cluster folder made by `up` (a real folder holding OWNER_FILE)."""
+    return not folder.is_symlink() and (folder / OWNER_FILE).is_file()
 
 
 @dataclass
@@ -209,6 +270,7 @@ class ClusterInfo:
     marker: str = ""
     ready: bool = False
     up_seconds: float = 0.0
+    host: str = LOOPBACK
 
     @property
     def folder(self) -> Path:
@@ -235,22 +297,69 @@ class ClusterInfo:
         return [f"export {key}={value}" for key, value in self.env.items()]
 
     def save(self) -> None:
-        self.state_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.state_file.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2) + "\n")
-        tmp.replace(self.state_file)
+        """Write the state file atomically: a new file renamed over it (never through a link)."""
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.kind}.", suffix=".tmp", dir=self.state_dir)
+        try:
+            with os.fdopen(fd, "w") as out:
+                out.write(json.dumps(asdict(self), indent=2) + "\n")
+            os.replace(tmp, self.state_file)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
     @classmethod
     def load(cls, kind: str, state_dir: Path) -> ClusterInfo | None:
+        """The recorded cluster, None when there is none; ClusterError for a file that is not a
+        state file `up` wrote (its kind and folder come from where it lies, never from it)."""
         path = Path(state_dir) / f"{kind}.json"
-        try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
+        if not (path.exists() or path.is_symlink()):
             return None
-        except (OSError, ValueError) as exc:
-            raise ClusterError(f"{kind}: unreadable state file {path}: {exc}") from exc
-        data["processes"] = [Proc(**p) for p in data.get("processes", [])]
-        return cls(**data)
+        try:
+            if path.is_symlink() or not path.is_file():
+                raise ValueError("not a plain file")
+            with open(path, "rb") as handle:
+                text = handle.read(MAX_STATE_BYTES + 1)
+            if len(text) > MAX_STATE_BYTES:
+                raise ValueError("too large")
+            info = cls._from_json(json.loads(text), kind, Path(state_dir))
+        except (OSError, ValueError, TypeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise ClusterError(
+                f"{kind}: {path} is not a state file of a cluster parbench started ({reason});"
+                f" check that nothing of that cluster runs, then delete the file") from None
+        return info
+
+    @classmethod
+    def _from_json(cls, data: Any, kind: str, state_dir: Path) -> ClusterInfo:
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        processes = data.pop("processes", [])
+        if not isinstance(processes, list) or not all(isinstance(p, dict) for p in processes):
+            raise ValueError("'processes' is not a list of objects")
+        data.update(kind=kind, state_dir=str(state_dir))
+        info = cls(**data, processes=[Proc(**p) for p in processes])
+        info._check_types()
+        return info
+
+    def _check_types(self) -> None:
+        """ValueError unless every field has its type, and every PID could be a daemon's."""
+        simple = {f.name: f.type for f in fields(self) if f.type in ("str", "int", "bool")}
+        types = {"str": str, "int": int, "bool": bool}
+        for name, kind in simple.items():
+            if type(getattr(self, name)) is not types[kind]:
+                raise ValueError(f"{name!r} is not a {kind}")
+        if not isinstance(self.up_seconds, (int, float)):
+            raise ValueError("'up_seconds' is not a number")
+        if not all(type(v) is int and 0 < v < 65536 for v in self.ports.values()):
+            raise ValueError("'ports' holds something other than ports")
+        if not all(isinstance(v, str) for v in self.env.values()):
+            raise ValueError("'env' holds something other than text")
+        ipaddress.IPv4Address(self.host)
+        for proc in self.processes:
+            if type(proc.pid) is not int or proc.pid <= 1 or proc.pid == os.getpid():
+                raise ValueError(f"{proc.pid!r} is not the process id of a daemon")
+            if not isinstance(proc.create_time, (int, float)) or not isinstance(proc.log, str):
+                raise ValueError(f"process {proc.pid} has no start time or log")
 
 
 def _check_alive(info: ClusterInfo) -> None:

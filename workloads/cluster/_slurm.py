@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import shutil
 import socket
@@ -11,6 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from workloads import services
 from workloads.errors import ClusterError, ParbenchError
 
 from ._procs import (
@@ -65,6 +67,8 @@ SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
 AuthInfo=socket={munge_socket}
+# Listen on the address this host name resolves to (checked to be loopback), not on every one.
+CommunicationParameters=NoInAddrAny,NoCtldInAddrAny
 StateSaveLocation={d}/ctld
 SlurmdSpoolDir={run}/spool
 SlurmctldPidFile={d}/slurmctld.pid
@@ -87,10 +91,30 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscrib
 """
 
 
+def check_loopback_name(timeout: float = 5.0) -> None:
+    """ParbenchError unless this host's name resolves to loopback only: with NoInAddrAny, Slurm's
+    daemons listen on that address (the only choice besides every interface)."""
+    name = socket.gethostname()
+    try:
+        found = services.host_addresses(name, timeout)
+    except OSError as exc:
+        raise ParbenchError(f"slurm: this host's name {name!r} does not resolve ({exc}); Slurm's"
+                            f" daemons listen on its address: map it to {LOOPBACK} in "
+                            "/etc/hosts") from None
+    outside = [a for a in found if not ipaddress.ip_address(a).is_loopback]
+    if outside:
+        raise ParbenchError(f"slurm: this host's name {name!r} resolves to {outside[0]}, where "
+                            "Slurm's daemons would listen, reachable from other machines; map "
+                            f"it to {LOOPBACK} in /etc/hosts to run the single-node cluster")
+
+
 class SlurmBackend:
     """munged (own socket and key), `slurmctld -D`, `slurmd -D`, all with a generated slurm.conf."""
 
     default_timeout = 60.0
+    has_web_port = False
+    any_host = False
+    port_span = 2  # slurmctld, slurmd
 
     def __init__(self) -> None:
         self._probe: str | None = None
@@ -100,12 +124,10 @@ class SlurmBackend:
             _binary(name)
         if os.geteuid() != 0:
             raise ParbenchError("slurm: the single-node cluster runs slurmd as root; run as root")
+        check_loopback_name()
 
-    def default_workers(self) -> int:
-        return os.cpu_count() or 1
-
-    def ports(self, port: int | None, web_port: int | None) -> dict[str, int]:
-        ctld = free_port(2) if port == 0 else port or DEFAULT_PORT
+    def ports(self, port: int | None, web_port: int | None, host: str) -> dict[str, int]:
+        ctld = free_port(2, host=host) if port == 0 else port or DEFAULT_PORT
         return {"slurmctld": ctld, "slurmd": ctld + 1}
 
     def probe_port(self, info: ClusterInfo) -> int:
@@ -192,7 +214,10 @@ class SlurmBackend:
         return None
 
     def before_stop(self, info: ClusterInfo) -> None:
-        """Cancel every job (they run outside slurmd's process group) before the daemons stop."""
+        """Cancel every job (they run outside slurmd's process group) before the daemons stop;
+        only ever this cluster's (never the machine's own Slurm, whatever SLURM_CONF says)."""
+        if "SLURM_CONF" not in info.env:
+            return
         jobs = self._run(info, "squeue", "-h", "-o", "%A").split()
         if not jobs:
             return

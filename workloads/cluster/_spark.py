@@ -11,16 +11,19 @@ from typing import TYPE_CHECKING, Any
 
 from workloads import sparkjvm
 from workloads.errors import ParbenchError
+from workloads.services import SPARK_PORT, SPARK_WEB_PORT
 from workloads.settings import Settings
 
-from ._procs import LOOPBACK, ClusterInfo, free_port, wait_until
+from ._procs import ClusterInfo, choose_ports, wait_until
 
 if TYPE_CHECKING:
     from ._core import Launcher
 
-DEFAULT_PORT = 7077
-DEFAULT_WEB_PORT = 8080
 DEPLOY = "org.apache.spark.deploy"
+#: Every daemon: log4j; maxRetries=0: fail on a busy port instead of silently taking the next
+#: one; no REST submission server (it would listen on a fixed port, 6066, and take jobs from
+#: anyone who reaches it).
+DAEMON_OPTIONS = ("-Dspark.port.maxRetries=0", "-Dspark.master.rest.enabled=false")
 # Loopback only: never route the master's JSON through an http_proxy from the environment.
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -42,9 +45,13 @@ def worker_memory() -> str:
 
 
 class SparkBackend:
-    """`spark-class ...deploy.master.Master` + one `...deploy.worker.Worker --cores N`."""
+    """`spark-class ...deploy.master.Master` + one `...deploy.worker.Worker --cores N`, their
+    RPC and web UIs (and the executors they start) on the cluster's host."""
 
     default_timeout = 120.0
+    has_web_port = True
+    any_host = True
+    port_span = 1
 
     def check(self) -> None:
         home = spark_home()
@@ -54,37 +61,31 @@ class SparkBackend:
         if sparkjvm.java_runner()[0] is None:
             raise ParbenchError("spark: no java found (install OpenJDK 17+ or set JAVA_HOME)")
 
-    def default_workers(self) -> int:
-        return os.cpu_count() or 1
-
-    def ports(self, port: int | None, web_port: int | None) -> dict[str, int]:
-        master = free_port() if port == 0 else port or DEFAULT_PORT
-        web = free_port(exclude=(master,)) if web_port == 0 else web_port or DEFAULT_WEB_PORT
-        if web == master:
-            raise ParbenchError(f"spark: --port and --web-port are both {web}")
-        return {"master": master, "web": web}
+    def ports(self, port: int | None, web_port: int | None, host: str) -> dict[str, int]:
+        return choose_ports({"master": port, "web": web_port},
+                            {"master": SPARK_PORT, "web": SPARK_WEB_PORT}, host, "spark")
 
     def probe_port(self, info: ClusterInfo) -> int:
         return info.ports["master"]
 
     def _env(self, info: ClusterInfo, launcher: Launcher) -> dict[str, str]:
         return launcher.env(
-            **{**sparkjvm.jvm_environment(), "SPARK_LOCAL_IP": LOOPBACK},
+            # SPARK_LOCAL_IP: where every daemon, web UI and executor listens.
+            **{**sparkjvm.jvm_environment(), "SPARK_LOCAL_IP": info.host},
             SPARK_HOME=str(spark_home()),
             SPARK_CONF_DIR=str(info.folder),
-            # maxRetries=0: fail on a busy port instead of silently taking the next one.
-            SPARK_DAEMON_JAVA_OPTS=f"{sparkjvm.log4j_option()} -Dspark.port.maxRetries=0",
+            SPARK_DAEMON_JAVA_OPTS=" ".join((sparkjvm.log4j_option(), *DAEMON_OPTIONS)),
         )
 
     def launch(self, info: ClusterInfo, launcher: Launcher) -> None:
         master, web = info.ports["master"], info.ports["web"]
-        info.address = f"spark://{LOOPBACK}:{master}"
+        info.address = f"spark://{info.host}:{master}"
         info.env = {Settings.variable("spark_master"): info.address}
         env = self._env(info, launcher)
         spark_class = str(spark_home() / "bin" / "spark-class")
         launcher.start(
             "master",
-            [spark_class, f"{DEPLOY}.master.Master", "--host", LOOPBACK,
+            [spark_class, f"{DEPLOY}.master.Master", "--host", info.host,
              "--port", str(master), "--webui-port", str(web)],
             env,
         )
@@ -95,14 +96,14 @@ class SparkBackend:
         launcher.start(
             "worker",
             [spark_class, f"{DEPLOY}.worker.Worker", info.address,
-             "--host", LOOPBACK, "--port", "0", "--webui-port", "0",
+             "--host", info.host, "--port", "0", "--webui-port", "0",
              "--cores", str(info.workers), "--memory", worker_memory(), "--work-dir", str(work)],
             env,
         )
 
     def _master_state(self, info: ClusterInfo) -> dict[str, Any] | None:
         """The master's JSON once it is the ALIVE leader, else None."""
-        url = f"http://{LOOPBACK}:{info.ports['web']}/json/"
+        url = f"http://{info.host}:{info.ports['web']}/json/"
         try:
             with _NO_PROXY.open(url, timeout=5) as response:
                 state = json.load(response)

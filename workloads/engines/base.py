@@ -18,12 +18,15 @@ An engine is a subclass of `Engine` that
 from __future__ import annotations
 
 import abc
+import contextlib
 import functools
-from collections.abc import Callable
+import signal
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from workloads import spec
+from workloads import limits, spec
 from workloads.dataset import Dataset, Inputs
 from workloads.errors import ParbenchError
 from workloads.settings import Settings
@@ -46,6 +49,33 @@ def cap_arrow_threads(n: int | None) -> None:
     pyarrow.set_cpu_count(n or default)
 
 
+def init_worker_process() -> None:
+    """Initializer of an engine's pool processes: Ctrl-C is the parent's to handle (it stops the
+    pool and cleans up), SIGTERM ends the process at once and quietly (Arrow would turn it into
+    an exception and a traceback mid-read), and one worker is one core (Arrow single-threaded)."""
+    import pyarrow
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the CLI's handler, inherited by fork
+    pyarrow.enable_signal_handlers(False)
+    cap_arrow_threads(1)
+
+
+@contextlib.contextmanager
+def children_ignore_interrupts() -> Iterator[None]:
+    """Processes started inside this block ignore Ctrl-C (an ignored signal stays ignored across
+    exec): the terminal's SIGINT reaches the whole process group, and only this process should
+    act on it, by stopping them. While the block runs, this process ignores Ctrl-C too."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 @dataclass(frozen=True)
 class Availability:
     """Whether an engine can run here, why not, and the versions it found."""
@@ -64,6 +94,8 @@ class Engine(abc.ABC):
     #: True where the workers are threads of this process: `start` then caps Arrow's thread pool
     #: (pyarrow's and pandas' CSV/Parquet readers) at `workers`, so N workers use N cores.
     in_process: ClassVar[bool] = False
+    #: Processes each worker is on this machine (0: a thread), for the bound on workers.
+    processes_per_worker: ClassVar[int] = 0
 
     def __init__(self, workers: int = 1, settings: Settings | None = None) -> None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -73,7 +105,15 @@ class Engine(abc.ABC):
                                 f"worker(s), got {workers}")
         self.workers = workers
         self.settings = settings or Settings.from_env()
+        if self.on_this_machine:
+            limits.check_workers(f"engine {self.name!r}", workers, self.settings.max_workers,
+                                 self.processes_per_worker)
         self.started = False
+
+    @property
+    def on_this_machine(self) -> bool:
+        """Whether the workers run here (not on a cluster whose own size bounds them)."""
+        return True
 
     @classmethod
     def availability(cls, settings: Settings | None = None) -> Availability:

@@ -17,7 +17,6 @@ import pickle
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from workloads import frames, spec
+from workloads import frames, scratch, spec
 from workloads.dataset import Input
 from workloads.engines.base import Availability, Engine
 from workloads.errors import JobFailed, ParbenchError, last_error_line
@@ -159,12 +158,16 @@ def shard(paths: tuple[str, ...], n: int) -> list[list[str]]:
 
 class BatchEngine(Engine):
     name = "batch"
+    processes_per_worker = 1
 
     def __init__(self, workers: int = 1, settings: Settings | None = None) -> None:
         super().__init__(workers, settings)
         self.root: Path | None = None
         self.jobs = 0
-        self.keep = False
+
+    @property
+    def on_this_machine(self) -> bool:
+        return self.settings.batch_backend == "local"
 
     @classmethod
     def availability(cls, settings: Settings | None = None) -> Availability:
@@ -180,14 +183,13 @@ class BatchEngine(Engine):
         base = self.settings.batch_dir  # a shared folder for a multi-node Slurm
         if base:
             base.mkdir(parents=True, exist_ok=True)
-        self.root = Path(tempfile.mkdtemp(prefix="parbench-batch-", dir=base))
+        self.root = scratch.folder("batch", within=base)
         super().start()
 
     def stop(self) -> None:
         if self.root is not None:
             self.backend.cancel()
-            if not self.keep:
-                shutil.rmtree(self.root, ignore_errors=True)
+            scratch.remove(self.root)  # not if kept: an error names a log in it
             self.root = None
         super().stop()
 
@@ -206,7 +208,7 @@ class BatchEngine(Engine):
         try:
             self.backend.run_array(job_dir, len(shards), self.workers)
         except JobFailed:
-            self.keep = True  # the error names a log in this folder: stop() leaves it
+            scratch.keep(self.root)  # the error names a log in this folder: stop() leaves it
             raise
         parts = [pickle.loads((job_dir / f"out-{i}.pkl").read_bytes())
                  for i in range(len(shards))]

@@ -15,25 +15,34 @@ measurements and the reasons are in docs/engines.md.
 from __future__ import annotations
 
 import functools
+import logging
 import multiprocessing
 import os
-import socket
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
+import pyarrow.fs
 
-from workloads import frames, spec
+from workloads import frames, scratch, services, spec
 from workloads.dataset import Input
-from workloads.engines.base import Availability, Engine, cap_arrow_threads
+from workloads.engines.base import (
+    Availability,
+    Engine,
+    cap_arrow_threads,
+    children_ignore_interrupts,
+    init_worker_process,
+)
 from workloads.errors import DataError, EngineUnavailable
-from workloads.readers import count_words, locate_malformed
+from workloads.readers import count_words
 from workloads.settings import Settings
 from workloads.spec import MATCH_COLUMNS
+from workloads.validate import locate_malformed
 
 try:
     import dask
@@ -121,6 +130,12 @@ def warm_worker(one_core: bool) -> int:
     return os.getpid()
 
 
+def init_pool_worker() -> None:
+    """Initializer of the processes scheduler's pool (see `init_worker_process`)."""
+    init_worker_process()
+    warm_worker(one_core=True)
+
+
 def tree_reduce(parts: Sequence[Delayed], combine: Callable[..., Any],
                 split_every: int = SPLIT_EVERY) -> Delayed:
     """One delayed value combining `parts` in a tree of fan-in `split_every`."""
@@ -140,7 +155,7 @@ def data_errors(inp: Input) -> Iterator[None]:
     except DataError:
         raise
     except (FileNotFoundError, ValueError) as exc:  # pandas' and pyarrow's parse errors too
-        raise locate_malformed(inp.paths, inp.fmt, exc) from exc
+        raise locate_malformed(inp, exc) from exc
 
 
 # --------------------------------------------------------------------------- the workloads
@@ -195,7 +210,10 @@ class DaskEngine(Engine):
         `dd.read_csv` gives string columns). Parquet: `dd.read_parquet`, whose fusion of small
         files is faster; `frames` encodes its team strings per partition (docs/engines.md)."""
         if inp.fmt == "parquet":
-            return dd.read_parquet(list(inp.paths), columns=list(columns))
+            # Arrow's local file system reads each path as it is; the default (fsspec) expands
+            # glob characters, so a folder named `ds[1]` would read `ds1`.
+            return dd.read_parquet(list(inp.paths), columns=list(columns),
+                                   filesystem=pyarrow.fs.LocalFileSystem())
         return dd.from_map(frames.read_matches, list(inp.paths), fmt=inp.fmt,
                            columns=tuple(columns), meta=frames.empty(columns),
                            label="read-matches", enforce_metadata=False)
@@ -293,6 +311,9 @@ class _LocalDaskEngine(DaskEngine):
 
     def stop(self) -> None:
         if self.pool is not None:
+            # After an interrupt this lets the running tasks end (one partition each: seconds)
+            # and cancels the rest; ending the processes instead can leave half a result in the
+            # pool's pipe and its reader thread waiting forever.
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
         super().stop()
@@ -318,6 +339,7 @@ class DaskProcessesEngine(_LocalDaskEngine):
 
     name = "dask-processes"
     scheduler = "processes"
+    processes_per_worker = 1
 
     def options(self) -> dict[str, Any]:
         # chunksize=1 sends tasks one at a time: the default batches up to 6 ready tasks per
@@ -329,7 +351,7 @@ class DaskProcessesEngine(_LocalDaskEngine):
             method = dask.config.get("multiprocessing.context", "spawn")
             self.pool = ProcessPoolExecutor(self.workers,
                                             mp_context=multiprocessing.get_context(method),
-                                            initializer=warm_worker, initargs=(True,))
+                                            initializer=init_pool_worker)
             # `workers` tasks submitted at once start every process now.
             list(self.pool.map(getpid, range(self.workers)))
         super().start()
@@ -344,10 +366,16 @@ class DaskDistributedEngine(DaskEngine):
 
     name = "dask-distributed"
     needs_distributed = True
+    processes_per_worker = 2  # a nanny and its worker
     client: Client | None = None
     cluster: LocalCluster | None = None
+    _scratch: Path | None = None
     #: compute/persist/scatter keywords that keep the work on the chosen workers.
     restrict: dict[str, Any]
+
+    @property
+    def on_this_machine(self) -> bool:
+        return not self.settings.dask_address
 
     def start(self) -> None:
         if self.client is None:
@@ -356,7 +384,11 @@ class DaskDistributedEngine(DaskEngine):
             if address:
                 self._connect(address)
             else:
-                self._local_cluster()
+                # The workers' scratch space in a private folder, removed at stop.
+                self._scratch = scratch.folder("dask")
+                with children_ignore_interrupts(), dask.config.set(
+                        {"temporary-directory": self._scratch}):
+                    self._local_cluster()
         super().start()
 
     def _local_cluster(self) -> None:
@@ -366,6 +398,7 @@ class DaskDistributedEngine(DaskEngine):
         # 8787, which another cluster may hold.
         self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
                                     processes=True, dashboard_address=None, host="127.0.0.1",
+                                    silence_logs=logging.ERROR,
                                     scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
         self.client = Client(self.cluster, set_as_default=False)
         self.client.run(warm_worker, True)
@@ -377,11 +410,12 @@ class DaskDistributedEngine(DaskEngine):
         try:
             self.client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
             self.client.wait_for_workers(self.workers, timeout=WORKERS_TIMEOUT)
-        except (OSError, TimeoutError) as exc:
+        except Exception as exc:  # the probe passed: a timeout, or the scheduler went away
             self.stop()
             variable = Settings.variable(ADDRESS_SETTING)
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise EngineUnavailable(f"the Dask scheduler at {address} (${variable}) did not "
-                                    f"give {self.workers} worker(s): {exc}") from None
+                                    f"give {self.workers} worker(s): {reason}") from None
         available = sorted(self.client.scheduler_info()["workers"])
         chosen = available[:self.workers]
         if len(chosen) < len(available):
@@ -398,6 +432,9 @@ class DaskDistributedEngine(DaskEngine):
         if self.cluster is not None:
             self.cluster.close()
             self.cluster = None
+        if self._scratch is not None:
+            scratch.remove(self._scratch)
+            self._scratch = None
         super().stop()
 
     def _client(self) -> Client:
@@ -413,14 +450,6 @@ class DaskDistributedEngine(DaskEngine):
 
 
 def probe(address: str, timeout: float) -> None:
-    """Raise EngineUnavailable, in one line naming `address`, unless something listens there
-    (a plain TCP connect: a refused or silent port fails within `timeout`)."""
-    from distributed.comm.addressing import get_address_host_port
-
-    try:
-        host, port = get_address_host_port(address)
-        socket.create_connection((host, port), timeout=timeout).close()
-    except (OSError, ValueError) as exc:
-        variable = Settings.variable(ADDRESS_SETTING)
-        raise EngineUnavailable(f"no Dask scheduler answers at {address} (${variable}): "
-                                f"{exc}") from None
+    """Raise EngineUnavailable, in one line naming `address`, unless a Dask scheduler answers
+    there within `timeout` (a wrong service, a silent port and a refused connect all fail)."""
+    services.check_dask_scheduler(address, timeout, source=Settings.variable(ADDRESS_SETTING))

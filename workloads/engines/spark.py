@@ -16,9 +16,9 @@ import operator
 import os
 import pickle
 import re
-import socket
+import signal
 import subprocess
-import tempfile
+import threading
 import warnings
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -37,16 +37,19 @@ from pyspark.sql import Column, DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from workloads import frames, sparkjvm, spec
+from workloads import frames, scratch, services, sparkjvm, spec
 from workloads.dataset import Input
 from workloads.engines.base import Availability, Engine
 from workloads.errors import EngineUnavailable
 from workloads.layout import CSV_COLUMNS
-from workloads.readers import locate_malformed, missing_file
+from workloads.readers import missing_file, unreadable
 from workloads.settings import Settings
 from workloads.spec import MATCH_COLUMNS
+from workloads.validate import find_malformed
 
 MASTER_SETTING = "spark_master"
+#: Seconds a session on a cluster waits for the executors to hold every core asked for.
+CORES_WAIT_SECONDS = 10
 
 #: A Java regex for runs of what str.split() splits on (str.isspace): Unicode's White_Space plus
 #: the separators U+001C..U+001F. A property test, not a list of 29 characters: 2x faster.
@@ -56,8 +59,6 @@ _TYPES = {"": T.LongType(), "home_score": T.IntegerType(), "away_score": T.Integ
           "neutral": T.BooleanType()}
 #: The tutorial's CSV columns, typed: no schema inference (a full extra pass over the data).
 CSV_SCHEMA = T.StructType([T.StructField(c, _TYPES.get(c, T.StringType())) for c in CSV_COLUMNS])
-#: What the JVM prints before log4j loads (not worth keeping a log file for).
-_CHATTER = re.compile(r"^WARNING: Using incubator modules|^\s*$")
 
 # --------------------------------------------------------------------------- availability
 
@@ -113,14 +114,10 @@ def _check_exists(paths: Iterable[str]) -> None:
             raise missing_file(path)
 
 
-@contextlib.contextmanager
-def _reading(inp: Input) -> Iterator[None]:
-    """Turn Spark's errors while reading `inp` into a DataError naming the file (and line)."""
-    _check_exists(inp.paths)
-    try:
-        yield
-    except (PySparkException, Py4JJavaError) as exc:
-        raise locate_malformed(inp.paths, inp.fmt, RuntimeError(_spark_message(exc))) from exc
+def literal(paths: Iterable[str]) -> list[str]:
+    """The paths as Spark's readers take them literally: they expand Hadoop globs, so a folder
+    named `ds[1]` would read `ds1`; each glob character is escaped with a backslash."""
+    return [re.sub(r"([\\\[\]{}*?])", r"\\\1", path) for path in paths]
 
 
 # --------------------------------------------------------------------------- workers' code
@@ -172,10 +169,16 @@ class SparkEngine(Engine):
     def __init__(self, workers: int = 1, settings: Settings | None = None) -> None:
         super().__init__(workers, settings)
         self.spark: SparkSession | None = None
-        self.log_path = Path(tempfile.gettempdir()) / f"parbench-spark-{os.getpid()}.log"
+        #: The JVM's own output (before log4j loads, and its errors): a private temporary file,
+        #: removed at stop unless an error message names it.
+        self.log_path: Path | None = None
         self._log: IO[str] | None = None
         self._gateway: Any = None
         self._shipped: Path | None = None
+
+    @property
+    def on_this_machine(self) -> bool:
+        return not self.settings.spark_master
 
     @classmethod
     def availability(cls, settings: Settings | None = None) -> Availability:
@@ -201,12 +204,13 @@ class SparkEngine(Engine):
             # A few hundred teams and ~10^4 words: 200 reduce tasks would be all overhead.
             "spark.sql.shuffle.partitions": str(2 * self.workers),
             "spark.default.parallelism": str(2 * self.workers),
-            # Parse every CSV field, so FAILFAST rejects a row with a bad or missing field even
-            # in a column the workload does not read (as the serial reader does).
-            "spark.sql.csv.parser.columnPruning.enabled": "false",
         }
         if master:
             conf["spark.cores.max"] = str(self.workers)
+            # Start only once the executors hold every core asked for (or after the wait, and
+            # then `start` refuses to run on fewer).
+            conf["spark.scheduler.minRegisteredResourcesRatio"] = "1.0"
+            conf["spark.scheduler.maxRegisteredResourcesWaitingTime"] = f"{CORES_WAIT_SECONDS}s"
         return conf
 
     def start(self) -> None:
@@ -221,20 +225,44 @@ class SparkEngine(Engine):
         with _no_pandas_warning():
             import pyspark.testing.utils  # noqa: F401 - imported here, warning silenced
         conf = SparkConf(loadDefaults=False).setAll(list(self.conf().items()))
-        self._log = open(self.log_path, "w", encoding="utf-8")  # noqa: SIM115 - closed in stop
+        self.log_path, fd = scratch.file("spark", ".log")
+        self._log = os.fdopen(fd, "w", encoding="utf-8")
         SparkEngine._active = self
         try:
-            self._gateway = launch_gateway(conf, popen_kwargs={"stdout": self._log,
-                                                               "stderr": self._log})
+            # Its own session: a terminal's Ctrl-C or SIGTERM goes to this process, which stops
+            # the JVM (and the JVM ends by itself once this process's end closes its stdin).
+            self._gateway = launch_gateway(conf, popen_kwargs={
+                "stdout": self._log, "stderr": self._log, "start_new_session": True})
+            # SparkContext replaces the process's Ctrl-C handler with one that calls into the
+            # JVM from inside the interrupted call; the caller's (the CLI's: unwind, stop the
+            # JVM) is put back.
+            handler = signal.getsignal(signal.SIGINT)
             self.spark = SparkSession(SparkContext(conf=conf, gateway=self._gateway))
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, handler)
             if not self.sc.master.startswith("local"):
                 self._shipped = _code_zip()
                 self.sc.addPyFile(str(self._shipped))
         except Exception as exc:
+            log = scratch.keep(self.log_path)
             self.stop()
             raise EngineUnavailable(f"Spark did not start ({_spark_message(exc)}); see "
-                                    f"{self.log_path}") from exc
+                                    f"{log}") from exc
+        if not self.on_this_machine:
+            self._check_cores()
         super().start()
+
+    def _check_cores(self) -> None:
+        """On a cluster, run on the `workers` cores asked for or not at all: fewer would be a
+        timing labelled with the wrong worker count."""
+        granted = self.sc._jsc.sc().schedulerBackend().totalCoreCount()
+        if granted < self.workers:
+            master = self.sc.master
+            self.stop()
+            raise EngineUnavailable(
+                f"the Spark master at {master} gave {granted} core(s) within "
+                f"{CORES_WAIT_SECONDS} s, {self.workers} asked for: ask for at most {granted} "
+                f"worker(s), or add cores to the cluster")
 
     def stop(self) -> None:
         """Stop the session, the Py4J gateway and the JVM (spark.stop() leaves the JVM up)."""
@@ -254,19 +282,33 @@ class SparkEngine(Engine):
             SparkEngine._active = None
         self._close_log()
         if self._shipped is not None:
-            self._shipped.unlink(missing_ok=True)
+            scratch.remove(self._shipped)
             self._shipped = None
         super().stop()
 
     def _close_log(self) -> None:
-        """Close the JVM's log; remove it when the JVM printed nothing but known chatter."""
-        if self._log is None:
-            return
-        self._log.close()
-        self._log = None
-        text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        if all(_CHATTER.search(line) for line in text.splitlines()):
-            self.log_path.unlink(missing_ok=True)
+        """Close the JVM's log; remove it unless an error message named it."""
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        scratch.remove(self.log_path)  # not if kept: an error names it
+        self.log_path = None
+
+    @contextlib.contextmanager
+    def _reading(self, inp: Input) -> Iterator[None]:
+        """Turn Spark's errors while reading `inp` into a DataError naming the file (and line),
+        or, for an error that no malformed row explains, naming the JVM's log (then kept)."""
+        _check_exists(inp.paths)
+        try:
+            yield
+        except (PySparkException, Py4JJavaError) as exc:
+            found = find_malformed(inp)
+            if found is not None:
+                raise found from exc
+            log = ""
+            if self.log_path is not None:
+                log = f"; the JVM's log: {scratch.keep(self.log_path)}"
+            raise unreadable(inp.paths, _spark_message(exc) + log) from exc
 
     @property
     def sc(self) -> SparkContext:
@@ -276,17 +318,18 @@ class SparkEngine(Engine):
     # ----------------------------------------------------------------- readers
 
     def _read_matches(self, inp: Input) -> DataFrame:
-        """The match columns the workloads use, from CSV (typed, validated) or Parquet."""
+        """The match columns the workloads use, from CSV (typed; a field that does not parse
+        fails the job) or Parquet; Spark reads only the columns a query uses."""
         assert self.spark is not None, "start() the engine first"
         if inp.fmt == "parquet":
-            df = self.spark.read.parquet(*inp.paths)
+            df = self.spark.read.parquet(*literal(inp.paths))
         else:
             # escape='"': RFC 4180 doubled quotes, as Python's csv module reads them;
             # enforceSchema=False: the header must name the tutorial's columns.
-            df = self.spark.read.csv(list(inp.paths), schema=CSV_SCHEMA, header=True,
+            df = self.spark.read.csv(literal(inp.paths), schema=CSV_SCHEMA, header=True,
                                      enforceSchema=False, mode="FAILFAST", escape='"',
                                      encoding="UTF-8")
-        return _checked(df.select(*MATCH_COLUMNS))
+        return df.select(*MATCH_COLUMNS)
 
     # ----------------------------------------------------------------- workloads
 
@@ -295,20 +338,20 @@ class SparkEngine(Engine):
         RDD flatMap/reduceByKey, and faster than (or as fast as) an RDD with a Counter per
         partition at every measured scale and worker count (docs/engines.md)."""
         assert self.spark is not None, "start() the engine first"
-        with _reading(text):
-            words = (self.spark.read.text(list(text.paths))
+        with self._reading(text):
+            words = (self.spark.read.text(literal(text.paths))
                      .select(F.explode(F.split("value", WORD_SEPARATOR)).alias("word"))
                      .where(F.col("word") != ""))  # split gives "" before leading whitespace
             return dict(words.groupBy("word").count().collect())
 
     def mean_home_score(self, matches: Input) -> float:
-        with _reading(matches):
+        with self._reading(matches):
             df = self._read_matches(matches)
             total, n = df.agg(F.sum("home_score"), F.count("*")).first()
         return total / n  # exact integer sum, then one division (as the serial engine)
 
     def home_advantage(self, matches: Input) -> int:
-        with _reading(matches):
+        with self._reading(matches):
             df = self._read_matches(matches)
             h, a = F.col("home_score"), F.col("away_score")
             sign = (h > a).cast("int") - (h < a).cast("int")
@@ -316,7 +359,7 @@ class SparkEngine(Engine):
         return int(total or 0)
 
     def team_records(self, matches: Input) -> spec.TeamRecords:
-        with _reading(matches):
+        with self._reading(matches):
             rows = (_sides(self._read_matches(matches)).groupBy("team")
                     .agg(F.count("*"), *_record_sums())
                     .collect())
@@ -350,7 +393,7 @@ class SparkEngine(Engine):
         Reading twice beats caching the parsed strings in between (docs/engines.md).
         """
         assert self.spark is not None, "start() the engine first"
-        with _reading(inp):
+        with self._reading(inp):
             df = self._read_matches(inp)
             counts = sorted(df.select(F.explode(F.array("home_team", "away_team")).alias("team"))
                             .groupBy("team").count().collect())
@@ -365,14 +408,6 @@ class SparkEngine(Engine):
 
 
 # --------------------------------------------------------------------------- DataFrame helpers
-
-def _checked(df: DataFrame) -> DataFrame:
-    """Fail on an empty field in any column a workload uses (CSV reads it as null, not as an
-    error), and make every workload parse all five, so FAILFAST catches a bad value in any."""
-    ok = functools.reduce(operator.and_, [F.col(c).isNotNull() for c in MATCH_COLUMNS])
-    return df.where(F.when(ok, F.lit(True)).otherwise(
-        F.raise_error(F.lit("malformed row: a match field is empty"))))
-
 
 def _coded(df: DataFrame, index: DataFrame) -> DataFrame:
     """What a rating pass needs (CODED_COLUMNS): team codes by broadcast joins with the
@@ -404,10 +439,11 @@ def _sides(df: DataFrame) -> DataFrame:
 
 
 def _code_zip() -> Path:
-    """This project's packages zipped for a cluster's executors (what --py-files ships)."""
+    """This project's packages zipped for a cluster's executors (what --py-files ships), in a
+    private temporary file."""
     root = Path(__file__).resolve().parents[2]
-    path = Path(tempfile.gettempdir()) / f"parbench-spark-{os.getpid()}.zip"
-    with zipfile.ZipFile(path, "w") as z:
+    path, fd = scratch.file("spark", ".zip")
+    with os.fdopen(fd, "wb") as file, zipfile.ZipFile(file, "w") as z:
         for package in ("workloads", "datagen"):
             for file in sorted((root / package).rglob("*.py")):
                 z.write(file, file.relative_to(root))
@@ -431,17 +467,8 @@ def _end(proc: subprocess.Popen[Any] | None, timeout: float = 10.0) -> None:
             proc.wait()
 
 
-def probe_master(master: str, timeout: float = 5.0) -> None:
-    """Fail in one line naming a standalone master that does not answer (Spark itself would
-    retry for minutes); `local[...]` needs no probe."""
-    if not master.startswith("spark://"):
-        return
-    for hostport in master.removeprefix("spark://").split(","):
-        host, _, port = hostport.rpartition(":")
-        try:
-            socket.create_connection((host, int(port)), timeout=timeout).close()
-            return
-        except (OSError, ValueError):
-            continue
-    raise EngineUnavailable(f"no Spark master answers at {master} "
-                            f"(${Settings.variable(MASTER_SETTING)})")
+def probe_master(master: str, timeout: float = services.DEFAULT_TIMEOUT) -> None:
+    """Fail in one line naming a master URL where no standalone master answers (Spark itself
+    would wait a minute, then print a stack trace); `local[...]` needs no probe."""
+    if not services.is_local_master(master):
+        services.check_spark_master(master, timeout, source=Settings.variable(MASTER_SETTING))

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import multiprocessing
 import platform
-import shutil
-import tempfile
-import weakref
 from multiprocessing.pool import Pool
+from pathlib import Path
 from typing import Any
 
-from workloads import spec
+from workloads import scratch, spec
 from workloads.dataset import Input, Inputs
-from workloads.engines.base import Availability, Engine, cap_arrow_threads
+from workloads.engines.base import Availability, Engine, init_worker_process
 from workloads.engines.mapreduce import jobs
 from workloads.engines.mapreduce.runtime import (
     SERIALIZERS,
@@ -31,11 +29,6 @@ DEFAULT_SERIALIZER = "marshal"
 PARTITIONS_PER_WORKER = 1
 
 
-def _init_worker() -> None:
-    """Pool initializer: one worker is one core, so Arrow's CSV/Parquet readers get one thread."""
-    cap_arrow_threads(1)
-
-
 class MapReduceEngine(Engine):
     """Map per input split, combine, hash-partition into spill files, reduce, on `workers`
     processes. `self.counters` holds the Hadoop-style counters of the last `run`, summed over its
@@ -44,6 +37,7 @@ class MapReduceEngine(Engine):
 
     name = "mapreduce"
     max_workers = None
+    processes_per_worker = 1
 
     def __init__(self, workers: int = 1, settings: Settings | None = None, *,
                  mappers: str = DEFAULT_MAPPERS, partitions: int | None = None,
@@ -72,19 +66,19 @@ class MapReduceEngine(Engine):
         # fork: workers start at once with this module's imports loaded, and leave nothing behind;
         # spawn and forkserver start multiprocessing's resource tracker (and a fork server), a
         # process that outlives the pool. The pool is made before this engine reads any data.
-        self._pool = multiprocessing.get_context("fork").Pool(self.workers, _init_worker)
-        self.workdir = tempfile.mkdtemp(prefix="parbench-mapreduce-")
-        # removes the folder at stop(), or when the engine is collected or Python exits
-        self._remove_workdir = weakref.finalize(self, shutil.rmtree, self.workdir, True)
+        self._pool = multiprocessing.get_context("fork").Pool(self.workers, init_worker_process)
+        self.workdir = str(scratch.folder("mapreduce"))
         super().start()
 
     def stop(self) -> None:
         if self._pool is not None:
-            self._pool.close()
+            # terminate, not close: after an interrupt the workers may be mid-task, and the pool
+            # would wait for them (and for tasks it never hands out) forever
+            self._pool.terminate()
             self._pool.join()
             self._pool = None
         if self.workdir is not None:
-            self._remove_workdir()
+            scratch.remove(Path(self.workdir))
             self.workdir = None
         super().stop()
 

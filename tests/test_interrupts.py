@@ -1,0 +1,136 @@
+"""Ctrl-C and SIGTERM in the middle of a run, as a terminal sends them: to the whole process group.
+
+Each run gets a private temporary folder. The signal goes out once the engine's workload method
+has begun (the engine is registered a second time, as `marked-<name>`, with methods that touch a
+file first: tests/midrun_engine.py) and a moment later; then the command must end within seconds
+with one line and status 130 (143), and leave no process and no temporary file behind.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from conftest import asv_args
+
+from workloads import engines
+from workloads.errors import EXIT_INTERRUPTED, EXIT_TERMINATED
+
+ROOT = Path(__file__).resolve().parents[1]
+#: Seconds a command may take to stop after the signal.
+STOP_WITHIN = 15
+#: Seconds after the workload method began before the signal: the run is then inside the
+#: framework (reading, shuffling, iterating), not at its first line.
+IN_FLIGHT = 0.3
+
+
+def session(sid: int) -> list[psutil.Process]:
+    """The live processes of session `sid`."""
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if os.getsid(proc.pid) == sid and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc)
+        except (psutil.Error, OSError):
+            continue
+    return found
+
+
+def marked(name: str, tmp: Path) -> tuple[dict[str, str], Path]:
+    """The environment that registers engine `name` again as `marked-<name>` (its workload
+    methods touch the returned file first) with `tmp` as the temporary folder."""
+    mark = tmp.parent / f"{tmp.name}.mark"
+    plugin = f"marked-{name}={Path(__file__).with_name('midrun_engine.py')}:" \
+             f"{engines.suite_name(name)}"
+    return {**os.environ, "TMPDIR": str(tmp), "MIDRUN_MARK": str(mark),
+            "PARBENCH_ENGINES": plugin}, mark
+
+
+def interrupt_when_marked(command: list[str], env: dict[str, str], mark: Path, sig: int,
+                          cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """Run `command` in its own session; once `mark` exists (a workload is in flight), signal
+    its process group. The finished process, once it has stopped in time and left no process
+    (of its session, or started by it in another)."""
+    proc = subprocess.Popen(command, cwd=cwd, text=True, env=env,
+                            start_new_session=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    while proc.poll() is None and not mark.exists():
+        time.sleep(0.01)
+    time.sleep(IN_FLIGHT)
+    assert proc.poll() is None, f"the run ended before the signal: {proc.communicate()}"
+    started = psutil.Process(proc.pid).children(recursive=True)  # in other sessions too
+    os.killpg(proc.pid, sig)
+    t0 = time.monotonic()
+    try:
+        out, err = proc.communicate(timeout=STOP_WITHIN + 30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert time.monotonic() - t0 < STOP_WITHIN, f"took {time.monotonic() - t0:.1f} s"
+    deadline = time.monotonic() + 5
+    while (left := alive(session(proc.pid) + started)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not left, [p.cmdline() for p in left]
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def alive(procs: list[psutil.Process]) -> list[psutil.Process]:
+    """Those of `procs` that still run (a zombie does not)."""
+    running = []
+    for p in procs:
+        try:
+            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                running.append(p)
+        except psutil.Error:
+            continue
+    return running
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A dataset large enough that reading it takes a moment on every engine."""
+    out = tmp_path_factory.mktemp("big")
+    subprocess.run([sys.executable, "-m", "datagen", "--scale", "20", "--out", str(out)],
+                   check=True, capture_output=True)
+    return out / "scale-20"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("name", engines.names())
+def test_engine_interrupted_mid_run(name, sig, big, tmp_path):
+    workers = 1 if engines.engine_class(name).max_workers == 1 else 2
+    env, mark = marked(name, tmp_path)
+    done = interrupt_when_marked(
+        [sys.executable, "-m", "workloads", "run", "team_ratings", "--engine", f"marked-{name}",
+         "--workers", str(workers), "--data", str(big)], env, mark, sig)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == (EXIT_INTERRUPTED if sig == signal.SIGINT else EXIT_TERMINATED)
+    assert lines == ["python -m workloads: interrupted"], done.stderr
+    assert list(tmp_path.iterdir()) == [], "temporary files left behind"
+
+
+@pytest.mark.parametrize("name", ["mapreduce", "dask-distributed", "spark"])
+def test_asv_interrupted_mid_benchmark(name, big, tmp_path):
+    """asv gives a benchmark process 0.1 s after Ctrl-C, then kills it: the engine's processes
+    and temporary files must still go."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env, mark = marked(name, tmp)
+    env.update(PARBENCH_DATA=str(big.parent), PARBENCH_SCALES="20", PARBENCH_WORKERS="2",
+               HOME=str(tmp_path))
+    subprocess.run(asv_args(tmp_path, "machine", "--yes", "--machine", "interrupted"), env=env,
+                   check=True, cwd=tmp_path, capture_output=True)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, text=True,
+                          capture_output=True, check=True).stdout.strip()
+    interrupt_when_marked(
+        asv_args(tmp_path, "run", "--python=same", "--quick", "--machine", "interrupted",
+                 "--set-commit-hash", head, "-b",
+                 f"Marked{engines.suite_name(name)}.time_team_ratings"),
+        env, mark, signal.SIGINT, cwd=tmp_path)
+    assert list(tmp.iterdir()) == [], "temporary files left behind"

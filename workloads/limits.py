@@ -1,0 +1,60 @@
+"""How many workers this machine runs: the bound above which every engine and the generator refuse.
+
+A worker is a core's worth of work. More workers than `WORKERS_PER_CORE` per core measure
+contention, not a framework; and workers that are processes each need memory and a slot under the
+process limit, so a mistyped `--workers 10000` must end in one line, not in a fork storm or the
+out-of-memory killer. The `max_workers` setting lowers (or raises) the bound explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+from dataclasses import dataclass
+
+import psutil
+
+from workloads.errors import ParbenchError
+
+#: Workers per core above which a run measures contention only.
+WORKERS_PER_CORE = 4
+#: Resident memory of one worker process (a Python with pandas and Arrow loaded), for the bound.
+PROCESS_BYTES = 200 * 2**20
+
+
+@dataclass(frozen=True)
+class Bound:
+    """The largest worker count, and why (for the message)."""
+
+    workers: int
+    reason: str
+
+
+def machine_bound(processes: int = 1, memory_per_worker: int = PROCESS_BYTES) -> Bound:
+    """The bound on this machine for workers that are `processes` processes each (0: threads)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    bounds = [Bound(WORKERS_PER_CORE * (cores or 1),
+                    f"{WORKERS_PER_CORE} per core, {cores} cores")]
+    if processes:
+        available = psutil.virtual_memory().available
+        bounds.append(Bound(max(1, available // (processes * memory_per_worker)),
+                            f"{available / 2**30:.1f} GiB free memory, "
+                            f"{memory_per_worker // 2**20} MiB per worker process"))
+        soft, _ = resource.getrlimit(resource.RLIMIT_NPROC)
+        if soft != resource.RLIM_INFINITY:
+            running = len(psutil.pids())
+            bounds.append(Bound(max(1, (soft - running) // (2 * processes)),
+                                f"process limit {soft}, {running} processes running"))
+    return min(bounds, key=lambda b: b.workers)
+
+
+def check_workers(what: str, workers: int, override: int | None = None,
+                  processes: int = 1) -> None:
+    """Refuse, in one line with the bound, `workers` above this machine's bound (or `override`,
+    the `max_workers` setting, when given)."""
+    bound = (Bound(override, "the max_workers setting") if override is not None
+             else machine_bound(processes))
+    if workers > bound.workers:
+        raise ParbenchError(f"{what}: {workers} workers is more than this machine runs: at most "
+                            f"{bound.workers} ({bound.reason}); ask for fewer, or set "
+                            f"max_workers (see `python -m workloads settings`)")
