@@ -33,6 +33,7 @@ from workloads.layout import (
     GOAL_FALSE,
     GOAL_TRUE,
     GOALS,
+    MATCH_ID,
     MATCHES,
     MISSING_MINUTE,
     TEXT,
@@ -177,13 +178,13 @@ def _goals_csv(path: Path) -> None:
 
 def _typed_parquet(path: Path, types: dict[str, pa.DataType], nullable: tuple[str, ...] = ()
                    ) -> None:
-    """A Parquet file with the columns of `types` (the unnamed match id aside), of compatible
-    types, nulls only in `nullable`."""
+    """A Parquet file with the columns of `types`, of compatible types, nulls only in
+    `nullable`."""
     try:
         table = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
         raise unreadable([str(path)], exc) from None
-    columns = [c for c in types if c]
+    columns = list(types)
     missing = [c for c in columns if c not in table.column_names]
     if missing:
         raise DataError(f"{path}: no column {', '.join(missing)}")
@@ -201,7 +202,7 @@ def _goals_parquet(path: Path) -> None:
 
 
 def _matches_parquet(path: Path) -> None:
-    _typed_parquet(path, CSV_TYPES)
+    _typed_parquet(path, {name or MATCH_ID: t for name, t in CSV_TYPES.items()})
 
 
 def _compatible(have: pa.DataType, want: pa.DataType) -> bool:
