@@ -98,7 +98,7 @@ def portable(exc: Exception) -> Exception:
 def serve(conn: Connection, threads: int) -> None:
     """The Polars process: check the pool, then run `plans` functions by name until the engine
     closes the connection (or dies: the next receive or send fails)."""
-    init_worker_process(threads)
+    init_worker_process(threads=threads)
     try:
         from workloads.engines.polars import plans
 
