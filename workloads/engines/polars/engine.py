@@ -222,3 +222,9 @@ class PolarsEngine(Engine):
 
     def team_ratings(self, matches: Input) -> spec.Ratings:
         return self._run("team_ratings", matches=matches)
+
+    def unbeaten_streaks(self, matches: Input) -> spec.Streaks:
+        return self._run("unbeaten_streaks", matches=matches)
+
+    def top_scorers(self, goals: Input, matches: Input) -> spec.TopScorers:
+        return self._run("top_scorers", goals=goals, matches=matches)

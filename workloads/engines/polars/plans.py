@@ -14,12 +14,24 @@ import pyarrow as pa
 from workloads import frames, spec
 from workloads.dataset import Input
 from workloads.errors import EngineUnavailable
-from workloads.spec import MATCH_COLUMNS, RECORD_FIELDS
-from workloads.validate import CSV_TYPES, find_malformed
+from workloads.layout import GOALS, MATCH_ID, MATCHES, MISSING_MINUTE
+from workloads.spec import JOIN_KEY, MATCH_COLUMNS, RECORD_FIELDS, STREAK_ORDER
+from workloads.validate import CSV_TYPES, GOAL_TYPES, find_malformed
 
-#: The tutorial's CSV columns with their types, as Polars types (one definition: `CSV_TYPES`).
-CSV_SCHEMA = pl.Schema({name: pl.from_arrow(pa.array([], kind)).dtype
-                        for name, kind in CSV_TYPES.items()})
+
+def polars_schema(arrow_types: dict[str, pa.DataType]) -> pl.Schema:
+    """The same columns with the Polars types of their Arrow types."""
+    return pl.Schema({name: pl.from_arrow(pa.array([], kind)).dtype
+                      for name, kind in arrow_types.items()})
+
+
+#: The CSV columns of each kind of table with their types (one definition: `validate`); Polars
+#: checks the header against the names.
+CSV_SCHEMAS = {MATCHES: polars_schema(CSV_TYPES), GOALS: polars_schema(GOAL_TYPES)}
+#: The goal field that may be missing, and how; a scorer `NA` stays a string.
+CSV_OPTIONS = {MATCHES: {}, GOALS: {"null_values": {"minute": MISSING_MINUTE}}}
+#: The matches' unnamed first CSV column is the match id, as Parquet names it.
+CSV_NAMES = {MATCHES: {"": MATCH_ID}, GOALS: {}}
 SCORES = ("home_score", "away_score")
 #: What `str.split()` splits at besides " ": Unicode's White_Space (`\s` of Polars' regular
 #: expressions) and U+001C-U+001F, which `str.isspace` counts too.
@@ -40,26 +52,28 @@ def check_pool(threads: int) -> None:
             f"it once per process, from POLARS_MAX_THREADS at its first import")
 
 
-def collect(plan: pl.LazyFrame, inp: Input) -> pl.DataFrame:
-    """Run `plan`. When it fails on a missing or malformed file of `inp`, the error names the
+def collect(plan: pl.LazyFrame, *inputs: Input) -> pl.DataFrame:
+    """Run `plan`. When it fails on a missing or malformed file of `inputs`, the error names the
     file (and line); any other failure is raised as it is."""
     try:
         return plan.collect(engine=ENGINE)
     except READ_ERRORS as exc:
-        found = find_malformed(inp)
+        found = next(filter(None, map(find_malformed, inputs)), None)
         if found is None:
             raise
         raise found from exc
 
 
-def scan(matches: Input) -> pl.LazyFrame:
-    """Every match file as one lazy frame: the paths as given (no glob or Hive expansion), CSV
-    with its explicit schema, scores as Int64 in both formats."""
-    paths = list(matches.paths)
-    if matches.fmt == "parquet":
-        return pl.scan_parquet(paths, glob=False, hive_partitioning=False).with_columns(
-            pl.col(SCORES).cast(pl.Int64))
-    return pl.scan_csv(paths, schema=CSV_SCHEMA, glob=False)
+def scan(table: Input) -> pl.LazyFrame:
+    """Every file of a table (matches or goals) as one lazy frame: the paths as given (no glob
+    or Hive expansion), CSV with its explicit schema, scores as Int64 in both formats."""
+    paths = list(table.paths)
+    if table.fmt == "parquet":
+        lf = pl.scan_parquet(paths, glob=False, hive_partitioning=False)
+    else:
+        lf = pl.scan_csv(paths, schema=CSV_SCHEMAS[table.kind], glob=False,
+                         **CSV_OPTIONS[table.kind]).rename(CSV_NAMES[table.kind])
+    return lf.with_columns(pl.col(SCORES).cast(pl.Int64)) if table.kind == MATCHES else lf
 
 
 # --------------------------------------------------------------------------- the workloads
@@ -130,3 +144,32 @@ def team_ratings(matches: Input) -> spec.Ratings:
     for _ in range(spec.RATING_PASSES):
         ratings = frames.step(ratings, frames.gradient(c, ratings), n_played)
     return dict(zip(teams.to_list(), ratings.tolist(), strict=True))
+
+
+def unbeaten_streaks(matches: Input) -> spec.Streaks:
+    """Each side of each match, a team's matches ordered by date and match id within the team
+    (a window with `order_by`: no sort of the whole table), a new run after each loss; per team
+    the run with the most unbeaten matches (0 if it lost them all)."""
+    hs, as_ = pl.col("home_score"), pl.col("away_score")
+    lf = scan(matches)
+    sides = pl.concat([lf.select(*STREAK_ORDER, team="home_team", unbeaten=hs >= as_),
+                       lf.select(*STREAK_ORDER, team="away_team", unbeaten=as_ >= hs)])
+    run = (~pl.col("unbeaten")).cum_sum().over("team", order_by=list(STREAK_ORDER))
+    plan = (sides.group_by("team", run.alias("run")).agg(pl.col("unbeaten").sum())
+            .group_by("team").agg(pl.col("unbeaten").max()))
+    streaks = collect(plan, matches)
+    return dict(zip(streaks["team"].to_list(), streaks["unbeaten"].to_list(), strict=True))
+
+
+def top_scorers(goals: Input, matches: Input) -> spec.TopScorers:
+    """The goals that count, inner-joined to the matches' tournaments on `JOIN_KEY`, counted per
+    (tournament, scorer); per tournament the most goals, ties to the smallest name (Polars
+    compares strings by their UTF-8 bytes: code-point order)."""
+    scoring = scan(goals).filter(~pl.col("own_goal") & (pl.col("scorer") != spec.UNKNOWN_SCORER))
+    fixtures = scan(matches).select(*JOIN_KEY, "tournament")
+    counts = (scoring.select(*JOIN_KEY, "scorer").join(fixtures, on=list(JOIN_KEY))
+              .group_by("tournament", "scorer").len())
+    plan = counts.group_by("tournament").agg(
+        pl.col("scorer", "len").sort_by("len", "scorer", descending=[True, False]).first())
+    tops = collect(plan, goals, matches)
+    return {t: (scorer, n) for t, scorer, n in tops.iter_rows()}
