@@ -101,8 +101,8 @@ def mean_home_score(matches: Input) -> float:
 
 
 def home_advantage(matches: Input) -> int:
-    plan = scan(matches).filter(~pl.col("neutral")).select(
-        (pl.col("home_score") - pl.col("away_score")).sign().sum())
+    hs, as_ = pl.col("home_score"), pl.col("away_score")
+    plan = scan(matches).filter(~pl.col("neutral")).select((hs > as_).sum() - (hs < as_).sum())
     return int(collect(plan, matches).item())
 
 
@@ -147,35 +147,36 @@ def team_ratings(matches: Input) -> spec.Ratings:
 
 
 def unbeaten_streaks(matches: Input) -> spec.Streaks:
-    """Each side of each match (team, date, match id, unbeaten), ordered by team, date and match
-    id with one stable sort per key, least significant first, the team by its categorical code
-    (five times faster than Polars' sort on three keys, or on the team's name). Then, in one
-    pass, the length so far of each unbeaten run (a run starts at a team's first match or after
-    a loss), and per team the longest (0 if it lost every match)."""
+    """Each side of each match (team, date, match id, unbeaten) in memory, the team as a
+    categorical; ordered by team, date and match id with one stable sort per key, least
+    significant first, the team by its code (five times faster than Polars' sort on three
+    keys). Then, in one pass, the length so far of each unbeaten run (a run starts at a team's
+    first match or after a loss), and per team the longest (0 if it lost every match)."""
     hs, as_ = pl.col("home_score"), pl.col("away_score")
     lf = scan(matches)
     sides = collect(pl.concat([lf.select(*STREAK_ORDER, team="home_team", unbeaten=hs >= as_),
                                lf.select(*STREAK_ORDER, team="away_team", unbeaten=as_ >= hs)]),
-                    matches).with_columns(code=pl.col("team").cast(pl.Categorical).to_physical())
-    for key in reversed(("code", *STREAK_ORDER)):
+                    matches).with_columns(pl.col("team").cast(pl.Categorical))
+    team = pl.col("team")
+    for key in (*map(pl.col, reversed(STREAK_ORDER)), team.to_physical()):
         sides = sides.sort(key, maintain_order=True)
     row, unbeaten = pl.int_range(pl.len()), pl.col("unbeaten")
-    first = (pl.col("code") != pl.col("code").shift()).fill_null(True)
-    starts = unbeaten & (first | ~unbeaten.shift().fill_null(False))
+    starts = unbeaten & ((team != team.shift()) | ~unbeaten.shift()).fill_null(True)
     run = pl.when(unbeaten).then(row - pl.when(starts).then(row).forward_fill() + 1).otherwise(0)
-    streaks = sides.select("team", run.alias("run")).group_by("team").agg(pl.col("run").max())
+    streaks = (sides.select(team.cast(pl.String), run.alias("run"))
+               .group_by("team").agg(pl.col("run").max()))
     return dict(zip(streaks["team"].to_list(), streaks["run"].to_list(), strict=True))
 
 
 def top_scorers(goals: Input, matches: Input) -> spec.TopScorers:
     """The goals that count, inner-joined to the matches' tournaments on `JOIN_KEY`, counted per
-    (tournament, scorer); per tournament the most goals, ties to the smallest name (Polars
-    compares strings by their UTF-8 bytes: code-point order)."""
+    (tournament, scorer); per tournament the scorers with the most goals, and of those the
+    smallest name (Polars compares strings by their UTF-8 bytes: code-point order)."""
     scoring = scan(goals).filter(~pl.col("own_goal") & (pl.col("scorer") != spec.UNKNOWN_SCORER))
     fixtures = scan(matches).select(*JOIN_KEY, "tournament")
     counts = (scoring.select(*JOIN_KEY, "scorer").join(fixtures, on=list(JOIN_KEY))
               .group_by("tournament", "scorer").len())
-    plan = counts.group_by("tournament").agg(
-        pl.col("scorer", "len").sort_by("len", "scorer", descending=[True, False]).first())
+    plan = (counts.filter(pl.col("len") == pl.col("len").max().over("tournament"))
+            .group_by("tournament").agg(pl.col("scorer").min(), pl.col("len").first()))
     tops = collect(plan, goals, matches)
     return {t: (scorer, n) for t, scorer, n in tops.iter_rows()}
