@@ -183,9 +183,13 @@ def concat_pairs(values: list[tuple[tuple, tuple]]) -> tuple[tuple, tuple]:
     return concat([v[0] for v in values]), concat([v[1] for v in values])
 
 
-def joined_goals(key: str, values: list[tuple], cache: Any = None) -> dict[tuple[str, str], int]:
-    """(tournament, scorer) -> goals of one match key: every goal with every match (SQL)."""
+def joined_goals(key: str, values: list[tuple], cache: Any = None
+                 ) -> dict[tuple[str, str], int] | None:
+    """(tournament, scorer) -> goals of one match key: every goal with every match (SQL); nothing
+    for a key without goals or without a match."""
     tournaments, scorers = concat_pairs(values)
+    if not (tournaments and scorers):
+        return None
     return dict(Counter(itertools.product(tournaments, scorers)))
 
 

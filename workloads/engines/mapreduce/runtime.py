@@ -125,7 +125,8 @@ class Job:
     """A MapReduce program and how its map output is shuffled.
 
     `mapper(split, cache)` yields (key, value) pairs; `combiner(values)` merges the values of one
-    key into one value of the same kind; `reducer(key, values, cache)` gives the key's output.
+    key into one value of the same kind; `reducer(key, values, cache)` gives the key's output, or
+    None for none.
     `cache` is read-only side data every task receives (Hadoop's distributed cache).
     """
 
@@ -223,7 +224,11 @@ def reduce_task(job: Job, spills: list[str], output_file: str | None) -> TaskRes
     started = time.process_time()
     groups, n_in = group(pair for path in spills
                          for pair in read_spill(path, job.serializer).items())
-    output = {key: job.reducer(key, values, job.cache) for key, values in groups.items()}
+    output = {}
+    for key, values in groups.items():
+        out = job.reducer(key, values, job.cache)
+        if out is not None:  # a reducer may emit nothing for a key
+            output[key] = out
     if output_file is not None:
         write_spill(output_file, output, job.serializer)
     return TaskResult(output_file or output, {"reduce_tasks": 1,
