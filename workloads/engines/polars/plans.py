@@ -33,7 +33,6 @@ CSV_OPTIONS = {MATCHES: {}, GOALS: {"null_values": {"minute": MISSING_MINUTE}}}
 #: The matches' unnamed first CSV column is the match id, as Parquet names it.
 CSV_NAMES = {MATCHES: {"": MATCH_ID}, GOALS: {}}
 SCORES = ("home_score", "away_score")
-TEAMS = ("home_team", "away_team")
 #: What `str.split()` splits at besides " ": Unicode's White_Space (`\s` of Polars' regular
 #: expressions) and U+001C-U+001F, which `str.isspace` counts too.
 OTHER_WHITESPACE = r"[\s\x1c-\x1f]"
@@ -170,16 +169,12 @@ def unbeaten_streaks(matches: Input) -> spec.Streaks:
 
 
 def top_scorers(goals: Input, matches: Input) -> spec.TopScorers:
-    """The goals that count, inner-joined to the matches' tournaments on `JOIN_KEY` with the
-    teams as categoricals (the join hashes their codes, not their names), counted per
+    """The goals that count, inner-joined to the matches' tournaments on `JOIN_KEY`, counted per
     (tournament, scorer); per tournament the scorers with the most goals, and of those the
     smallest name (Polars compares strings by their UTF-8 bytes: code-point order)."""
-    keyed = [*JOIN_KEY]
-    scoring = (scan(goals).filter(~pl.col("own_goal") & (pl.col("scorer") != spec.UNKNOWN_SCORER))
-               .select(*keyed, "scorer"))
-    fixtures = scan(matches).select(*keyed, "tournament")
-    teams = pl.col(TEAMS).cast(pl.Categorical)
-    counts = (scoring.with_columns(teams).join(fixtures.with_columns(teams), on=keyed)
+    scoring = scan(goals).filter(~pl.col("own_goal") & (pl.col("scorer") != spec.UNKNOWN_SCORER))
+    fixtures = scan(matches).select(*JOIN_KEY, "tournament")
+    counts = (scoring.select(*JOIN_KEY, "scorer").join(fixtures, on=list(JOIN_KEY))
               .group_by("tournament", "scorer").len())
     plan = (counts.filter(pl.col("len") == pl.col("len").max().over("tournament"))
             .group_by("tournament").agg(pl.col("scorer").min(), pl.col("len").first()))
