@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -59,6 +61,28 @@ def test_pool_has_the_worker_count(engine, dataset, workers):
     e = engine("polars", workers)
     e.run("wordcount", dataset("0.01"))
     assert pool_threads(e.pid) == workers
+
+
+#: Starts a polars engine with N workers in a fresh process (so it runs there) and prints how
+#: many threads its streaming executor (threads `async-executor-<i>`) and pool have.
+EXECUTOR_PROBE = """
+import os, sys
+from workloads import engines
+engine = engines.create("polars", int(sys.argv[1]))
+engine.start()
+names = [open(f"/proc/self/task/{t}/comm").read() for t in os.listdir("/proc/self/task")]
+print(sum(n.startswith("async-executor") for n in names), engine.pid == os.getpid())
+engine.stop()
+"""
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_streaming_executor_has_the_worker_count(workers):
+    """Polars sizes its streaming executor at the first streaming query, not at import: `start`
+    runs one while POLARS_MAX_THREADS is set, so the executor has N threads too."""
+    out = subprocess.run([sys.executable, "-c", EXECUTOR_PROBE, str(workers)], cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert out == [str(workers), "True"], out
 
 
 def test_a_second_worker_count_runs_in_a_process_of_its_own(dataset):

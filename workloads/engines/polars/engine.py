@@ -12,8 +12,8 @@ of `plans`
   process of the engine's own (`PolarsProcess`): a fresh interpreter started with
   POLARS_MAX_THREADS set, which runs the workloads on request and ends, with its pool, at `stop`.
 
-Either way the pool's size is checked first (`plans.check_pool`): a pool of another size is an
-error, never a run on more threads than workers.
+Either way `start` has Polars build its pools and checks their sizes (`plans.prepare`): a pool
+of another size is an error, never a run on more threads than workers.
 """
 
 from __future__ import annotations
@@ -74,9 +74,10 @@ class LocalPolars:
     lives as long as the process: closing ends nothing."""
 
     def __init__(self, threads: int) -> None:
-        with polars_threads(threads):  # in effect at Polars' first import only
+        with polars_threads(threads):  # read where Polars builds a pool: see `plans.prepare`
             from workloads.engines.polars import plans
-        plans.check_pool(threads)
+
+            plans.prepare(threads)
         self._plans = plans
         self.pid = os.getpid()
 
@@ -102,7 +103,7 @@ def serve(conn: Connection, threads: int) -> None:
     try:
         from workloads.engines.polars import plans
 
-        plans.check_pool(threads)
+        plans.prepare(threads)
         conn.send((True, None))
     except Exception as exc:
         conn.send((False, portable(exc)))
