@@ -12,7 +12,6 @@ import shutil
 import stat
 import subprocess
 import sys
-from collections import Counter
 from pathlib import Path
 
 import pyspark
@@ -203,36 +202,6 @@ def test_missing_parquet_file_is_named(engine, dataset, tmp_path):
     with pytest.raises(DataError, match="part-99999.parquet is missing"):
         engine("spark", 2).run_inputs("team_ratings",
                                       {"matches": Input("matches", (*src.paths, gone), "parquet")})
-
-
-# --------------------------------------------------------------------------- semantics
-
-
-@needs_java
-def test_wordcount_splits_on_every_python_whitespace_and_nothing_else(engine, tmp_path):
-    """Every code point of the Basic Multilingual Plane between two letters, one per word."""
-    chars = (chr(i) for i in range(0x10000) if not 0xD800 <= i < 0xE000)
-    text = "".join(f"a{c}b " for c in chars)
-    path = tmp_path / "part-00000.txt"
-    path.write_text(text, encoding="utf-8")
-    expected = Counter(text.split())
-    text_input = {"text": Input("text", (str(path),), "txt")}
-    assert engine("spark", 2).run_inputs("wordcount", text_input) == expected
-
-
-@needs_java
-def test_wordcount_splits_as_str_split(engine, tmp_path):
-    texts = ["  leading and\ttabs  ", "crlf line\r\nnext\r\n", "nbsp\u00a0em\u2003space\u2028x",
-             "", "no final newline", "Case case CASE, punctuation! kept.", "\x1cfs\x85nel\u3000",
-             "\n\n  \n", "zero\u200bwidth is no space; Curaçao ünïcödé"]
-    paths = []
-    for i, text in enumerate(texts):
-        path = tmp_path / f"part-{i:05d}.txt"
-        path.write_bytes(text.encode("utf-8"))
-        paths.append(str(path))
-    expected = Counter(" ".join(texts).split())
-    text_input = {"text": Input("text", tuple(paths), "txt")}
-    assert engine("spark", 2).run_inputs("wordcount", text_input) == expected
 
 
 # Last: it stops the cached session (the next file's tests start their own anyway).
