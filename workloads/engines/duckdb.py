@@ -23,31 +23,40 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
-from workloads import limits, scratch, spec
+from workloads import limits, scratch, spec, validate
 from workloads.dataset import Input
 from workloads.engines.base import Availability, Engine
-from workloads.errors import EngineUnavailable
-from workloads.layout import CSV_COLUMNS, TEXT
+from workloads.errors import EngineUnavailable, ParbenchError
+from workloads.layout import GOALS, MATCH_ID, MATCHES, TABLE_COLUMNS, TEXT
 from workloads.readers import missing_file, unreadable
 from workloads.settings import Settings
-from workloads.validate import find_malformed
 
-#: The name of the match CSV's unnamed first column, the match id.
-MATCH_ID = "match_id"
-#: DuckDB types of the match CSV's columns; the others are VARCHAR.
-_SQL_TYPES = {MATCH_ID: "BIGINT", "date": "DATE", "home_score": "INTEGER",
-              "away_score": "INTEGER", "neutral": "BOOLEAN"}
-CSV_TYPES = {name or MATCH_ID: _SQL_TYPES.get(name or MATCH_ID, "VARCHAR") for name in CSV_COLUMNS}
+#: DuckDB's name of each Arrow type of `validate`'s column types.
+_SQL_TYPES = {pa.int64(): "BIGINT", pa.date32(): "DATE", pa.string(): "VARCHAR",
+              pa.bool_(): "BOOLEAN"}
+#: Each CSV column's DuckDB type, by kind of table, in file order: the match CSV's unnamed first
+#: column is the match id; a goal's minute (`NA` when missing, never read) stays text.
+CSV_TYPES = {
+    MATCHES: {name or MATCH_ID: _SQL_TYPES[validate.CSV_TYPES[name]]
+              for name in TABLE_COLUMNS[MATCHES, "csv"]},
+    GOALS: {name: "VARCHAR" if name == "minute" else _SQL_TYPES[validate.GOAL_TYPES[name]]
+            for name in TABLE_COLUMNS[GOALS, "csv"]},
+}
 
 
-def _struct(values: dict[str, str]) -> str:
-    return "{" + ", ".join(f"'{k}': '{v}'" for k, v in values.items()) + "}"
+def _sql_string(text: str) -> str:
+    """`text` as an SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
 
 
-#: read_csv without sniffing: the tutorial's header, RFC 4180 quotes, the types above.
-CSV_OPTIONS = (f"header = true, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
-               f"columns = {_struct(CSV_TYPES)}")
+def _csv_options(kind: str) -> str:
+    """read_csv's options for a kind of table: no sniffing, a header line, RFC 4180 quotes (as
+    the `csv` module reads them), the columns typed."""
+    columns = ", ".join(f"{_sql_string(c)}: {_sql_string(t)}" for c, t in CSV_TYPES[kind].items())
+    return (f"header = true, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
+            f"columns = {{{columns}}}")
 
 
 def _character_class(code_points: Iterable[int]) -> str:
@@ -137,6 +146,41 @@ WHERE rating_teams.code = g.code
 """
 
 
+_ORDER = ", ".join(spec.STREAK_ORDER)
+#: Each team's matches in order as a string of 1 (unbeaten: won or drew) and 0 (lost); its
+#: longest unbeaten run is the longest piece between zeros. One ordered aggregate: about half
+#: the work of gaps and islands with two row_number windows (docs/engines.md).
+UNBEATEN_STREAKS = f"""
+WITH m AS MATERIALIZED (
+    SELECT {_ORDER}, home_team, away_team, home_score, away_score FROM {{matches}}),
+sides AS (
+    SELECT home_team AS team, {_ORDER}, home_score >= away_score AS unbeaten FROM m
+    UNION ALL
+    SELECT away_team, {_ORDER}, away_score >= home_score FROM m
+)
+SELECT team, list_max(list_transform(
+           string_split(string_agg(CASE WHEN unbeaten THEN '1' ELSE '0' END, '' ORDER BY {_ORDER}),
+                        '0'),
+           lambda run: length(run)))
+FROM sides
+GROUP BY team
+"""
+
+#: Goals that count for a scorer, hash-joined to their matches (every matching pair), counted per
+#: tournament and scorer; per tournament the first scorer by most goals, then name (UTF-8's byte
+#: order is code-point order). `arg_max(scorer, goals)` would break ties arbitrarily.
+TOP_SCORERS = f"""
+SELECT tournament, first(scorer ORDER BY goals DESC, scorer), max(goals)
+FROM (
+    SELECT m.tournament, g.scorer, count(*) AS goals
+    FROM {{goals}} AS g JOIN {{matches}} AS m USING ({", ".join(spec.JOIN_KEY)})
+    WHERE NOT g.own_goal AND g.scorer <> {_sql_string(spec.UNKNOWN_SCORER)}
+    GROUP BY m.tournament, g.scorer
+)
+GROUP BY tournament
+"""
+
+
 def literal(paths: Iterable[str]) -> list[str]:
     """The paths as DuckDB's readers take them literally: they expand globs (`*`, `?`, `[...]`),
     so a folder named `ds[1]` would read `ds1`; each glob character becomes a one-character
@@ -157,7 +201,11 @@ def _source(inp: Input) -> str:
         return f"read_text(${inp.kind})"
     if inp.fmt == "parquet":
         return f"read_parquet(${inp.kind})"
-    return f"read_csv(${inp.kind}, {CSV_OPTIONS})"
+    return f"read_csv(${inp.kind}, {_csv_options(inp.kind)})"
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0]
 
 
 @contextlib.contextmanager
@@ -165,10 +213,13 @@ def _reading(inputs: Iterable[Input]) -> Iterator[None]:
     """Turn DuckDB's errors while reading `inputs` into a DataError naming the file (and line)."""
     try:
         yield
+    except duckdb.OutOfMemoryException as exc:
+        raise ParbenchError(f"DuckDB ran out of memory, its limit a share of the memory free "
+                            f"when it started (limits.engine_memory): {_first_line(exc)}") from exc
     except duckdb.Error as exc:
         inputs = list(inputs)
         for inp in inputs:
-            found = find_malformed(inp)
+            found = validate.find_malformed(inp)
             if found is not None:
                 raise found from exc
         raise unreadable([p for inp in inputs for p in inp.paths], exc) from exc
@@ -284,3 +335,10 @@ class DuckDBEngine(Engine):
             return dict(self._fetch("SELECT team, rating FROM rating_teams"))
         finally:
             self._fetch("DROP TABLE IF EXISTS rating_matches; DROP TABLE IF EXISTS rating_teams")
+
+    def unbeaten_streaks(self, matches: Input) -> spec.Streaks:
+        return dict(self._query(UNBEATEN_STREAKS, matches=matches))
+
+    def top_scorers(self, goals: Input, matches: Input) -> spec.TopScorers:
+        rows = self._query(TOP_SCORERS, goals=goals, matches=matches)
+        return {tournament: (scorer, n) for tournament, scorer, n in rows}
