@@ -51,7 +51,8 @@ bench: data
 	@mkdir -p .asv/parbench
 	$(BIN)/asv machine --yes --machine $(MACHINE) > /dev/null
 	$(BIN)/python -m workloads engines --json > .asv/parbench/$(MACHINE)-versions.json
-	PARBENCH_DATA=$(abspath $(DATA)) PARBENCH_SCALES="$(SCALES)" $(BIN)/asv run --python=same \
+	PARBENCH_DATA=$(abspath $(DATA)) PARBENCH_SCALES="$(SCALES)" \
+		$(BIN)/python -m reports.live --machine $(MACHINE) -- $(BIN)/asv run --python=same \
 		--machine $(MACHINE) --set-commit-hash $$(git rev-parse HEAD) $(ASV_FLAGS); \
 	status=$$?; $(BIN)/python -m reports --machine $(MACHINE) && exit $$status
 

@@ -7,14 +7,19 @@ reads are checked against their sha256 once before anything is timed, each `time
 one workload, and `teardown` checks the answer against the manifest once, outside the timed call,
 so a wrong answer fails that combination loudly. `outcomes` records why a combination failed,
 was skipped or never finished, and the data sizes and versions, for the report.
+
+Start-up depends on the engine and its workers, not on the data: `track_startup` is measured per
+worker count only. Peak memory is measured at the largest scale only, where it tells most.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
 from workloads import engines, spec
+from workloads.errors import ParbenchError
 from workloads.peakmem import measure
 
 from . import outcomes
@@ -32,12 +37,12 @@ class _EngineSuite:
     repeat = (3, 5, 10.0)
     _checked: set[tuple] = set()
 
-    def setup(self, workers: int, scale: str) -> None:
-        self.data = verified(scale)
+    def setup(self, workers: int, scale: str | None = None) -> None:
+        self.data = None if scale is None else verified(scale)
         self.engine = engine(self.engine_name, workers)
         self.answer: tuple[str, Any] | None = None
 
-    def teardown(self, workers: int, scale: str) -> None:
+    def teardown(self, workers: int, scale: str | None = None) -> None:
         answer = getattr(self, "answer", None)
         key = (self.engine_name, workers, scale, answer and answer[0])
         if answer is not None and key not in self._checked:
@@ -48,10 +53,12 @@ class _EngineSuite:
     def _run(self, workload: str) -> None:
         self.answer = (workload, self.engine.run(workload, self.data, SETTINGS.format))
 
-    def track_startup(self, workers: int, scale: str) -> float:
+    def track_startup(self, workers: int) -> float:
         return STARTUP[(self.engine_name, workers)]
 
     track_startup.unit = "seconds"  # type: ignore[attr-defined]
+    track_startup.param_names = ["workers"]  # type: ignore[attr-defined]
+    track_startup.params = [WORKERS]  # type: ignore[attr-defined]
 
     def track_peak_memory(self, workers: int, scale: str) -> int:
         """Peak RSS of the whole process tree (driver, JVM, workers) over every workload."""
@@ -63,6 +70,7 @@ class _EngineSuite:
         return peak
 
     track_peak_memory.unit = "bytes"  # type: ignore[attr-defined]
+    track_peak_memory.params = [WORKERS, SCALES[-1:]]  # type: ignore[attr-defined]
 
 
 def _timer(workload: spec.Workload) -> Callable[[_EngineSuite, int, str], None]:
@@ -78,9 +86,10 @@ for _workload in spec.WORKLOADS:
     setattr(_EngineSuite, f"time_{_workload.name}", _timer(_workload))
 
 
-def _facts(self: _EngineSuite, workers: int, scale: str) -> dict[str, Any]:
+def _facts(self: _EngineSuite, workers: int, scale: str | None = None) -> dict[str, Any]:
     """What the report shows beside this process's times: data sizes, format, versions."""
-    return {"format": SETTINGS.format, "data": input_sizes(self.data, SETTINGS.format),
+    sizes = {} if self.data is None else input_sizes(self.data, SETTINGS.format)
+    return {"format": SETTINGS.format, "data": sizes,
             "versions": VERSIONS.get(self.engine_name, {})}
 
 
@@ -89,3 +98,9 @@ outcomes.recorded(_EngineSuite, info=_facts)
 for _name in engines.names(SETTINGS):
     globals()[engines.suite_name(_name)] = type(
         engines.suite_name(_name), (_EngineSuite,), {"engine_name": _name, "__module__": __name__})
+    # Imported here, once: asv forks every benchmark process from a server that has imported this
+    # module, so no process pays again for importing pandas, Dask or PySpark (a second or more
+    # each, which start-up would otherwise count). An engine whose framework must be set up
+    # before its import (Polars' pool size) imports it in `start`.
+    with contextlib.suppress(ParbenchError):
+        engines.implementation(_name, SETTINGS)

@@ -88,7 +88,13 @@ def read_matches(path: str, fmt: str, columns: Sequence[str] = MATCH_COLUMNS) ->
 
 def read_tables(inp: Input, columns: Sequence[str]) -> pa.Table:
     """`columns` of every file of `inp` (matches or goals) as one Arrow table."""
-    return pa.concat_tables([read_table(p, inp.fmt, columns, inp.kind) for p in inp.paths])
+    return read_tables_of(inp.paths, inp.fmt, columns, inp.kind)
+
+
+def read_tables_of(paths: Sequence[str], fmt: str, columns: Sequence[str],
+                   kind: str = MATCHES) -> pa.Table:
+    """`columns` of the files (matches or goals) as one Arrow table."""
+    return pa.concat_tables([read_table(p, fmt, columns, kind) for p in paths])
 
 
 def read_all(paths: Sequence[str], fmt: str,
@@ -181,6 +187,15 @@ def step(ratings: np.ndarray, grad: np.ndarray, n_played: np.ndarray) -> np.ndar
 
 def ratings_answer(teams: pd.Index, ratings: np.ndarray) -> spec.Ratings:
     return dict(zip(teams.tolist(), ratings.tolist(), strict=True))
+
+
+# --------------------------------------------------------------------------- moving rows by key
+
+
+def buckets(df: pd.DataFrame, key: Sequence[str], n: int) -> np.ndarray:
+    """The bucket (0..n-1) of each row by a hash of its `key` columns, the same in every process
+    (pandas' hash has a fixed seed), so that rows of one key meet in one bucket."""
+    return (pd.util.hash_pandas_object(df[list(key)], index=False).to_numpy() % n).astype(np.int64)
 
 
 # --------------------------------------------------------------------------- unbeaten_streaks
