@@ -78,7 +78,7 @@ def test_wordcount_is_str_split(name, case, engine, tmp_path):
         path.write_bytes(text.encode("utf-8"))
         paths.append(str(path))
     expected = Counter(word for text in texts for word in text.split())
-    workers = 1 if engines.engine_class(name).max_workers == 1 else 2
+    workers = 1 if engines.implementation(name).max_workers == 1 else 2
     text_input = {"text": Input("text", tuple(paths), "txt")}
     assert engine(name, workers).run_inputs("wordcount", text_input) == expected
 
@@ -128,7 +128,7 @@ def test_stop_leaves_no_child_process(name, dataset):
     e.start()
     e.run("team_records", dataset("0.01"))
     # workers that are threads start no process; batch jobs end with their run
-    if not engines.engine_class(name).in_process and name != "batch":
+    if not engines.implementation(name).in_process and name != "batch":
         assert children() - before, "the engine started no process?"
     e.stop()
     deadline = time.monotonic() + 10
