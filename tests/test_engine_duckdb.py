@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import psutil
 import pytest
 
 from workloads import limits
@@ -77,9 +78,12 @@ def test_configuration_is_set_and_locked(monkeypatch):
     assert not Path(temp).exists()
 
 
-def test_memory_limit_is_a_share_of_the_free_memory():
-    import psutil
+def test_it_listens_on_no_port(started, dataset):
+    started.run("top_scorers", dataset("0.01"))
+    assert psutil.Process().net_connections(kind="inet") == []
 
+
+def test_memory_limit_is_a_share_of_the_free_memory():
     free = psutil.virtual_memory().available
     assert 0.5 * free < limits.engine_memory() < free
 
