@@ -82,7 +82,8 @@ OTHER_WHITESPACE = _character_class(c for c in _WHITESPACE if c != ord(" "))
 
 #: Words of every line (lines split at LF): a line holding only spaces as whitespace, as in the
 #: generated text, is split by `string_split` on ' ', any other by the regular expression, which
-#: costs 2.7x more (docs/engines.md); "" comes from leading, trailing or repeated separators.
+#: costs about 2.5x more (docs/engines.md); "" comes from leading, trailing or repeated
+#: separators.
 WORDCOUNT = f"""
 SELECT word, count(*)
 FROM (
@@ -192,7 +193,8 @@ def _first_line(exc: BaseException) -> str:
 
 @contextlib.contextmanager
 def _reading(inputs: Iterable[Input]) -> Iterator[None]:
-    """Turn DuckDB's errors while reading `inputs` into a DataError naming the file (and line)."""
+    """Turn DuckDB's errors while reading `inputs` into a DataError naming the file (and line);
+    running out of memory is one line too."""
     try:
         yield
     except duckdb.OutOfMemoryException as exc:
@@ -241,7 +243,11 @@ class DuckDBEngine(Engine):
         if self.con is not None:
             return
         self._temp = scratch.folder("duckdb")
-        self.con = duckdb.connect(":memory:", config=self.config(self._temp))
+        try:
+            self.con = duckdb.connect(":memory:", config=self.config(self._temp))
+        except duckdb.Error as exc:
+            self.stop()
+            raise EngineUnavailable(f"DuckDB did not start: {_first_line(exc)}") from exc
         self._client = ThreadPoolExecutor(1, thread_name_prefix="parbench-duckdb")
         (threads,), = self._fetch("SELECT current_setting('threads')")
         if threads != self.workers:
@@ -281,10 +287,9 @@ class DuckDBEngine(Engine):
         parameter), run and fetched; errors while reading name the file."""
         sql = template
         for kind, inp in inputs.items():
+            _check_exists(inp.paths)
             sql = sql.replace(f"{{{kind}}}", _source(inp))
         params = {kind: literal(inp.paths) for kind, inp in inputs.items()}
-        for inp in inputs.values():
-            _check_exists(inp.paths)
         with _reading(inputs.values()):
             return self._fetch(sql, params, fetch)
 
