@@ -27,6 +27,7 @@ BUILTIN: dict[str, str] = {
     "dask-distributed": "workloads.engines.dask:DaskDistributedEngine",
     "spark": "workloads.engines.spark:SparkEngine",
     "batch": "workloads.engines.batch:BatchEngine",
+    "ray": "workloads.engines.ray:RayEngine",
 }
 
 
