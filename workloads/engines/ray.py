@@ -62,7 +62,8 @@ STOP_GRACE = 5.0
 #: no usage report (no network call).
 QUIET = {"RAY_USAGE_STATS_ENABLED": "0"}
 #: Ray on this machine only, as on macOS and Windows: the node's address is 127.0.0.1 (Ray
-#: otherwise resolves 127.0.0.1 to the machine's outward address and listens there).
+#: otherwise resolves 127.0.0.1 to the machine's outward address and listens there). Ray reads
+#: it when imported: `loopback_node` also sets it in this process while Ray starts.
 LOOPBACK_NODE = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
 
 
@@ -158,6 +159,20 @@ def environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+@contextlib.contextmanager
+def loopback_node() -> Iterator[None]:
+    """Ray on 127.0.0.1 while the block runs: LOOPBACK_NODE for the processes it starts, and
+    the switch it was read into for this one (the driver's node address is fixed by then)."""
+    constants = ray._private.ray_constants
+    enabled = constants.ENABLE_RAY_CLUSTER
+    constants.ENABLE_RAY_CLUSTER = False
+    try:
+        with environment(LOOPBACK_NODE):
+            yield
+    finally:
+        constants.ENABLE_RAY_CLUSTER = enabled
 
 
 @contextlib.contextmanager
@@ -317,10 +332,11 @@ class RayEngine(Engine):
         """A Ray of `workers` CPUs on 127.0.0.1, its session in a private folder."""
         self._session = session_folder()
         size, in_shm = object_store_bytes()
-        self._env.enter_context(environment({**QUIET, **LOOPBACK_NODE, **auth_token()}))
-        self._init(num_cpus=self.workers, num_gpus=0, object_store_memory=size,
-                   _temp_dir=str(self._session),
-                   _plasma_directory=None if in_shm else str(self._session))
+        self._env.enter_context(environment({**QUIET, **auth_token()}))
+        with loopback_node():
+                self._init(num_cpus=self.workers, num_gpus=0, object_store_memory=size,
+                       _temp_dir=str(self._session),
+                       _plasma_directory=None if in_shm else str(self._session))
 
     def _connect(self, address: str) -> None:
         """`workers` CPUs of the cluster at `address`: fewer is an error; with more, a
@@ -329,9 +345,10 @@ class RayEngine(Engine):
         services.check_ray(address, CONNECT_TIMEOUT, source=variable)
         endpoint = services.parse_ray_address(address, variable)
         loopback = services.host_addresses(endpoint.host) == [services.LOOPBACK]
-        self._env.enter_context(environment({**QUIET, **(LOOPBACK_NODE if loopback else {})}))
+        self._env.enter_context(environment(QUIET))
         try:
-            self._init(address=address)
+            with loopback_node() if loopback else contextlib.nullcontext():
+                self._init(address=address)
         except Exception as exc:  # the GCS answered: a version mismatch, a token, no raylet
             raise EngineUnavailable(f"cannot join the Ray cluster at {address} (${variable}): "
                                     f"{first_line(exc)}") from None
