@@ -21,8 +21,7 @@ import shutil
 import signal
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -46,8 +45,6 @@ ADDRESS_SETTING = "ray_address"
 #: Seconds to wait for that cluster's GCS to answer, then for its CPUs (a starting cluster).
 CONNECT_TIMEOUT = 5.0
 CPUS_TIMEOUT = 20.0
-#: Fan-in of the word-count merge tree.
-FAN_IN = 8
 #: The object store's share of the available memory (Ray's own default), and Ray's minimum.
 OBJECT_STORE_SHARE = 0.3
 OBJECT_STORE_MIN = 80 * 2**20
@@ -81,10 +78,6 @@ def worker_pid() -> int:
     return os.getpid()
 
 
-def merge_word_counts(*parts: Counter[str]) -> Counter[str]:
-    return merge_counts(parts)
-
-
 def score_total(path: str, fmt: str) -> np.ndarray:
     """[Σ home_score, n] of one file."""
     scores = frames.read_table(path, fmt, ["home_score"]).column("home_score").to_numpy()
@@ -106,7 +99,7 @@ def read_indexed(path: str, fmt: str) -> tuple[pd.DataFrame, pd.Index]:
 
 
 TASKS = {f.__name__: ray.remote(f) for f in (
-    worker_pid, count_words, merge_word_counts, score_total, home_advantage, team_records,
+    worker_pid, count_words, score_total, home_advantage, team_records,
     frames.coded, frames.played, frames.gradient)}
 READ_INDEXED = ray.remote(num_returns=2)(read_indexed)
 
@@ -334,7 +327,7 @@ class RayEngine(Engine):
         size, in_shm = object_store_bytes()
         self._env.enter_context(environment({**QUIET, **auth_token()}))
         with loopback_node():
-                self._init(num_cpus=self.workers, num_gpus=0, object_store_memory=size,
+            self._init(num_cpus=self.workers, num_gpus=0, object_store_memory=size,
                        _temp_dir=str(self._session),
                        _plasma_directory=None if in_shm else str(self._session))
 
@@ -428,19 +421,13 @@ class RayEngine(Engine):
         """Task `name`(path, fmt) on every file, gathered."""
         return self.get([self.task(name, path, inp.fmt) for path in inp.paths], inp)
 
-    def tree(self, parts: Sequence[ray.ObjectRef], combine: str) -> ray.ObjectRef:
-        """One object combining `parts` by task `combine` in a tree of fan-in FAN_IN."""
-        level = list(parts)
-        while len(level) > 1:
-            level = [self.task(combine, *level[i:i + FAN_IN])
-                     for i in range(0, len(level), FAN_IN)]
-        return level[0]
-
     # --- workloads -------------------------------------------------------------------------
 
     def wordcount(self, text: Input) -> spec.WordCounts:
-        counts = [self.task("count_words", path) for path in text.paths]
-        return dict(self.get(self.tree(counts, "merge_word_counts"), text))
+        # One Counter per file, merged here: 6-7x faster than a tree of merge tasks, 20-40x
+        # faster than Ray Data (docs/engines.md).
+        counts = self.get([self.task("count_words", path) for path in text.paths], text)
+        return dict(merge_counts(counts))
 
     def mean_home_score(self, matches: Input) -> float:
         total, n = np.sum(self.per_file("score_total", matches), axis=0)
