@@ -13,11 +13,14 @@ import numpy as np
 import pyarrow as pa
 
 
-def ints(values: np.ndarray) -> pa.Array:
-    """An Arrow integer array over a numpy integer array (int32 or int64)."""
+def ints(values: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+    """An Arrow integer array over a numpy integer array (int32 or int64); null where `valid`
+    is false."""
     values = np.ascontiguousarray(values)
+    bitmap = None if valid is None else pa.py_buffer(
+        np.packbits(np.asarray(valid, dtype=bool), bitorder="little"))
     return pa.Array.from_buffers(pa.from_numpy_dtype(values.dtype), len(values),
-                                 [None, pa.py_buffer(values)])
+                                 [bitmap, pa.py_buffer(values)])
 
 
 def binaries(items: Sequence[bytes], type: pa.DataType | None = None) -> pa.Array:
@@ -51,6 +54,12 @@ def dates(days: np.ndarray) -> pa.Array:
     return ints(days.astype("datetime64[D]").astype(np.int64).astype(np.int32)).view(pa.date32())
 
 
+def iso_dates(days: np.ndarray, prefix: bytes = b"") -> pa.Array:
+    """`prefix` + the ISO date of each day (int days since 1970-01-01), as a binary array."""
+    text = np.datetime_as_string(np.asarray(days, np.int64).astype("datetime64[D]"))
+    return binaries([prefix + d.encode("ascii") for d in text.tolist()])
+
+
 def dictionary(codes: np.ndarray, values: Sequence[str]) -> pa.DictionaryArray:
     """A dictionary-encoded string array: `values[codes[i]]` at i."""
     return pa.DictionaryArray.from_arrays(ints(np.asarray(codes, dtype=np.int32)),
@@ -62,6 +71,29 @@ def encode(items: Sequence[str]) -> pa.DictionaryArray:
     values = sorted(set(items))
     index = {v: i for i, v in enumerate(values)}
     return dictionary(np.array([index[v] for v in items], dtype=np.int32), values)
+
+
+def join(*columns: pa.Array) -> pa.Array:
+    """Row-wise concatenation of binary arrays of equal length, no separator."""
+    import pyarrow.compute as pc
+
+    return pc.binary_join_element_wise(*columns, empty_binaries(len(columns[0])))
+
+
+def parquet(table: pa.Table, statistics: Sequence[str], delta: Sequence[str] = ()) -> pa.Buffer:
+    """The Parquet file of `table` in memory, with min/max statistics for `statistics` only.
+
+    `store_schema=False`: dictionary-encoded string columns read back as plain strings. The
+    `delta` columns (distinct, increasing integers such as ids) are DELTA_BINARY_PACKED, where a
+    dictionary would only be built to be dropped; the others are dictionary-encoded.
+    """
+    import pyarrow.parquet as pq
+
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, store_schema=False, write_statistics=list(statistics),
+                   use_dictionary=[c for c in table.column_names if c not in delta],
+                   column_encoding=dict.fromkeys(delta, "DELTA_BINARY_PACKED") or None)
+    return sink.getvalue()
 
 
 def values(array: pa.Array) -> pa.Buffer:

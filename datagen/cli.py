@@ -52,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
                 formatter_class=argparse.RawDescriptionHelpFormatter,
                 epilog="\n\n".join(__doc__.split("\n\n")[1:]))
     p.add_argument("--scale", nargs="+", metavar="N", default=[],
-                   help="dataset size, 1 = the real data (138,490 words, 44,060 matches); "
+                   help="dataset size, 1 = the real data (138,490 words, 44,060 matches and "
+                        "their goals); "
                         "several are allowed; fractions such as 0.1 too")
     p.add_argument("--tutorial", action="store_true",
                    help="write the tutorial dataset (the course's real files) as OUT/tutorial")
@@ -64,8 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", default=None, metavar="W",
                    help=f"generator processes (default: all cores, here {_cpus()})")
     p.add_argument("--formats", default=",".join(FORMATS), metavar="LIST",
-                   help="match table formats, comma-separated: csv, parquet or csv,parquet "
-                        "(default: csv,parquet)")
+                   help="formats of the match and goal tables, comma-separated: csv, "
+                        "parquet or csv,parquet (default: csv,parquet)")
     p.add_argument("--force", action="store_true",
                    help="rewrite datasets that are up to date, replace ones with other parameters")
     p.add_argument("--version", action="version", version=f"{GENERATOR} {__version__}")
@@ -262,7 +263,8 @@ def run(opts: Options, jobs: list[Job]) -> None:
         if any(job.plan is not None and job.action != "skip" for job in jobs):
             # load the real data once, then fork the workers (which inherit it): the time
             # printed for each dataset below is its generation alone
-            synthetic.preload(opts.formats)
+            synthetic.preload(opts.formats, [j.plan for j in jobs
+                                             if j.plan is not None and j.action != "skip"])
             runner.start()
         for job in jobs:
             target = opts.out / job.name

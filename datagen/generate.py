@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from datagen import GENERATOR, __version__, answers, model, store, synthetic
-from workloads.layout import MANIFEST_FORMAT, MATCHES, TEXT
+from datagen import GENERATOR, __version__, answers, goals, model, store, synthetic
+from workloads.layout import GOALS, MANIFEST_FORMAT, MATCHES, TEXT
 
 Task = tuple[Callable[..., Any], tuple[Any, ...]]
 
@@ -139,6 +139,7 @@ def partial_folder(out: Path, name: str):
     shutil.rmtree(partial, ignore_errors=True)
     (partial / TEXT).mkdir(parents=True)
     (partial / MATCHES).mkdir()
+    (partial / GOALS).mkdir()
     try:
         yield partial
     finally:
@@ -148,19 +149,28 @@ def partial_folder(out: Path, name: str):
 
 def synthetic_dataset(plan: synthetic.Plan, out: Path, runner: Runner, replace: bool,
                       progress: bool | None = None) -> dict[str, Any]:
-    """Generate dataset `plan` at `out/plan.name`; return its manifest."""
-    synthetic.preload(plan.formats)
+    """Generate dataset `plan` at `out/plan.name`; return its manifest.
+
+    Two rounds of tasks: the match parts (each draws its goals into a scratch file), then the
+    text parts and the goal parts (each gathers its goals from every scratch file).
+    """
+    synthetic.preload(plan.formats, [plan])
     runner.start()
     with partial_folder(out, plan.name) as partial:
-        tasks: list[Task] = [(synthetic.match_part, (plan, k, str(partial)))
-                             for k in range(plan.match_parts)]
-        tasks += [(synthetic.text_part, (plan, k, str(partial))) for k in range(plan.text_parts)]
         bar = Progress(plan.name, plan.estimated_bytes, progress)
         try:
+            match_results: list[synthetic.MatchResult] = runner.run(
+                [(synthetic.match_part, (plan, k, str(partial)))
+                 for k in range(plan.match_parts)], bar)
+            cuts = goals.cut([r.drawn.team_goals for r in match_results], plan.goal_parts)
+            tasks: list[Task] = [(goals.goal_part, (plan, g, cut, str(partial)))
+                                 for g, cut in enumerate(cuts)]
+            tasks += [(synthetic.text_part, (plan, k, str(partial)))
+                      for k in range(plan.text_parts)]
             results = runner.run(tasks, bar)
         finally:
             bar.close()
-        match_results = [r for r in results if isinstance(r, synthetic.MatchResult)]
+        shutil.rmtree(partial / goals.SCRATCH)
         text_results = [r for r in results if isinstance(r, synthetic.TextResult)]
 
         tm, real = model.text_model(), model.real_matches()
@@ -170,14 +180,22 @@ def synthetic_dataset(plan: synthetic.Plan, out: Path, runner: Runner, replace: 
             raise RuntimeError(f"{plan.name}: parts hold {int(word_counts.sum())} words and "
                                f"{int(weights.sum())} matches, not {plan.words} and "
                                f"{plan.matches}")
+        streaks = match_results[0].streaks
+        for r in match_results[1:]:
+            streaks = streaks.then(r.streaks)
+        drawn = [r.drawn for r in match_results]
         answer = answers.answers(answers.Tables(
             tm.words, word_counts, real.teams, real.home, real.away, real.home_score,
-            real.away_score, real.neutral, weights))
+            real.away_score, real.neutral, weights, streaks,
+            answers.ScorerGoals.merge([d.scorer_goals for d in drawn]), real.tournaments,
+            goals.scorer_name))
         files: dict[str, Any] = {}
-        for r in results:
+        for r in [*match_results, *results]:
             files.update(r.files)
         counts = {"words": plan.words, "lines": sum(r.lines for r in text_results),
-                  "matches": plan.matches, "teams": len(answer["team_records"])}
+                  "matches": plan.matches, "teams": len(answer["team_records"]),
+                  "goals": sum(d.goals for d in drawn),
+                  "scorers": goals.distinct_scorers(plan, drawn)}
         doc = manifest(plan.name, plan.params, files, counts, answer)
         store.finish(partial, out / plan.name, doc, replace)
     return doc

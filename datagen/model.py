@@ -5,6 +5,9 @@
   Cities* (`python -m datagen.model NOVEL` rewrites them).
 * The match table: `match_results.csv`, parsed into numpy arrays, plus what the synthetic
   generator needs to write its rows fast (each real row's CSV bytes, a typed Arrow table).
+* The goal table: `goalscorers.csv`, parsed, and the facts synthetic goals copy from it
+  (`GoalFacts`: which matches have goal rows, the rates of own goals, penalties and unknown
+  scorers and minutes, the minute distribution, the parts of the scorers' names).
 
 Everything is loaded lazily and cached per process, so pool workers load it once.
 """
@@ -16,6 +19,7 @@ import io
 import re
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
@@ -24,6 +28,7 @@ import numpy as np
 
 TUTORIAL_DIR = Path(__file__).resolve().parent / "tutorial"
 MATCHES_FILE = "match_results.csv"
+GOALS_FILE = "goalscorers.csv"
 TEXT_SAMPLES = tuple(f"text_sample_{i}.txt" for i in range(7))
 NOVEL_FILE = "a_tale_of_two_cities_pg98.txt"
 VOCABULARY_FILE = "vocabulary.tsv"
@@ -132,6 +137,7 @@ def text_model(folder: Path = TUTORIAL_DIR) -> TextModel:
 class MatchTable:
     """A results table in the tutorial's columns, as numpy arrays (teams as ids into `teams`)."""
 
+    ids: np.ndarray  # int64 match ids, the CSV's unnamed first column
     dates: np.ndarray  # datetime64[D]
     date_text: tuple[str, ...]  # the ISO dates as written
     teams: tuple[str, ...]  # sorted distinct home and away teams
@@ -146,6 +152,22 @@ class MatchTable:
 
     def __len__(self) -> int:
         return len(self.home)
+
+    @cached_property
+    def days(self) -> np.ndarray:
+        """The dates as int64 days since 1970-01-01."""
+        return self.dates.astype(np.int64)
+
+    @cached_property
+    def tournaments(self) -> tuple[str, ...]:
+        """The distinct tournaments, sorted."""
+        return tuple(sorted(set(self.tournament)))
+
+    @cached_property
+    def tournament_ids(self) -> np.ndarray:
+        """Each row's tournament as an int64 id into `tournaments`."""
+        ids = {t: i for i, t in enumerate(self.tournaments)}
+        return np.array([ids[t] for t in self.tournament], dtype=np.int64)
 
     @cached_property
     def rest_bytes(self) -> list[bytes]:
@@ -171,12 +193,11 @@ class MatchTable:
         return out
 
     @cached_property
-    def csv_pieces(self):
-        """(`,date` of every row, `rest_bytes` of every row) as Arrow binary arrays."""
+    def rest_pieces(self):
+        """`rest_bytes` of every row as an Arrow binary array."""
         from datagen import arrowbuf
 
-        dates = [b"," + d.encode("ascii") for d in self.date_text]
-        return arrowbuf.binaries(dates), arrowbuf.binaries(self.rest_bytes)
+        return arrowbuf.binaries(self.rest_bytes)
 
     def arrow(self):
         """The rows as a typed Arrow table with `workloads.layout.PARQUET_COLUMNS`, string columns
@@ -188,6 +209,7 @@ class MatchTable:
         from workloads.layout import PARQUET_COLUMNS
 
         columns = [
+            arrowbuf.ints(self.ids),
             arrowbuf.dates(self.dates),
             arrowbuf.dictionary(self.home, self.teams),
             arrowbuf.dictionary(self.away, self.teams),
@@ -220,12 +242,13 @@ def parse_matches(data: bytes, source: str = MATCHES_FILE) -> MatchTable:
     rows = list(reader)
     if not rows or any(len(r) != len(CSV_COLUMNS) for r in rows):
         raise TableError(f"{source}: no rows, or rows without {len(CSV_COLUMNS)} fields")
-    _, date, home, away, hs, as_, tournament, city, country, neutral = zip(*rows, strict=True)
+    index, date, home, away, hs, as_, tournament, city, country, neutral = zip(*rows, strict=True)
     if not set(neutral) <= {"True", "False"}:
         raise TableError(f"{source}: neutral must be True or False")
     teams = tuple(sorted(set(home) | set(away)))
     ids = {t: i for i, t in enumerate(teams)}
     return MatchTable(
+        ids=np.array(index, dtype=np.int64),
         dates=np.array(date, dtype="datetime64[D]"),
         date_text=tuple(date),
         teams=teams,
@@ -253,6 +276,207 @@ def csv_row_bytes(folder: Path = TUTORIAL_DIR) -> float:
 def real_matches(folder: Path = TUTORIAL_DIR) -> MatchTable:
     """The tutorial's `match_results.csv`, parsed."""
     return parse_matches((folder / MATCHES_FILE).read_bytes())
+
+
+# --------------------------------------------------------------------------- goal table
+
+
+@dataclass(frozen=True)
+class GoalTable:
+    """A goal table in the real file's columns, as arrays (teams as ids into `teams`)."""
+
+    date_text: tuple[str, ...]  # the ISO dates as written
+    teams: tuple[str, ...]  # sorted distinct names of home_team, away_team and team
+    home: np.ndarray  # int32 team ids
+    away: np.ndarray
+    team: np.ndarray  # the side credited
+    scorer: tuple[str, ...]  # "NA": unknown
+    minute: np.ndarray  # int64, -1 where NA
+    own_goal: np.ndarray  # bool
+    penalty: np.ndarray  # bool
+
+    def __len__(self) -> int:
+        return len(self.home)
+
+    @cached_property
+    def days(self) -> np.ndarray:
+        """The dates as int64 days since 1970-01-01."""
+        return np.array(self.date_text, dtype="datetime64[D]").astype(np.int64)
+
+    def team_ids_in(self, teams: Sequence[str]) -> np.ndarray:
+        """For each of `self.teams`, its index in `teams`, or -1."""
+        index = {t: i for i, t in enumerate(teams)}
+        return np.array([index.get(t, -1) for t in self.teams], dtype=np.int64)
+
+
+def parse_goals(data: bytes, source: str = GOALS_FILE) -> GoalTable:
+    """Parse a goal table in the real file's CSV form (header, then one row per goal)."""
+    from workloads.layout import GOAL_COLUMNS, GOAL_FALSE, GOAL_TRUE, MISSING_MINUTE
+
+    reader = csv.reader(io.StringIO(data.decode("utf-8"), newline=""))
+    header = next(reader, None)
+    if header is None or tuple(header) != GOAL_COLUMNS:
+        raise TableError(f"{source}: header is {header!r}, expected {list(GOAL_COLUMNS)}")
+    rows = list(reader)
+    if any(len(r) != len(GOAL_COLUMNS) for r in rows):
+        raise TableError(f"{source}: rows without {len(GOAL_COLUMNS)} fields")
+    if not rows:
+        columns: list[tuple[str, ...]] = [()] * len(GOAL_COLUMNS)
+    else:
+        columns = list(zip(*rows, strict=True))
+    date, home, away, team, scorer, minute, own_goal, penalty = columns
+    if not set(own_goal) | set(penalty) <= {GOAL_TRUE, GOAL_FALSE}:
+        raise TableError(f"{source}: own_goal and penalty must be {GOAL_TRUE} or {GOAL_FALSE}")
+    try:
+        minutes = np.array([-1 if m == MISSING_MINUTE else int(m) for m in minute], dtype=np.int64)
+    except ValueError:
+        raise TableError(f"{source}: minute must be an integer or {MISSING_MINUTE}") from None
+    teams = tuple(sorted(set(home) | set(away) | set(team)))
+    ids = {t: i for i, t in enumerate(teams)}
+    return GoalTable(
+        date_text=tuple(date),
+        teams=teams,
+        home=np.array([ids[t] for t in home], dtype=np.int32),
+        away=np.array([ids[t] for t in away], dtype=np.int32),
+        team=np.array([ids[t] for t in team], dtype=np.int32),
+        scorer=tuple(scorer),
+        minute=minutes,
+        own_goal=np.array([f == GOAL_TRUE for f in own_goal], dtype=bool),
+        penalty=np.array([f == GOAL_TRUE for f in penalty], dtype=bool),
+    )
+
+
+@cache
+def real_goals(folder: Path = TUTORIAL_DIR) -> GoalTable:
+    """The shipped `goalscorers.csv`, parsed."""
+    return parse_goals((folder / GOALS_FILE).read_bytes())
+
+
+def join_keys(days: np.ndarray, home: np.ndarray, away: np.ndarray, n_teams: int) -> np.ndarray:
+    """One int64 per (date, home_team, away_team), team ids below `n_teams`: equal iff equal."""
+    n = np.int64(n_teams)
+    return (np.asarray(days, np.int64) * n + np.asarray(home, np.int64)) * n + np.asarray(away,
+                                                                                        np.int64)
+
+
+def goal_match_keys(goals: GoalTable, matches: MatchTable) -> tuple[np.ndarray, np.ndarray]:
+    """(goal keys, match keys) in one key space; a goal whose team the match table does not
+    name gets a key no match has."""
+    n = len(matches.teams)
+    in_matches = goals.team_ids_in(matches.teams)
+    home, away = in_matches[goals.home], in_matches[goals.away]
+    keys = join_keys(goals.days, np.maximum(home, 0), np.maximum(away, 0), n)
+    unknown = (home < 0) | (away < 0)
+    keys[unknown] = join_keys(matches.days.min() - 1, 0, 0, n)  # before the first match
+    return keys, join_keys(matches.days, matches.home, matches.away, n)
+
+
+#: Characters that would make the csv module quote a field: synthetic names are built from
+#: parts of real names that need no quoting.
+CSV_SPECIAL = ',"\r\n'
+
+
+@dataclass(frozen=True)
+class GoalFacts:
+    """What synthetic goals copy from the real goal file, all measured on it at load time.
+
+    Rates are conditional the way the real file is: no goal is both an own goal and a penalty,
+    and every goal with an unknown scorer has an unknown minute too.
+    """
+
+    recorded: np.ndarray  # bool per real match row: the real file has goals of that match
+    own_goal_rate: float  # own goals / all goals
+    penalty_rate: float  # penalties / goals that are not own goals
+    unknown_scorer_rate: float  # scorer NA / goals neither own goals nor penalties
+    unknown_minute_rate: float  # minute NA / goals with a known scorer
+    minute_cdf: np.ndarray  # float64, P(minute <= m) for m = 1, 2, ... over known minutes
+    team_goals: np.ndarray  # int64 per match team: goals it scored in recorded matches
+    heaps_beta: float  # slope of log(distinct scorers) on log(goals) over the teams
+    tau_home: np.ndarray  # float64 per real match row: where its date lies in the span of its
+    tau_away: np.ndarray  # team's matches with goal records, 0 to 1, for the home and away side
+    team_years: np.ndarray  # float64 per match team: that span in years (at least a day)
+    given: tuple[str, ...]  # the first words of the real scorer names (sorted, CSV-safe)
+    family: tuple[str, ...]  # the rest of those names (sorted, CSV-safe)
+    team_family: tuple[np.ndarray, ...]  # per match team: ids into `family` of its players
+
+
+def _career_position(real: MatchTable, recorded: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(tau of the home side, tau of the away side, years per team): where each row's date lies
+    in the span of dates of its team's matches with goal records, 0 at the first, 1 at the last,
+    and how many years that span is."""
+    n_teams = len(real.teams)
+    first = np.full(n_teams, np.iinfo(np.int64).max)
+    last = np.full(n_teams, np.iinfo(np.int64).min)
+    for side in (real.home, real.away):
+        np.minimum.at(first, side[recorded], real.days[recorded])
+        np.maximum.at(last, side[recorded], real.days[recorded])
+    span = np.maximum(last - first, 1).astype(np.float64)
+    span[last < first] = 1.0  # a team without records: tau is never used
+
+    def tau(team: np.ndarray) -> np.ndarray:
+        return np.clip((real.days - first[team]) / span[team], 0.0, 1.0)
+
+    return tau(real.home), tau(real.away), span / 365.25
+
+
+def goal_facts(matches: MatchTable, goals: GoalTable) -> GoalFacts:
+    """Measure what synthetic goals copy from a real match table and goal table."""
+    from workloads.spec import UNKNOWN_SCORER
+
+    goal_keys, match_keys = goal_match_keys(goals, matches)
+    recorded = np.isin(match_keys, goal_keys)
+    og, pen = goals.own_goal, goals.penalty
+    unknown = np.array([s == UNKNOWN_SCORER for s in goals.scorer], dtype=bool)
+    minutes = goals.minute[goals.minute > 0]
+    cdf = np.cumsum(np.bincount(minutes)[1:]) / len(minutes)
+    team_goals = np.bincount(np.concatenate([matches.home, matches.away]),
+                             np.concatenate([matches.home_score * recorded,
+                                             matches.away_score * recorded]),
+                             minlength=len(matches.teams)).astype(np.int64)
+    # the players: a goal's scorer plays for the side credited, or the other side (own goal)
+    other = np.where(goals.team == goals.home, goals.away, goals.home)
+    player_team = goals.team_ids_in(matches.teams)[np.where(og, other, goals.team)]
+    known = ~unknown & (player_team >= 0)
+    by_team: dict[int, set[str]] = {}
+    goals_of: np.ndarray = np.bincount(player_team[known], minlength=len(matches.teams))
+    for t, name in zip(player_team[known].tolist(), np.array(goals.scorer)[known], strict=True):
+        by_team.setdefault(t, set()).add(str(name))
+    teams = sorted(by_team)
+    distinct = np.array([len(by_team[t]) for t in teams], dtype=np.float64)
+    beta = float(np.polyfit(np.log(goals_of[teams]), np.log(distinct), 1)[0])
+    safe = {n for names in by_team.values() for n in names
+            if not any(c in n for c in CSV_SPECIAL) and n == n.strip()}
+    given = tuple(sorted({n.split(" ", 1)[0] for n in safe}))
+    family = tuple(sorted({n.split(" ", 1)[1] for n in safe if " " in n}))
+    family_id = {f: i for i, f in enumerate(family)}
+    team_family = tuple(
+        np.array(sorted({family_id[n.split(" ", 1)[1]] for n in by_team.get(t, ())
+                         if n in safe and " " in n}), dtype=np.int64)
+        for t in range(len(matches.teams)))
+    tau_home, tau_away, team_years = _career_position(matches, recorded)
+    return GoalFacts(
+        recorded=recorded,
+        own_goal_rate=float(og.mean()),
+        penalty_rate=float(pen[~og].mean()),
+        unknown_scorer_rate=float(unknown[~og & ~pen].mean()),
+        unknown_minute_rate=float((goals.minute[~unknown] < 0).mean()),
+        minute_cdf=cdf,
+        team_goals=team_goals,
+        heaps_beta=beta,
+        tau_home=tau_home,
+        tau_away=tau_away,
+        team_years=team_years,
+        given=given,
+        family=family,
+        team_family=team_family,
+    )
+
+
+@cache
+def real_goal_facts() -> GoalFacts:
+    """The facts of the shipped tables (cached per process)."""
+    return goal_facts(real_matches(), real_goals())
 
 
 def main(argv: list[str] | None = None) -> int:

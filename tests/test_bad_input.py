@@ -135,7 +135,7 @@ def test_paths_are_read_literally(name, fmt, glob_named, engine):
 
 
 @pytest.mark.parametrize("name", [n for n in ENGINES
-                                  if engines.engine_class(n).max_workers != 1])
+                                  if engines.implementation(n).max_workers != 1])
 def test_workers_above_the_bound_are_refused(name):
     with pytest.raises(ParbenchError, match="at most 3 .the max_workers setting"):
         engines.create(name, 4, Settings(max_workers=3))

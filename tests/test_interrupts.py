@@ -104,7 +104,7 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 @pytest.mark.parametrize("name", engines.names())
 def test_engine_interrupted_mid_run(name, sig, big, tmp_path):
-    workers = 1 if engines.engine_class(name).max_workers == 1 else 2
+    workers = 1 if engines.implementation(name).max_workers == 1 else 2
     env, mark = marked(name, tmp_path)
     done = interrupt_when_marked(
         [sys.executable, "-m", "workloads", "run", "team_ratings", "--engine", f"marked-{name}",

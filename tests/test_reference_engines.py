@@ -12,7 +12,7 @@ from workloads import engines, spec
 from workloads.errors import DataError
 
 #: The registered engines that run on one worker only: the baselines.
-REFERENCE = [name for name in engines.names() if engines.engine_class(name).max_workers == 1]
+REFERENCE = [name for name in engines.names() if engines.implementation(name).max_workers == 1]
 
 
 # --- the tutorial's own code, in the tutorial's style -----------------------------------------

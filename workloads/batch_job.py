@@ -1,6 +1,11 @@
 """One batch job: `python -m workloads.batch_job JOB.json INDEX` reads shard INDEX (a group of
 input files) and pickles its partial answer into the job folder.
 
+Workloads that need rows together by key run two arrays, a shuffle through files as a batch user
+writes one: the first array's jobs write their rows into one file per bucket of the key's hash
+(in an exchange folder beside the jobs), the second array has one job per bucket, whose shard is
+that bucket's files.
+
 Kept light on purpose (pandas is imported only by the match tasks): every job is a fresh process,
 and its start-up is part of what the batch model costs.
 """
@@ -49,6 +54,65 @@ def team_records(paths: list[str], fmt: str, args: dict) -> Any:
     return frames.team_records(_matches(paths, fmt))
 
 
+def _bucketed(rows: Any, key: tuple[str, ...], paths: list[str], args: dict, kind: str) -> int:
+    """Write `rows` into the exchange folder, one file per bucket of `key`'s hash; the rows."""
+    from workloads import frames
+
+    bucket = frames.buckets(rows, key, args["buckets"])
+    source = Path(paths[0]).stem  # shards are disjoint: their first files name them apart
+    for b in range(args["buckets"]):
+        out = Path(args["exchange"]) / f"{kind}-bucket-{b:05d}-from-{source}.pkl"
+        rows[bucket == b].to_pickle(out, protocol=pickle.HIGHEST_PROTOCOL)
+    return len(rows)
+
+
+def _bucket_files(paths: list[str], kind: str) -> Any:
+    import pandas as pd
+
+    return pd.concat([pd.read_pickle(p) for p in paths if Path(p).name.startswith(kind)],
+                     ignore_index=True)
+
+
+def streak_sides(paths: list[str], fmt: str, args: dict) -> int:
+    """First array of unbeaten_streaks: each match's two sides, into buckets by team."""
+    from workloads import frames
+
+    sides = frames.streak_sides(_matches(paths, fmt, frames.STREAK_COLUMNS))
+    return _bucketed(sides, ("team",), paths, args, "sides")
+
+
+def longest_runs(paths: list[str], fmt: str, args: dict) -> Any:
+    """Second array: one bucket's sides, every match of its teams: their longest runs."""
+    from workloads import frames
+
+    return frames.longest_runs(_bucket_files(paths, "sides"))
+
+
+def scoring_goals(paths: list[str], fmt: str, args: dict) -> int:
+    """First array of top_scorers (goals): the goals that count, into buckets by match key."""
+    from workloads import frames, spec
+    from workloads.layout import GOALS
+
+    goals = frames.scoring_goals(frames.read_tables_of(paths, fmt, frames.GOAL_READ, GOALS))
+    return _bucketed(goals, spec.JOIN_KEY, paths, args, "goals")
+
+
+def fixtures(paths: list[str], fmt: str, args: dict) -> int:
+    """First array of top_scorers (matches): each match's key and tournament, into buckets."""
+    from workloads import frames, spec
+    from workloads.layout import MATCHES
+
+    matches = frames.fixtures(frames.read_tables_of(paths, fmt, spec.FIXTURE_COLUMNS, MATCHES))
+    return _bucketed(matches, spec.JOIN_KEY, paths, args, "matches")
+
+
+def joined_goals(paths: list[str], fmt: str, args: dict) -> Any:
+    """Second array: one bucket's goals joined to its matches, counted per tournament, scorer."""
+    from workloads import frames
+
+    return frames.goals_per_scorer(_bucket_files(paths, "goals"), _bucket_files(paths, "matches"))
+
+
 def rating_pass(paths: list[str], fmt: str, args: dict) -> Any:
     import numpy as np
     import pandas as pd
@@ -60,7 +124,8 @@ def rating_pass(paths: list[str], fmt: str, args: dict) -> Any:
 
 
 TASKS: dict[str, Callable[[list[str], str, dict], Any]] = {
-    f.__name__: f for f in (wordcount, mean_home_score, home_advantage, team_records, rating_pass)
+    f.__name__: f for f in (wordcount, mean_home_score, home_advantage, team_records, rating_pass,
+                            streak_sides, longest_runs, scoring_goals, fixtures, joined_goals)
 }
 
 

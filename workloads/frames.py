@@ -1,12 +1,17 @@
-"""Vectorised building blocks on pandas frames of matches, shared by the dataframe engines.
+"""Vectorised building blocks on pandas frames of matches and goals, shared by the dataframe
+engines.
 
-Each function works on one frame (a whole table or one partition) and returns a partial result
+Most functions work on one frame (a whole table or one partition) and return a partial result
 that combines by plain addition, so pandas applies them once and Dask or a batch job applies them
-per partition and sums.
+per partition and sums. The two workloads that need rows together by key (`unbeaten_streaks`:
+each team's matches in order; `top_scorers`: goals with their match) have a step that moves rows
+(`streak_sides`, `scoring_goals`/`fixtures`: what each row contributes, keyed) and a step that
+works on all the rows of some keys (`longest_runs`, `goals_per_scorer`).
 
-Frames come from `read_matches`/`read_all`: Arrow reads the columns, and the two team columns
-become pandas categoricals over one shared dictionary (Arrow's `dictionary_encode`, one hash pass
-and no Python string per row). Per-team work is then `bincount` over the codes.
+Match frames come from `read_matches`/`read_all`: Arrow reads the columns, and the two team
+columns become pandas categoricals over one shared dictionary (Arrow's `dictionary_encode`, one
+hash pass and no Python string per row). Per-team work is then `bincount` over the codes. Dates
+are numpy `datetime64[D]`, the match id is `match_id` in every format.
 """
 
 from __future__ import annotations
@@ -21,31 +26,44 @@ import pyarrow.parquet as pq
 
 from workloads import spec
 from workloads.dataset import Input
-from workloads.layout import MATCHES
+from workloads.layout import GOAL_FALSE, GOAL_TRUE, GOALS, MATCH_ID, MATCHES
 from workloads.readers import missing_file
-from workloads.spec import MATCH_COLUMNS, RECORD_FIELDS
-from workloads.validate import locate_malformed
+from workloads.spec import JOIN_KEY, MATCH_COLUMNS, RECORD_FIELDS, STREAK_ORDER
+from workloads.validate import CSV_TYPES, GOAL_TYPES, locate_malformed
 
 TEAM_COLUMNS = ("home_team", "away_team")
 #: The columns of `home_advantage`.
 SCORE_COLUMNS = ("home_score", "away_score", "neutral")
-#: Arrow types of the match columns when read from CSV (Parquet files carry their own).
-ARROW_TYPES = {"home_team": pa.string(), "away_team": pa.string(), "home_score": pa.int64(),
-               "away_score": pa.int64(), "neutral": pa.bool_()}
+#: The match columns `unbeaten_streaks` reads, and the goal columns `top_scorers` reads.
+STREAK_COLUMNS = (MATCH_ID, "date", *TEAM_COLUMNS, "home_score", "away_score")
+GOAL_READ = ("date", *TEAM_COLUMNS, "scorer", "own_goal")
+#: Arrow types of the columns of each kind of table when read from CSV (by the name a reader
+#: asks for: the match id is the CSV's unnamed column); Parquet files carry their own.
+CSV_READ_TYPES = {MATCHES: {name or MATCH_ID: t for name, t in CSV_TYPES.items()},
+                  GOALS: GOAL_TYPES}
+#: How each kind of table writes its booleans in CSV.
+CSV_BOOLS = {MATCHES: (["True"], ["False"]), GOALS: ([GOAL_TRUE], [GOAL_FALSE])}
 
 
-def read_table(path: str, fmt: str, columns: Sequence[str] = MATCH_COLUMNS) -> pa.Table:
-    """`columns` of one match file as an Arrow table; errors name the file (and CSV line)."""
+def read_table(path: str, fmt: str, columns: Sequence[str] = MATCH_COLUMNS,
+               kind: str = MATCHES) -> pa.Table:
+    """`columns` of one match (or goal) file as an Arrow table; errors name the file (and CSV
+    line). A goal's scorer `NA` stays a string: Arrow reads no string as null."""
     columns = list(columns)
     try:
         if fmt == "parquet":
             return pq.read_table(path, columns=columns)
-        return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
-            include_columns=columns, column_types={c: ARROW_TYPES[c] for c in columns}))
+        on_disk = ["" if c == MATCH_ID and kind == MATCHES else c for c in columns]
+        true, false = CSV_BOOLS[kind]
+        table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+            include_columns=on_disk, true_values=true, false_values=false,
+            column_types={d: CSV_READ_TYPES[kind][c] for d, c in zip(on_disk, columns,
+                                                                    strict=True)}))
+        return table.rename_columns(columns)
     except FileNotFoundError:
         raise missing_file(path) from None
     except (pa.ArrowException, OSError, ValueError) as exc:
-        raise locate_malformed(Input(MATCHES, (path,), fmt), exc) from None
+        raise locate_malformed(Input(kind, (path,), fmt), exc) from None
 
 
 def to_frame(table: pa.Table) -> pd.DataFrame:
@@ -68,6 +86,17 @@ def read_matches(path: str, fmt: str, columns: Sequence[str] = MATCH_COLUMNS) ->
     return to_frame(read_table(path, fmt, columns))
 
 
+def read_tables(inp: Input, columns: Sequence[str]) -> pa.Table:
+    """`columns` of every file of `inp` (matches or goals) as one Arrow table."""
+    return read_tables_of(inp.paths, inp.fmt, columns, inp.kind)
+
+
+def read_tables_of(paths: Sequence[str], fmt: str, columns: Sequence[str],
+                   kind: str = MATCHES) -> pa.Table:
+    """`columns` of the files (matches or goals) as one Arrow table."""
+    return pa.concat_tables([read_table(p, fmt, columns, kind) for p in paths])
+
+
 def read_all(paths: Sequence[str], fmt: str,
              columns: Sequence[str] = MATCH_COLUMNS) -> pd.DataFrame:
     """`columns` of every file as one frame (tables joined in Arrow: one team dictionary)."""
@@ -76,7 +105,7 @@ def read_all(paths: Sequence[str], fmt: str,
 
 def empty(columns: Sequence[str] = MATCH_COLUMNS) -> pd.DataFrame:
     """A frame with no rows and `read_matches`' dtypes (Dask's meta)."""
-    return to_frame(pa.table({c: pa.array([], ARROW_TYPES[c]) for c in columns}))
+    return to_frame(pa.table({c: pa.array([], CSV_READ_TYPES[MATCHES][c]) for c in columns}))
 
 
 def home_advantage(df: pd.DataFrame) -> int:
@@ -163,3 +192,79 @@ def step(ratings: np.ndarray, grad: np.ndarray, n_played: np.ndarray) -> np.ndar
 
 def ratings_answer(teams: pd.Index, ratings: np.ndarray) -> spec.Ratings:
     return dict(zip(teams.tolist(), ratings.tolist(), strict=True))
+
+
+# --------------------------------------------------------------------------- moving rows by key
+
+
+def buckets(df: pd.DataFrame, key: Sequence[str], n: int) -> np.ndarray:
+    """The bucket (0..n-1) of each row by a hash of its `key` columns, the same in every process
+    (pandas' hash has a fixed seed), so that rows of one key meet in one bucket."""
+    return (pd.util.hash_pandas_object(df[list(key)], index=False).to_numpy() % n).astype(np.int64)
+
+
+# --------------------------------------------------------------------------- unbeaten_streaks
+
+
+def streak_sides(df: pd.DataFrame) -> pd.DataFrame:
+    """Each match twice, once per side: team (str), date, match_id, and whether that side was
+    unbeaten (won or drew): the rows `longest_runs` orders by team, then `STREAK_ORDER`."""
+    hs, as_ = df["home_score"].to_numpy(), df["away_score"].to_numpy()
+    return pd.DataFrame({
+        "team": np.concatenate([df[c].to_numpy(dtype=object) for c in TEAM_COLUMNS]),
+        **{c: np.tile(df[c].to_numpy(), 2) for c in STREAK_ORDER},
+        "unbeaten": np.concatenate([hs >= as_, as_ >= hs]),
+    })
+
+
+def longest_runs(sides: pd.DataFrame) -> pd.Series:
+    """team -> the longest run of consecutive unbeaten matches, over rows that hold all of each
+    team's matches (any order: they are sorted here by team, then date and match id)."""
+    codes, teams = pd.factorize(sides["team"], sort=False)
+    if not len(codes):
+        return pd.Series([], index=pd.Index([], name="team"), dtype="int64")
+    order = np.lexsort([sides[c].to_numpy() for c in reversed(STREAK_ORDER)] + [codes])
+    team, unbeaten = codes[order], sides["unbeaten"].to_numpy()[order]
+    # A run starts at each team's first match and after each loss; it counts its unbeaten rows.
+    starts = np.r_[True, team[1:] != team[:-1]]
+    starts[1:] |= ~unbeaten[:-1]
+    run_starts = np.flatnonzero(starts)
+    runs = np.add.reduceat(unbeaten.astype(np.int64), run_starts)
+    run_team = team[run_starts]
+    first_of_team = np.flatnonzero(np.r_[True, run_team[1:] != run_team[:-1]])
+    best = np.maximum.reduceat(runs, first_of_team)
+    return pd.Series(best, index=pd.Index(np.asarray(teams)[run_team[first_of_team]],
+                                          name="team"))
+
+
+# --------------------------------------------------------------------------- top_scorers
+
+
+def scoring_goals(table: pa.Table) -> pd.DataFrame:
+    """The goals that count for a scorer (`spec.counts_for_scorer`: no own goals, no unknown
+    scorer), with the match they belong to: date, home_team, away_team, scorer."""
+    df = table.select(list(GOAL_READ)).to_pandas()
+    keep = ~df["own_goal"].to_numpy() & (df["scorer"] != spec.UNKNOWN_SCORER).to_numpy()
+    return df.loc[keep, [*JOIN_KEY, "scorer"]]
+
+
+def fixtures(table: pa.Table) -> pd.DataFrame:
+    """Each match's key and tournament: date, home_team, away_team, tournament."""
+    return table.select([*JOIN_KEY, "tournament"]).to_pandas()
+
+
+def goals_per_scorer(goals: pd.DataFrame, matches: pd.DataFrame) -> pd.Series:
+    """(tournament, scorer) -> goals: the inner join of goals to matches on `JOIN_KEY` (every
+    matching pair counts), counted."""
+    joined = goals.merge(matches, on=list(JOIN_KEY), how="inner", copy=False)
+    return joined.groupby(["tournament", "scorer"], sort=False).size()
+
+
+def top_scorers(counts: pd.Series) -> spec.TopScorers:
+    """tournament -> (scorer, goals): per tournament the most goals, ties to the smaller name."""
+    df = counts.rename("goals").reset_index()
+    df = df.sort_values(["tournament", "goals", "scorer"], ascending=[True, False, True],
+                        kind="stable")
+    top = df.drop_duplicates("tournament")
+    return {t: (s, int(g)) for t, s, g in zip(top["tournament"], top["scorer"], top["goals"],
+                                              strict=True)}

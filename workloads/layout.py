@@ -5,10 +5,24 @@ A dataset is a folder::
     <name>/manifest.json               parameters, files (bytes, sha256), counts, answers
     <name>/text/part-NNNNN.txt         the corpus: UTF-8, words separated by single spaces, LF lines
     <name>/matches/part-NNNNN.csv      the results table with the tutorial's columns
-    <name>/matches/part-NNNNN.parquet  the same rows, typed (no index column)
+    <name>/matches/part-NNNNN.parquet  the same rows, typed, the match id named `match_id`
+    <name>/goals/part-NNNNN.csv        one row per goal, in the real goal file's columns
+    <name>/goals/part-NNNNN.parquet    the same rows, typed
 
 The manifest is written last, so a folder without a complete manifest is not a dataset. A kind of
-input (`TEXT`, `MATCHES`) is also the name of its folder.
+input (`TEXT`, `MATCHES`, `GOALS`) is also the name of its folder.
+
+Reading the tables:
+
+* The match CSV's first column has an empty name: it holds the integer match id (the tutorial's
+  pandas index), called `match_id` in Parquet. CSV readers map the unnamed column to `match_id`;
+  Parquet readers select columns by name.
+* Goal CSV files write booleans `TRUE`/`FALSE` and a missing minute as `NA` (Parquet: null).
+* The scorer `NA` means "scorer unknown". It is a value, the two letters, in both formats, never
+  a null. pandas' `read_csv` turns it into a missing value by default: read goal CSV files with
+  `keep_default_na=False, na_values={"minute": ["NA"]}`. Arrow's CSV reader (whose
+  `strings_can_be_null` is false by default), the `csv` module, Spark, Polars and DuckDB keep it
+  as the string by default.
 """
 
 from __future__ import annotations
@@ -21,17 +35,34 @@ MANIFEST_KEYS = ("format", "name", "generator", "params", "files", "counts", "an
 #: The kinds of input a workload reads; each is the folder of its files.
 TEXT = "text"
 MATCHES = "matches"
-INPUT_KINDS = (TEXT, MATCHES)
+GOALS = "goals"
+INPUT_KINDS = (TEXT, MATCHES, GOALS)
 #: Formats of the tables (text is always .txt).
 FORMATS = ("csv", "parquet")
 TEXT_FORMAT = "txt"
 SUFFIX = {TEXT_FORMAT: ".txt", "csv": ".csv", "parquet": ".parquet"}
 
-#: The tutorial's columns; the first (unnamed) one is the pandas index as the course saved it.
+#: The match id: the CSV's unnamed first column (the pandas index as the course saved it), and
+#: the first column of the Parquet files under this name.
+MATCH_ID = "match_id"
+#: The match CSV's columns, the tutorial's: the first, unnamed, is the match id.
 CSV_COLUMNS = ("", "date", "home_team", "away_team", "home_score", "away_score", "tournament",
                "city", "country", "neutral")
-#: Parquet holds the typed data columns only: date32, strings, int32 scores, bool neutral.
-PARQUET_COLUMNS = CSV_COLUMNS[1:]
+#: The match Parquet columns: int64 match_id, date32, strings, int32 scores, bool neutral.
+PARQUET_COLUMNS = (MATCH_ID, *CSV_COLUMNS[1:])
+
+#: The goal columns, the same in CSV and Parquet (the real `goalscorers.csv`'s): the match
+#: (`date`, `home_team`, `away_team`), the side credited (`team`), `scorer`, `minute`, and the
+#: `own_goal` and `penalty` flags. Parquet types: date32, strings, nullable int32 minute, bools.
+GOAL_COLUMNS = ("date", "home_team", "away_team", "team", "scorer", "minute", "own_goal",
+                "penalty")
+#: How goal CSV files write booleans and a missing minute.
+GOAL_TRUE, GOAL_FALSE = "TRUE", "FALSE"
+MISSING_MINUTE = "NA"
+
+#: The columns of each kind of table in each format.
+TABLE_COLUMNS = {(MATCHES, "csv"): CSV_COLUMNS, (MATCHES, "parquet"): PARQUET_COLUMNS,
+                 (GOALS, "csv"): GOAL_COLUMNS, (GOALS, "parquet"): GOAL_COLUMNS}
 
 #: `params.kind` of a manifest: generated data, or the tutorial's real files.
 DATASET_KINDS = ("synthetic", "tutorial")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from workloads.errors import AnswerMismatch, ParbenchError
-from workloads.layout import MATCHES, TEXT
+from workloads.layout import GOALS, MATCHES, TEXT
 
 #: team_ratings: K full passes, the home-ground bonus added to d, the step size.
 RATING_PASSES = 10
@@ -40,6 +40,41 @@ class Match(NamedTuple):
 
 
 MATCH_COLUMNS = Match._fields
+
+
+class Fixture(NamedTuple):
+    """The fields of a match that `unbeaten_streaks` and `top_scorers` read: a match with its
+    identity. `date` is the ISO text in both formats (Parquet readers format their date32)."""
+
+    match_id: int
+    date: str
+    home_team: str
+    away_team: str
+    home_score: int
+    away_score: int
+    tournament: str
+
+
+FIXTURE_COLUMNS = Fixture._fields
+#: unbeaten_streaks: each team's matches are ordered by these fields.
+STREAK_ORDER = ("date", "match_id")
+#: top_scorers: goals join matches on these fields (an inner equi-join).
+JOIN_KEY = ("date", "home_team", "away_team")
+
+
+class Goal(NamedTuple):
+    """The fields of a goal that `top_scorers` reads."""
+
+    date: str
+    home_team: str
+    away_team: str
+    scorer: str
+    own_goal: bool
+
+
+GOAL_FIELDS = Goal._fields
+#: The scorer of a goal whose scorer is unknown: a value (not a null) in both formats.
+UNKNOWN_SCORER = "NA"
 
 
 class TeamRecord(NamedTuple):
@@ -67,6 +102,9 @@ RECORD_FIELDS = TeamRecord._fields
 WordCounts = dict[str, int]
 TeamRecords = dict[str, TeamRecord]
 Ratings = dict[str, float]
+Streaks = dict[str, int]
+#: tournament -> (scorer, goals)
+TopScorers = dict[str, tuple[str, int]]
 
 
 # --------------------------------------------------------------------------- the rating update
@@ -88,6 +126,22 @@ def apply_pass(ratings: Mapping[str, float], gradient: Mapping[str, float],
                played: Mapping[str, int]) -> Ratings:
     """Ratings after one pass: every rₜ += 4·gₜ / nₜ."""
     return {t: ratings.get(t, 0.0) + RATING_STEP * gradient.get(t, 0.0) / played[t] for t in played}
+
+
+def unbeaten(goals_for: int, goals_against: int) -> bool:
+    """unbeaten_streaks: a match is unbeaten for a team that won or drew it."""
+    return goals_for >= goals_against
+
+
+def counts_for_scorer(goal: Goal) -> bool:
+    """top_scorers: own goals and goals by an unknown scorer (`NA`) are left out."""
+    return not goal.own_goal and goal.scorer != UNKNOWN_SCORER
+
+
+def top_scorer(goals_by_scorer: Mapping[str, int]) -> tuple[str, int]:
+    """The scorer with the most goals, a tie going to the smaller name in code-point order."""
+    scorer, goals = min(goals_by_scorer.items(), key=lambda kv: (-kv[1], kv[0]))
+    return scorer, goals
 
 
 def merge_counts(parts: Iterable[Mapping[str, int]]) -> WordCounts:
@@ -158,6 +212,17 @@ def _records_json(answer: TeamRecords) -> dict[str, dict[str, int]]:
     return {team: rec._asdict() for team, rec in answer.items()}
 
 
+def _tops(answer: Mapping[str, Any]) -> TopScorers:
+    out: TopScorers = {}
+    for tournament, (scorer, goals) in answer.items():
+        out[str(tournament)] = (str(scorer), int(goals))
+    return out
+
+
+def _tops_json(answer: TopScorers) -> dict[str, list[Any]]:
+    return {t: list(top) for t, top in answer.items()}
+
+
 # --------------------------------------------------------------------------- one-line summaries
 
 
@@ -180,6 +245,17 @@ def _records_summary(answer: TeamRecords) -> str:
 def _ratings_summary(answer: Ratings) -> str:
     top = _top(answer, lambda r: -r, 3)
     return f"{len(answer)} teams; top rated: " + ", ".join(f"{t} {r:.3f}" for t, r in top)
+
+
+def _streaks_summary(answer: Streaks) -> str:
+    top = _top(answer, lambda n: -n, 3)
+    return f"{len(answer)} teams; longest unbeaten: " + ", ".join(f"{t} {n}" for t, n in top)
+
+
+def _tops_summary(answer: TopScorers) -> str:
+    top = _top(answer, lambda sg: -sg[1], 3)
+    return f"{len(answer)} tournaments; most goals: " + ", ".join(
+        f"{s} {g} ({t})" for t, (s, g) in top)
 
 
 # --------------------------------------------------------------------------- the workloads
@@ -233,6 +309,15 @@ WORKLOADS: tuple[Workload, ...] = (
              f"team -> rating after {RATING_PASSES} passes of the rating update "
              "(absolute tolerance 1e-6)",
              _ratings, _absolute, keyed=True, summarize=_ratings_summary),
+    Workload("unbeaten_streaks", (MATCHES,),
+             "team -> longest run of consecutive matches it did not lose, its matches (home and "
+             "away) ordered by (date, match_id)",
+             _counts, _exact, keyed=True, summarize=_streaks_summary),
+    Workload("top_scorers", (GOALS, MATCHES),
+             "tournament -> [scorer, goals]: goals inner-joined to matches on (date, home_team, "
+             "away_team), every matching pair counted, own goals and scorer NA left out; the "
+             "most goals per tournament, ties to the smaller name (code points)",
+             _tops, _exact, keyed=True, to_json=_tops_json, summarize=_tops_summary),
 )
 NAMES: tuple[str, ...] = tuple(w.name for w in WORKLOADS)
 BY_NAME: dict[str, Workload] = {w.name: w for w in WORKLOADS}

@@ -8,7 +8,10 @@ for every engine or for none, and the error names the file (and for CSV and text
 A well-formed match CSV has the tutorial's header and, on every row, ten fields: an integer match
 id, an ISO date, non-empty team names, non-negative integer scores, any tournament, city and
 country, and `neutral` spelled `True` or `False`. A match Parquet file has the typed columns the
-generator writes, without nulls. A text file is UTF-8.
+generator writes, without nulls. A goal CSV has the goal columns and, on every row, eight fields:
+an ISO date, non-empty team and scorer names (the scorer `NA` is a name), a non-negative integer
+minute or `NA`, and `own_goal` and `penalty` spelled `TRUE` or `FALSE`; a goal Parquet file has
+its typed columns, nulls only in `minute`. A text file is UTF-8.
 """
 
 from __future__ import annotations
@@ -24,8 +27,18 @@ import pyarrow.parquet as pq
 
 from workloads.dataset import Input
 from workloads.errors import DataError
-from workloads.layout import CSV_COLUMNS, MATCHES, TEXT
-from workloads.readers import missing_file, unreadable
+from workloads.layout import (
+    CSV_COLUMNS,
+    GOAL_COLUMNS,
+    GOAL_FALSE,
+    GOAL_TRUE,
+    GOALS,
+    MATCH_ID,
+    MATCHES,
+    MISSING_MINUTE,
+    TEXT,
+)
+from workloads.readers import header_problem, missing_file, unreadable
 
 #: Arrow types of every match CSV column, as a well-formed file has them.
 CSV_TYPES = {"": pa.int64(), "date": pa.date32(), "home_team": pa.string(),
@@ -34,6 +47,12 @@ CSV_TYPES = {"": pa.int64(), "date": pa.date32(), "home_team": pa.string(),
              "neutral": pa.bool_()}
 NON_EMPTY = ("home_team", "away_team")
 SCORES = ("home_score", "away_score")
+#: Arrow types of every goal column, as a well-formed file has them.
+GOAL_TYPES = {"date": pa.date32(), "home_team": pa.string(), "away_team": pa.string(),
+              "team": pa.string(), "scorer": pa.string(), "minute": pa.int64(),
+              "own_goal": pa.bool_(), "penalty": pa.bool_()}
+GOAL_NON_EMPTY = ("home_team", "away_team", "team", "scorer")
+GOAL_FLAGS = ("own_goal", "penalty")
 _DATE = re.compile(r"\d{4}-\d\d-\d\d")
 _INT = re.compile(r"-?\d+")
 
@@ -58,6 +77,24 @@ def row_problem(row: list[str]) -> str | None:
     return None
 
 
+def goal_row_problem(row: list[str]) -> str | None:
+    """What is wrong with one row of a goal CSV (None: nothing)."""
+    if len(row) != len(GOAL_COLUMNS):
+        return f"expected {len(GOAL_COLUMNS)} fields, got {len(row)}"
+    field = dict(zip(GOAL_COLUMNS, row, strict=True))
+    if not _DATE.fullmatch(field["date"]):
+        return f"the date {field['date']!r} is not YYYY-MM-DD"
+    for name in GOAL_NON_EMPTY:
+        if not field[name]:
+            return f"{name} is empty"
+    if field["minute"] != MISSING_MINUTE and not field["minute"].isdigit():
+        return f"minute {field['minute']!r} is not a non-negative integer or {MISSING_MINUTE}"
+    for name in GOAL_FLAGS:
+        if field[name] not in (GOAL_TRUE, GOAL_FALSE):
+            return f"{name} {field[name]!r} is not {GOAL_TRUE} or {GOAL_FALSE}"
+    return None
+
+
 def _first_bad_line(path: Path) -> int:
     """The number of the first line of `path` that is not UTF-8."""
     with open(path, "rb") as f:
@@ -78,18 +115,19 @@ def _text(path: Path) -> None:
         raise DataError(f"{path}:{_first_bad_line(path)}: not UTF-8 text") from None
 
 
-def _csv_rows(path: Path) -> None:
-    """Name the first malformed line of a match CSV (the slow, exact pass)."""
+def _csv_rows(path: Path, columns: tuple[str, ...] = CSV_COLUMNS,
+              problem_of=row_problem) -> None:
+    """Name the first malformed line of a CSV file (the slow, exact pass)."""
     import csv
 
     try:
         with open(path, newline="", encoding="utf-8") as f:
             reader = csv.reader(f)
             header = next(reader, None)
-            if header is None or tuple(header) != CSV_COLUMNS:
-                raise DataError(f"{path}:1: header is not the tutorial's columns {CSV_COLUMNS}")
+            if header is None or tuple(header) != columns:
+                raise DataError(f"{path}:1: {header_problem(header, columns)}")
             for row in reader:
-                problem = row_problem(row)
+                problem = problem_of(row)
                 if problem:
                     raise DataError(f"{path}:{reader.line_num}: malformed row, {problem}")
     except UnicodeDecodeError:
@@ -117,21 +155,54 @@ def _matches_csv(path: Path) -> None:
         raise unreadable([str(path)], error or "malformed rows")
 
 
-def _matches_parquet(path: Path) -> None:
+def _goals_csv(path: Path) -> None:
+    """As `_matches_csv`, for a goal file: Arrow first, the csv module to name the line."""
+    options = pacsv.ConvertOptions(column_types=GOAL_TYPES, null_values=[MISSING_MINUTE],
+                                   strings_can_be_null=False, true_values=[GOAL_TRUE],
+                                   false_values=[GOAL_FALSE])
+    try:
+        table = pacsv.read_csv(path, convert_options=options)
+        ok = (tuple(table.column_names) == GOAL_COLUMNS
+              and all(table[c].null_count == 0 for c in GOAL_COLUMNS if c != "minute")
+              and all(pc.min(pc.utf8_length(table[c])).as_py() or table.num_rows == 0
+                      for c in GOAL_NON_EMPTY)
+              and (pc.min(table["minute"]).as_py() or 0) >= 0)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        ok, error = False, exc
+    else:
+        error = None
+    if not ok:
+        _csv_rows(path, GOAL_COLUMNS, goal_row_problem)
+        raise unreadable([str(path)], error or "malformed rows")
+
+
+def _typed_parquet(path: Path, types: dict[str, pa.DataType], nullable: tuple[str, ...] = ()
+                   ) -> None:
+    """A Parquet file with the columns of `types`, of compatible types, nulls only in
+    `nullable`."""
     try:
         table = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
         raise unreadable([str(path)], exc) from None
-    missing = [c for c in CSV_COLUMNS[1:] if c not in table.column_names]
+    columns = list(types)
+    missing = [c for c in columns if c not in table.column_names]
     if missing:
         raise DataError(f"{path}: no column {', '.join(missing)}")
-    nulls = [c for c in CSV_COLUMNS[1:] if table[c].null_count]
+    nulls = [c for c in columns if table[c].null_count and c not in nullable]
     if nulls:
         raise DataError(f"{path}: nulls in {', '.join(nulls)}")
-    for name, want in CSV_TYPES.items():
-        if name and not _compatible(table.schema.field(name).type, want):
+    for name in columns:
+        if not _compatible(table.schema.field(name).type, types[name]):
             raise DataError(f"{path}: column {name} is {table.schema.field(name).type}, "
-                            f"not {want}")
+                            f"not {types[name]}")
+
+
+def _goals_parquet(path: Path) -> None:
+    _typed_parquet(path, GOAL_TYPES, nullable=("minute",))
+
+
+def _matches_parquet(path: Path) -> None:
+    _typed_parquet(path, {name or MATCH_ID: t for name, t in CSV_TYPES.items()})
 
 
 def _compatible(have: pa.DataType, want: pa.DataType) -> bool:
@@ -144,7 +215,8 @@ def _compatible(have: pa.DataType, want: pa.DataType) -> bool:
 
 
 VALIDATORS = {(TEXT, "txt"): _text, (MATCHES, "csv"): _matches_csv,
-              (MATCHES, "parquet"): _matches_parquet}
+              (MATCHES, "parquet"): _matches_parquet, (GOALS, "csv"): _goals_csv,
+              (GOALS, "parquet"): _goals_parquet}
 
 
 def validate(inputs: Iterable[Input]) -> None:

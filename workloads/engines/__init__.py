@@ -53,21 +53,27 @@ def _import(module: str) -> ModuleType:
 
 
 def engine_class(name: str, settings: Settings | None = None) -> type[Engine]:
-    """The engine class called `name` (importing its module), or a one-line error."""
+    """The engine class called `name` (importing its module), or a one-line error; an engine
+    that lacks a workload of the spec is refused, naming it."""
+    found = implementation(name, settings)
+    if missing := missing_workloads(found):
+        raise ParbenchError(f"engine {name!r} does not implement {', '.join(missing)}")
+    return found
+
+
+def implementation(name: str, settings: Settings | None = None) -> type[Engine]:
+    """The class registered as `name`, imported, whether or not it meets the contract."""
     known = registry(settings)
     if name not in known:
         raise ParbenchError(f"unknown engine {name!r}: choose one of {', '.join(known)}")
     module, _, cls = known[name].rpartition(":")
     try:
-        found = getattr(_import(module), cls)
+        return getattr(_import(module), cls)
     except ImportError as exc:
         raise EngineUnavailable(f"engine {name!r} is unavailable: {exc}; install it with "
                                 f"`pip install -e '.[all]'`") from None
     except AttributeError:
         raise ParbenchError(f"engine {name!r}: {module} has no class {cls}") from None
-    if missing := missing_workloads(found):
-        raise ParbenchError(f"engine {name!r} does not implement {', '.join(missing)}")
-    return found
 
 
 def availability(name: str, settings: Settings | None = None) -> Availability:
@@ -103,4 +109,4 @@ def engine_of_suite(suite: str, known: list[str] | None = None) -> str:
 
 
 __all__ = ["BUILTIN", "Availability", "Engine", "EngineUnavailable", "availability", "create",
-           "engine_class", "engine_of_suite", "names", "registry", "suite_name"]
+           "engine_class", "engine_of_suite", "implementation", "names", "registry", "suite_name"]

@@ -49,14 +49,17 @@ def cap_arrow_threads(n: int | None) -> None:
     pyarrow.set_cpu_count(n or default)
 
 
-def init_worker_process() -> None:
-    """Initializer of an engine's pool processes: Ctrl-C is the parent's to handle (it stops the
-    pool and cleans up), SIGTERM ends the process at once and quietly (Arrow would turn it into
-    an exception and a traceback mid-read), and one worker is one core (Arrow single-threaded)."""
+def init_worker_process(ignore_sigterm: bool = False) -> None:
+    """Initializer of an engine's pool processes: a terminal's Ctrl-C (and, with
+    `ignore_sigterm`, its SIGTERM) reaches the whole process group, but is the parent's to handle:
+    it stops the pool and cleans up. Otherwise SIGTERM ends the process at once and quietly (Arrow
+    would turn it into an exception and a traceback mid-read). One worker is one core: Arrow
+    single-threaded."""
     import pyarrow
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the CLI's handler, inherited by fork
+    # not the CLI's handler, which fork passes on
+    signal.signal(signal.SIGTERM, signal.SIG_IGN if ignore_sigterm else signal.SIG_DFL)
     pyarrow.enable_signal_handlers(False)
     cap_arrow_threads(1)
 

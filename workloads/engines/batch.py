@@ -198,12 +198,16 @@ class BatchEngine(Engine):
         for path in inp.paths:
             if "://" not in path and not Path(path).exists():
                 raise missing_file(path)
+        return self._run_array(task, shard(inp.paths, self.workers), inp.fmt, args)
+
+    def _run_array(self, task: str, shards: list[list[str]], fmt: str,
+                   args: dict[str, Any]) -> list[Any]:
+        """One job array, a job per shard; the jobs' partial answers in order."""
         assert self.root is not None
         self.jobs += 1
         job_dir = self.root / f"job-{self.jobs}"
         job_dir.mkdir()
-        shards = shard(inp.paths, self.workers)
-        job = {"task": task, "shards": shards, "fmt": inp.fmt, "args": args, "dir": str(job_dir)}
+        job = {"task": task, "shards": shards, "fmt": fmt, "args": args, "dir": str(job_dir)}
         (job_dir / "job.json").write_text(json.dumps(job))
         try:
             self.backend.run_array(job_dir, len(shards), self.workers)
@@ -241,3 +245,28 @@ class BatchEngine(Engine):
                                 ratings=ratings.tolist())
             ratings = frames.step(ratings, np.sum(grads, axis=0), played.to_numpy())
         return frames.ratings_answer(teams, ratings)
+
+    def _shuffled(self, first: dict[str, Input], second: str) -> list[Any]:
+        """Two arrays with a shuffle through files between them: for each (task, input) of
+        `first`, an array that writes its rows into one file per bucket of their key (as many
+        buckets as workers); then the array `second`, a job per bucket reading its files."""
+        assert self.root is not None
+        exchange = scratch.folder("exchange", within=self.root)
+        try:
+            args = {"exchange": str(exchange), "buckets": self.workers}
+            for task, inp in first.items():
+                self._array(task, inp, **args)
+            files = sorted(str(p) for p in exchange.iterdir())
+            by_bucket = [[f for f in files if f"-bucket-{b:05d}-" in Path(f).name]
+                         for b in range(self.workers)]
+            return self._run_array(second, by_bucket, "pickle", {})
+        finally:
+            scratch.remove(exchange)
+
+    def unbeaten_streaks(self, matches: Input) -> spec.Streaks:
+        runs = self._shuffled({"streak_sides": matches}, "longest_runs")
+        return {team: int(n) for part in runs for team, n in part.items()}
+
+    def top_scorers(self, goals: Input, matches: Input) -> spec.TopScorers:
+        counts = self._shuffled({"scoring_goals": goals, "fixtures": matches}, "joined_goals")
+        return frames.top_scorers(pd.concat(counts).groupby(level=[0, 1]).sum())

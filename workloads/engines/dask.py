@@ -117,8 +117,10 @@ def warm_worker(one_core: bool) -> int:
 
 
 def init_pool_worker() -> None:
-    """Initializer of the processes scheduler's pool (see `init_worker_process`)."""
-    init_worker_process()
+    """Initializer of the processes scheduler's pool (see `init_worker_process`). Its processes
+    outlast SIGTERM too: the pool can only be shut down cleanly, once its running tasks end, and a
+    process killed while sending a result leaves the pool waiting for the rest forever."""
+    init_worker_process(ignore_sigterm=True)
     warm_worker(one_core=True)
 
 

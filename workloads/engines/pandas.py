@@ -52,3 +52,12 @@ class PandasEngine(Engine):
         for _ in range(spec.RATING_PASSES):
             ratings = frames.step(ratings, frames.gradient(c, ratings), n_played)
         return frames.ratings_answer(teams, ratings)
+
+    def unbeaten_streaks(self, matches: Input) -> spec.Streaks:
+        df = frames.read_all(matches.paths, matches.fmt, frames.STREAK_COLUMNS)
+        return frames.longest_runs(frames.streak_sides(df)).to_dict()
+
+    def top_scorers(self, goals: Input, matches: Input) -> spec.TopScorers:
+        scoring = frames.scoring_goals(frames.read_tables(goals, frames.GOAL_READ))
+        keyed = frames.fixtures(frames.read_tables(matches, spec.FIXTURE_COLUMNS))
+        return frames.top_scorers(frames.goals_per_scorer(scoring, keyed))

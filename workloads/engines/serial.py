@@ -11,8 +11,8 @@ from collections import defaultdict
 from workloads import spec
 from workloads.dataset import Input
 from workloads.engines.base import Engine
-from workloads.readers import match_rows, text_lines
-from workloads.spec import Ratings, TeamRecord, TeamRecords, WordCounts
+from workloads.readers import fixture_rows, goal_rows, match_rows, text_lines
+from workloads.spec import Ratings, Streaks, TeamRecord, TeamRecords, TopScorers, WordCounts
 
 
 class SerialEngine(Engine):
@@ -64,3 +64,27 @@ class SerialEngine(Engine):
                 gradient[m.away_team] -= e
             ratings = spec.apply_pass(ratings, gradient, played)
         return ratings
+
+    def unbeaten_streaks(self, matches: Input) -> Streaks:
+        fixtures = sorted(fixture_rows(matches.paths, matches.fmt),
+                          key=lambda m: (m.date, m.match_id))
+        run: dict[str, int] = {}
+        longest: Streaks = {}
+        for m in fixtures:
+            for team, goals_for, goals_against in ((m.home_team, m.home_score, m.away_score),
+                                                   (m.away_team, m.away_score, m.home_score)):
+                run[team] = run.get(team, 0) + 1 if spec.unbeaten(goals_for, goals_against) else 0
+                longest[team] = max(longest.get(team, 0), run[team])
+        return longest
+
+    def top_scorers(self, goals: Input, matches: Input) -> TopScorers:
+        tournaments: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+        for m in fixture_rows(matches.paths, matches.fmt):
+            tournaments[m.date, m.home_team, m.away_team].append(m.tournament)
+        counts: dict[str, dict[str, int]] = defaultdict(dict)
+        for g in goal_rows(goals.paths, goals.fmt):
+            if spec.counts_for_scorer(g):
+                for tournament in tournaments.get((g.date, g.home_team, g.away_team), ()):
+                    by_scorer = counts[tournament]
+                    by_scorer[g.scorer] = by_scorer.get(g.scorer, 0) + 1
+        return {t: spec.top_scorer(by_scorer) for t, by_scorer in counts.items()}

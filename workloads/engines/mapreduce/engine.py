@@ -86,13 +86,14 @@ class MapReduceEngine(Engine):
         self.counters = new_counters()
         return super().run_inputs(workload, inputs)
 
-    def _job(self, workload: str, inp: Input, cache: Any = None) -> dict[str, Any]:
-        """Run `workload`'s program as one job; add its counters to `self.counters`."""
-        program = jobs.PROGRAMS[workload]
+    def _job(self, program_name: str, *inputs: Input, cache: Any = None,
+             output_dir: str | None = None) -> Any:
+        """Run one program as one job over `inputs`; add its counters to `self.counters`."""
+        program = jobs.PROGRAMS[program_name]
         job = Job(program.mapper(self.mappers), program.combiner, program.reducer,
                   self.partitions, self.serializer, cache)
         assert self._pool is not None, "engine not started"
-        result = run_job(self._pool, job, inp, self.workdir)
+        result = run_job(self._pool, job, inputs, self.workdir, output_dir)
         add_counters(self.counters, result.counters)
         return result.output
 
@@ -123,3 +124,16 @@ class MapReduceEngine(Engine):
             played = {team: n for team, (_, n) in output.items()}
             ratings = spec.apply_pass(ratings, gradient, played)
         return ratings
+
+    def unbeaten_streaks(self, matches: Input) -> spec.Streaks:
+        return self._job("unbeaten_streaks", matches)
+
+    def top_scorers(self, goals: Input, matches: Input) -> spec.TopScorers:
+        """Two chained jobs, the join's output files the second job's input (as on HDFS)."""
+        assert self.workdir is not None, "engine not started"
+        joined_dir = scratch.folder("join", within=Path(self.workdir))
+        try:
+            joined = self._job(jobs.TOP_SCORERS_JOIN, goals, matches, output_dir=str(joined_dir))
+            return self._job(jobs.TOP_SCORERS_TOP, joined)
+        finally:
+            scratch.remove(joined_dir)

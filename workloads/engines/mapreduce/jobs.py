@@ -1,4 +1,4 @@
-"""The five workloads as MapReduce programs: mappers, combiners and reducers.
+"""The workloads as MapReduce programs: mappers, combiners and reducers.
 
 Each workload has two mappers over the same combiner and reducer:
 
@@ -10,11 +10,19 @@ Each workload has two mappers over the same combiner and reducer:
   `bincount`, the `workloads.frames` partials), returning the split's combined output as a dict
   (in-mapper combining). Map, shuffle and reduce are unchanged.
 
-Keys are strings; values are ints, floats or tuples of them (so spills marshal as well as pickle).
+`unbeaten_streaks` moves each team's matches to one reducer, which orders them (a secondary sort:
+Hadoop sorts values by a composite key in the shuffle; here the reducer sorts its group) and scans
+for the longest run. `top_scorers` is a reduce-side join, as Hadoop writes one: the mappers of
+both tables key each row by its match, the reducer pairs every goal with every match of its key,
+and a second job sums the goals per tournament and scorer and keeps the top one.
+
+Keys are strings; values are ints, floats, strings and tuples or dicts of them (so spills marshal
+as well as pickle).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,12 +34,17 @@ import pandas as pd
 from workloads import frames, spec
 from workloads.engines.mapreduce.runtime import Combiner, Mapper, Pairs, Reducer, Split
 from workloads.engines.mapreduce.streaming import total, word_pairs
-from workloads.spec import MATCH_COLUMNS, TeamRecord
+from workloads.layout import GOALS
+from workloads.readers import fixture_rows
+from workloads.spec import FIXTURE_COLUMNS, JOIN_KEY, MATCH_COLUMNS, TeamRecord
 
 #: The single key of the scalar workloads (all their pairs meet in one reduce group).
 MEAN_KEY = "home_score"
 ADVANTAGE_KEY = "home_advantage"
 MAPPER_STYLES = ("plain", "vectorised")
+#: The two jobs of `top_scorers`.
+TOP_SCORERS_JOIN = "top_scorers: join"
+TOP_SCORERS_TOP = "top_scorers: top"
 
 
 # --------------------------------------------------------------------------- combiners, reducers
@@ -120,6 +133,112 @@ def map_gradients_vectorised(split: Split, ratings: dict[str, float]) -> Mapping
     return dict(zip(teams, zip(gradient, played, strict=True), strict=True))
 
 
+# --------------------------------------------------------------------------- unbeaten_streaks
+# A value is a tuple of (date, match_id, unbeaten) triples: one match of the key's team, or all
+# its matches in a split once combined.
+
+
+def concat(values: list[tuple]) -> tuple:
+    """The tuples of `values` end to end (a combiner)."""
+    return tuple(itertools.chain.from_iterable(values))
+
+
+def longest_run(team: str, values: list[tuple], cache: Any = None) -> int:
+    """The team's matches in (date, match_id) order, scanned for the longest unbeaten run."""
+    best = run = 0
+    for _, _, unbeaten in sorted(concat(values)):
+        run = run + 1 if unbeaten else 0
+        best = max(best, run)
+    return best
+
+
+def map_streak_sides(split: Split, cache: Any) -> Pairs:
+    for m in split.records(fixture_rows):
+        yield m.home_team, ((m.date, m.match_id, spec.unbeaten(m.home_score, m.away_score)),)
+        yield m.away_team, ((m.date, m.match_id, spec.unbeaten(m.away_score, m.home_score)),)
+
+
+def map_streak_sides_vectorised(split: Split, cache: Any) -> Mapping[str, tuple]:
+    sides = frames.streak_sides(frames.to_frame(split.table(frames.STREAK_COLUMNS)))
+    days = sides["date"].to_numpy().astype("datetime64[D]").astype(np.int64).tolist()
+    triples = zip(days, sides["match_id"].tolist(), sides["unbeaten"].tolist(), strict=True)
+    teams: dict[str, list[tuple]] = {}
+    for team, triple in zip(sides["team"].tolist(), triples, strict=True):
+        teams.setdefault(team, []).append(triple)
+    return {team: tuple(rows) for team, rows in teams.items()}
+
+
+# --------------------------------------------------------------------------- top_scorers
+# Job 1 (the join): a value is (tournaments, scorers) of one match key: a match contributes its
+# tournament, a goal that counts for its scorer its scorer. The reducer pairs them all.
+# Job 2: a value is {scorer: goals} of one tournament.
+
+
+def join_key(date: Any, home_team: str, away_team: str) -> str:
+    return f"{date}\x1f{home_team}\x1f{away_team}"
+
+
+def concat_pairs(values: list[tuple[tuple, tuple]]) -> tuple[tuple, tuple]:
+    """(tournaments, scorers) of several values, end to end (a combiner)."""
+    return concat([v[0] for v in values]), concat([v[1] for v in values])
+
+
+def joined_goals(key: str, values: list[tuple], cache: Any = None
+                 ) -> dict[tuple[str, str], int] | None:
+    """(tournament, scorer) -> goals of one match key: every goal with every match (SQL); nothing
+    for a key without goals or without a match."""
+    tournaments, scorers = concat_pairs(values)
+    if not (tournaments and scorers):
+        return None
+    return dict(Counter(itertools.product(tournaments, scorers)))
+
+
+def map_join(split: Split, cache: Any) -> Pairs:
+    if split.kind == GOALS:
+        for g in split.records():
+            if spec.counts_for_scorer(g):
+                yield join_key(g.date, g.home_team, g.away_team), ((), (g.scorer,))
+    else:
+        for m in split.records(fixture_rows):
+            yield join_key(m.date, m.home_team, m.away_team), ((m.tournament,), ())
+
+
+def map_join_vectorised(split: Split, cache: Any) -> Mapping[str, tuple[tuple, tuple]]:
+    if split.kind == GOALS:
+        rows, value = frames.scoring_goals(split.table(frames.GOAL_READ)), "scorer"
+    else:
+        rows, value = frames.fixtures(split.table(FIXTURE_COLUMNS)), "tournament"
+    keys = [join_key(*k) for k in zip(*(rows[c].astype(str).tolist() for c in JOIN_KEY),
+                                      strict=True)]
+    grouped: dict[str, list[str]] = {}
+    for key, v in zip(keys, rows[value].tolist(), strict=True):
+        grouped.setdefault(key, []).append(v)
+    if split.kind == GOALS:
+        return {k: ((), tuple(v)) for k, v in grouped.items()}
+    return {k: (tuple(v), ()) for k, v in grouped.items()}
+
+
+def add_counts(values: list[dict[str, int]]) -> dict[str, int]:
+    """Sum {name: count} dicts (a combiner)."""
+    total: Counter[str] = Counter()
+    for v in values:
+        total.update(v)
+    return dict(total)
+
+
+def top_of(tournament: str, values: list[dict[str, int]], cache: Any = None) -> tuple[str, int]:
+    return spec.top_scorer(add_counts(values))
+
+
+def map_tournament_scorers(split: Split, cache: Any) -> Mapping[str, dict[str, int]]:
+    """A join output split: each (tournament, scorer) count, by tournament (in-mapper)."""
+    by_tournament: dict[str, Counter[str]] = {}
+    for _, counts in split.records():
+        for (tournament, scorer), n in counts.items():
+            by_tournament.setdefault(tournament, Counter())[scorer] += n
+    return {t: dict(c) for t, c in by_tournament.items()}
+
+
 # --------------------------------------------------------------------------- the programs
 
 
@@ -142,4 +261,8 @@ PROGRAMS: dict[str, Program] = {
     "home_advantage": Program(map_advantage, map_advantage_vectorised, sum, total),
     "team_records": Program(map_records, map_records_vectorised, add_vectors, vector_total),
     "team_ratings": Program(map_gradients, map_gradients_vectorised, add_vectors, vector_total),
+    "unbeaten_streaks": Program(map_streak_sides, map_streak_sides_vectorised, concat,
+                                longest_run),
+    TOP_SCORERS_JOIN: Program(map_join, map_join_vectorised, concat_pairs, joined_goals),
+    TOP_SCORERS_TOP: Program(map_tournament_scorers, map_tournament_scorers, add_counts, top_of),
 }

@@ -2,18 +2,22 @@
 
 `run_job` runs one job the way Hadoop does, on one machine:
 
-1. **Map.** One map task per input split (a file), largest first. The `Split` is the task's
-   record reader: it reads lines, match rows, or the whole split (a string, an Arrow table), and
-   counts the records it read. The mapper yields (key, value) pairs; the task groups them by key
-   and applies the combiner to each group (a combiner must be associative and commutative, and
-   may run zero or more times). A mapper may instead return a dict it has combined itself.
+1. **Map.** One map task per input split (a file, of any of the job's inputs), largest first.
+   The `Split` is the task's record reader: it reads lines, match or goal rows, the records a
+   previous job wrote, or the whole split (a string, an Arrow table), and counts the records it
+   read; a mapper of a job with several inputs tells them apart by `split.kind`. The mapper yields
+   (key, value) pairs; the task groups them by key and applies the combiner to each group (a
+   combiner must be associative and commutative, and may run zero or more times). A mapper may
+   instead return a dict it has combined itself.
 2. **Shuffle.** Each map task hash-partitions its combined pairs into R partitions with a stable
    hash (CRC-32 of the UTF-8 key, the same in every process, unlike the salted `hash()`) and writes
    one spill file per non-empty partition: a pickled (or marshalled) dict. Spill files live in a
    per-job folder that is removed when the job ends, failed or not.
 3. **Reduce.** One reduce task per non-empty partition reads that partition's spill file of every
    map task, groups values by key (a dict: hash grouping, where Hadoop merge-sorts) and calls the
-   reducer once per key. The driver merges the partitions' disjoint outputs.
+   reducer once per key. The driver merges the partitions' disjoint outputs; or, for a job whose
+   output is the next job's input, each reduce task writes its output to a file (Hadoop's
+   `part-r-NNNNN` on HDFS) and the driver gets the files: an `Input` of kind `OUTPUT`.
 
 Every task returns its counters; `run_job` returns their sum with the output.
 """
@@ -28,7 +32,7 @@ import tempfile
 import time
 import zlib
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.pool import Pool
 from typing import Any
@@ -37,7 +41,8 @@ import pyarrow as pa
 
 from workloads import frames
 from workloads.dataset import Input
-from workloads.readers import match_rows, missing_file, text_lines
+from workloads.layout import GOALS, MATCHES, TEXT
+from workloads.readers import goal_rows, match_rows, missing_file, text_lines
 
 Key = str
 Pairs = Iterable[tuple[Key, Any]]
@@ -48,6 +53,8 @@ COUNTERS = ("jobs", "map_tasks", "reduce_tasks", "map_input_records", "map_outpu
             "combine_output_records", "spill_files", "shuffle_bytes", "reduce_input_groups",
             "reduce_input_records", "reduce_output_records", "map_cpu_ms", "reduce_cpu_ms")
 SERIALIZERS = ("pickle", "marshal")
+#: The kind of input that is the output of a previous job (its reduce tasks' files).
+OUTPUT = "output"
 
 def new_counters() -> Counters:
     return dict.fromkeys(COUNTERS, 0)
@@ -69,15 +76,25 @@ def partition(key: Key, partitions: int) -> int:
 class Split:
     """One input split (a whole file) and its record reader, which counts what it reads."""
 
+    kind: str
     path: str
     fmt: str
     records_read: int = 0
 
-    def records(self) -> Iterator[Any]:
-        """Lines of a text split, `readers.Match` rows of a matches split (errors name the line)."""
-        rows = text_lines(self.path) if self.fmt == "txt" else match_rows([self.path], self.fmt)
+    def records(self, rows: Callable[[list[str], str], Iterator[Any]] | None = None
+                ) -> Iterator[Any]:
+        """The split's records: lines of text, `spec.Match` or `spec.Goal` rows of a table (or
+        what `rows(paths, fmt)` reads, e.g. `readers.fixture_rows`), (key, value) pairs of a
+        previous job's output. Errors name the file and line."""
+        if self.kind == OUTPUT:
+            records: Iterable[Any] = read_spill(self.path, self.fmt).items()
+        elif self.kind == TEXT:
+            records = text_lines(self.path)
+        else:
+            records = (rows or {MATCHES: match_rows, GOALS: goal_rows}[self.kind])(
+                [self.path], self.fmt)
         n = 0
-        for n, row in enumerate(rows, 1):  # noqa: B007 - n is read after the loop
+        for n, row in enumerate(records, 1):  # noqa: B007 - n is read after the loop
             yield row
         self.records_read += n
 
@@ -91,9 +108,9 @@ class Split:
         self.records_read += text.count("\n") + (bool(text) and not text.endswith("\n"))
         return text
 
-    def table(self, columns: list[str]) -> pa.Table:
-        """`columns` of the whole matches split as an Arrow table (records: its rows)."""
-        table = frames.read_table(self.path, self.fmt, columns)
+    def table(self, columns: Sequence[str]) -> pa.Table:
+        """`columns` of the whole match or goal split as an Arrow table (records: its rows)."""
+        table = frames.read_table(self.path, self.fmt, columns, self.kind)
         self.records_read += table.num_rows
         return table
 
@@ -108,7 +125,8 @@ class Job:
     """A MapReduce program and how its map output is shuffled.
 
     `mapper(split, cache)` yields (key, value) pairs; `combiner(values)` merges the values of one
-    key into one value of the same kind; `reducer(key, values, cache)` gives the key's output.
+    key into one value of the same kind; `reducer(key, values, cache)` gives the key's output, or
+    None for none.
     `cache` is read-only side data every task receives (Hadoop's distributed cache).
     """
 
@@ -200,13 +218,21 @@ def map_task(job: Job, split: Split, index: int, folder: str) -> TaskResult:
                                "map_cpu_ms": cpu_ms(started)})
 
 
-def reduce_task(job: Job, spills: list[str]) -> TaskResult:
-    """Merge one partition's spill files, group by key and reduce each group."""
+def reduce_task(job: Job, spills: list[str], output_file: str | None) -> TaskResult:
+    """Merge one partition's spill files, group by key and reduce each group; the output, or
+    the file it is written to (for a next job)."""
     started = time.process_time()
     groups, n_in = group(pair for path in spills
                          for pair in read_spill(path, job.serializer).items())
-    output = {key: job.reducer(key, values, job.cache) for key, values in groups.items()}
-    return TaskResult(output, {"reduce_tasks": 1, "reduce_input_groups": len(groups),
+    output = {}
+    for key, values in groups.items():
+        out = job.reducer(key, values, job.cache)
+        if out is not None:  # a reducer may emit nothing for a key
+            output[key] = out
+    if output_file is not None:
+        write_spill(output_file, output, job.serializer)
+    return TaskResult(output_file or output, {"reduce_tasks": 1,
+                                              "reduce_input_groups": len(groups),
                                "reduce_input_records": n_in,
                                "reduce_output_records": len(output),
                                "reduce_cpu_ms": cpu_ms(started)})
@@ -215,37 +241,46 @@ def reduce_task(job: Job, spills: list[str]) -> TaskResult:
 # --------------------------------------------------------------------------- the driver
 
 
-def splits_of(inp: Input) -> list[Split]:
+def splits_of(inputs: Sequence[Input]) -> list[Split]:
     """One split per input file, largest first (as Hadoop schedules them); a missing file fails
     the job before any task runs, as Hadoop's job client does."""
     sizes = {}
-    for path in inp.paths:
-        try:
-            sizes[path] = os.path.getsize(path)
-        except FileNotFoundError:
-            raise missing_file(path) from None
-    return [Split(path, inp.fmt) for path in sorted(inp.paths, key=lambda p: -sizes[p])]
+    for inp in inputs:
+        for path in inp.paths:
+            try:
+                sizes[path] = os.path.getsize(path)
+            except FileNotFoundError:
+                raise missing_file(path) from None
+    splits = [Split(inp.kind, path, inp.fmt) for inp in inputs for path in inp.paths]
+    return sorted(splits, key=lambda split: -sizes[split.path])
 
 
-def run_job(pool: Pool, job: Job, inp: Input, workdir: str | None = None) -> TaskResult:
-    """Run `job` over the files of `inp` on `pool`: its merged output and summed counters."""
+def run_job(pool: Pool, job: Job, inputs: Sequence[Input], workdir: str | None = None,
+            output_dir: str | None = None) -> TaskResult:
+    """Run `job` over the files of `inputs` on `pool`: its merged output (or, given
+    `output_dir`, the `Input` of the reduce tasks' output files there) and summed counters."""
     folder = tempfile.mkdtemp(prefix="job-", dir=workdir)
     try:
         maps = pool.starmap(map_task, [(job, split, i, folder)
-                                       for i, split in enumerate(splits_of(inp))], chunksize=1)
+                                       for i, split in enumerate(splits_of(inputs))], chunksize=1)
         by_partition: defaultdict[int, list[str]] = defaultdict(list)
         for result in maps:
             for r, path in result.output.items():
                 by_partition[r].append(path)
-        reduces = pool.starmap(reduce_task, [(job, by_partition[r]) for r in sorted(by_partition)],
+        outputs = {r: output_dir and os.path.join(output_dir, f"part-r-{r:05d}")
+                   for r in sorted(by_partition)}
+        reduces = pool.starmap(reduce_task, [(job, by_partition[r], outputs[r]) for r in outputs],
                                chunksize=1)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    output: dict[Key, Any] = {}
     counters = new_counters()
     counters["jobs"] = 1
     for result in [*maps, *reduces]:
         add_counters(counters, result.counters)
+    if output_dir is not None:
+        return TaskResult(Input(OUTPUT, tuple(r.output for r in reduces), job.serializer),
+                          counters)
+    output: dict[Key, Any] = {}
     for result in reduces:
         output.update(result.output)
     return TaskResult(output, counters)
