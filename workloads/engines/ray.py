@@ -36,6 +36,7 @@ from workloads import frames, scratch, services, spec
 from workloads.dataset import Input
 from workloads.engines.base import Availability, Engine, cap_arrow_threads
 from workloads.errors import EngineUnavailable, JobFailed, ParbenchError
+from workloads.layout import GOALS, MATCHES
 from workloads.readers import count_words, merge_counts
 from workloads.settings import Settings
 from workloads.validate import locate_malformed
@@ -98,9 +99,52 @@ def read_indexed(path: str, fmt: str) -> tuple[pd.DataFrame, pd.Index]:
     return df, frames.team_index(df)
 
 
+Buckets = pd.DataFrame | list[pd.DataFrame]
+
+
+def bucketed(rows: pd.DataFrame, key: tuple[str, ...], n: int) -> Buckets:
+    """`rows` in `n` buckets by a hash of `key` (the map side of a shuffle): `n` return values
+    of a task (one is the frame itself)."""
+    bucket = frames.buckets(rows, key, n)
+    parts = [rows[bucket == b] for b in range(n)]
+    return parts if n > 1 else parts[0]
+
+
+def streak_sides(path: str, fmt: str, n: int) -> Buckets:
+    """One file's matches, both sides of each, in `n` buckets by team."""
+    sides = frames.streak_sides(frames.read_matches(path, fmt, frames.STREAK_COLUMNS))
+    return bucketed(sides, ("team",), n)
+
+
+def longest_runs(*parts: pd.DataFrame) -> pd.Series:
+    """One bucket's sides (every match of its teams, from every file): their longest runs."""
+    return frames.longest_runs(pd.concat(parts, ignore_index=True))
+
+
+def scoring_goals(path: str, fmt: str, n: int) -> Buckets:
+    """One goal file's counting goals in `n` buckets by match key."""
+    table = frames.read_table(path, fmt, frames.GOAL_READ, GOALS)
+    return bucketed(frames.scoring_goals(table), spec.JOIN_KEY, n)
+
+
+def fixtures(path: str, fmt: str, n: int) -> Buckets:
+    """One match file's keys and tournaments in `n` buckets by match key."""
+    table = frames.read_table(path, fmt, spec.FIXTURE_COLUMNS, MATCHES)
+    return bucketed(frames.fixtures(table), spec.JOIN_KEY, n)
+
+
+def joined_goals(n_goal_parts: int, *parts: pd.DataFrame) -> pd.Series:
+    """One bucket: its goals (the first `n_goal_parts` parts) joined to its matches, counted
+    per (tournament, scorer)."""
+    goals = pd.concat(parts[:n_goal_parts], ignore_index=True)
+    return frames.goals_per_scorer(goals, pd.concat(parts[n_goal_parts:], ignore_index=True))
+
+
 TASKS = {f.__name__: ray.remote(f) for f in (
     worker_pid, count_words, score_total, home_advantage, team_records,
-    frames.coded, frames.played, frames.gradient)}
+    frames.coded, frames.played, frames.gradient, longest_runs, joined_goals)}
+#: The map sides of the shuffles: one object per bucket (`num_returns` given per call).
+SPLITTERS = {f.__name__: ray.remote(f) for f in (streak_sides, scoring_goals, fixtures)}
 READ_INDEXED = ray.remote(num_returns=2)(read_indexed)
 
 
@@ -460,6 +504,29 @@ class RayEngine(Engine):
             grad = self.total([self.task("gradient", c, ratings) for c in coded], inp)
             ratings = frames.step(ratings, grad, n_played)
         return ratings
+
+    def unbeaten_streaks(self, matches: Input) -> spec.Streaks:
+        # A shuffle through the object store: each file's sides split by team into `workers`
+        # buckets (one object each), then one task per bucket over its parts from every file.
+        parts = self.split("streak_sides", matches)
+        runs = self.get([self.task("longest_runs", *bucket) for bucket in zip(*parts, strict=True)],
+                        matches)
+        return pd.concat(runs).to_dict()
+
+    def top_scorers(self, goals: Input, matches: Input) -> spec.TopScorers:
+        # A hash join: goals and matches split by match key into `workers` buckets, one join
+        # task per bucket; a scorer's goals in one tournament may sit in several buckets.
+        scoring, keyed = self.split("scoring_goals", goals), self.split("fixtures", matches)
+        counts = self.get([self.task("joined_goals", len(scoring), *g, *m)
+                           for g, m in zip(zip(*scoring, strict=True), zip(*keyed, strict=True),
+                                           strict=True)], goals)
+        return frames.top_scorers(pd.concat(counts).groupby(level=[0, 1]).sum())
+
+    def split(self, name: str, inp: Input) -> list[list[ray.ObjectRef]]:
+        """Splitter `name`(path, fmt, n) on every file: per file, its `workers` buckets."""
+        splitter = SPLITTERS[name].options(num_returns=self.workers, **self.task_options)
+        refs = [splitter.remote(path, inp.fmt, self.workers) for path in inp.paths]
+        return [r if isinstance(r, list) else [r] for r in refs]
 
     def total(self, refs: list[ray.ObjectRef], inp: Input) -> np.ndarray:
         """The sum of small arrays computed by tasks."""
