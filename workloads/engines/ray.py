@@ -21,7 +21,7 @@ import shutil
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -93,9 +93,10 @@ def team_records(path: str, fmt: str) -> pd.DataFrame:
     return frames.team_records(frames.read_matches(path, fmt))
 
 
-def read_indexed(path: str, fmt: str) -> tuple[pd.DataFrame, pd.Index]:
-    """One file's matches and its teams (two return values: only the teams travel)."""
-    df = frames.read_matches(path, fmt)
+def read_indexed(paths: list[str], fmt: str) -> tuple[pd.DataFrame, pd.Index]:
+    """The matches of a worker's files as one partition, and its teams (two return values:
+    only the teams travel)."""
+    df = frames.read_all(paths, fmt)
     return df, frames.team_index(df)
 
 
@@ -105,9 +106,10 @@ Buckets = pd.DataFrame | list[pd.DataFrame]
 def bucketed(rows: pd.DataFrame, key: tuple[str, ...], n: int) -> Buckets:
     """`rows` in `n` buckets by a hash of `key` (the map side of a shuffle): `n` return values
     of a task (one is the frame itself)."""
+    if n == 1:
+        return rows
     bucket = frames.buckets(rows, key, n)
-    parts = [rows[bucket == b] for b in range(n)]
-    return parts if n > 1 else parts[0]
+    return [rows[bucket == b] for b in range(n)]
 
 
 def streak_sides(path: str, fmt: str, n: int) -> Buckets:
@@ -149,6 +151,11 @@ READ_INDEXED = ray.remote(num_returns=2)(read_indexed)
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def shares(paths: Sequence[str], n: int) -> list[list[str]]:
+    """`paths` dealt to `n` workers (fewer shares when there are fewer files)."""
+    return [list(paths[i::n]) for i in range(min(n, len(paths)))]
 
 
 def object_store_bytes(available: int | None = None) -> tuple[int, bool]:
@@ -485,11 +492,13 @@ class RayEngine(Engine):
         return frames.records_answer(pd.concat(parts).groupby(level=0).sum())
 
     def team_ratings(self, matches: Input) -> spec.Ratings:
-        # Each file read once, in a task that returns the partition (kept in the object store)
-        # and its teams (the only part fetched); the coded partitions are task outputs too, so
-        # Ray rebuilds a lost one from its lineage. The raw partitions go once coded.
-        read = [READ_INDEXED.options(**self.task_options).remote(path, matches.fmt)
-                for path in matches.paths]
+        # One partition per worker (its share of the files), read once by a task that returns
+        # it (kept in the object store) and its teams (the only part fetched): 2-3x faster than
+        # a partition per file, whose 16 tasks per pass cost more than their work. The coded
+        # partitions are task outputs too, so Ray rebuilds a lost one from its lineage. The raw
+        # partitions go once coded.
+        read = [READ_INDEXED.options(**self.task_options).remote(share, matches.fmt)
+                for share in shares(matches.paths, self.workers)]
         teams = frames.union_index(*self.get([index for _, index in read], matches))
         coded = [self.task("coded", df, teams) for df, _ in read]
         del read
