@@ -8,6 +8,7 @@ test_scale_out.py and test_cluster.py.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -136,3 +137,19 @@ def test_unreachable_address_is_one_line(dataset):
         env={**os.environ, "PARBENCH_RAY_ADDRESS": "127.0.0.1:1"})
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
     assert "127.0.0.1:1 ($PARBENCH_RAY_ADDRESS): connection refused" in proc.stderr
+
+
+def test_an_engine_never_stopped_leaves_nothing_at_exit():
+    """A process that exits with its engine running: Ray's processes and the session folder go
+    (the engine stops at exit before Ray's and scratch's own exit hooks)."""
+    tmp = Path(tempfile.mkdtemp(dir="/tmp"))
+    code = ("from workloads import engines; e = engines.create('ray', 1); e.start(); "
+            "import os; print(os.getpid())")
+    try:
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              timeout=120, env={**os.environ, "TMPDIR": str(tmp)})
+        assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+        assert list(tmp.iterdir()) == []
+        assert not ray_engine.using(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

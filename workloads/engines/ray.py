@@ -12,6 +12,7 @@ docs/engines.md.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import logging
@@ -354,6 +355,9 @@ class RayEngine(Engine):
         if RayEngine._active is not None:  # one Ray per process
             RayEngine._active.stop()
         RayEngine._active = self
+        # An engine never stopped still stops at exit, before Ray's own exit hook and before
+        # scratch's (which would remove the session folder under Ray's running processes).
+        atexit.register(self.stop)
         self._env = contextlib.ExitStack()
         try:
             address = self.settings.ray_address
@@ -444,6 +448,7 @@ class RayEngine(Engine):
         self.worker_pids = set()
         if RayEngine._active is self:
             RayEngine._active = None
+        atexit.unregister(self.stop)
         super().stop()
 
     # --- tasks -----------------------------------------------------------------------------
