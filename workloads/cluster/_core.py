@@ -297,14 +297,14 @@ def _locked(root: Path, kind: str, action: str) -> Iterator[None]:
 
 def _remove(folder: Path) -> None:
     """Delete a cluster folder `up` made, with the /tmp folder its `run` link points to (the
-    munge socket folder of a long state path); any other folder is left alone."""
+    socket folder of a long state path: munge's, Ray's); any other folder is left alone."""
     if not owned(folder):
         return
     run = folder / "run"
     if run.is_symlink():
         target = run.resolve()
-        if (target.parent == Path(tempfile.gettempdir()).resolve()
-                and target.name.startswith("parbench-")):
+        temporary = {Path(tempfile.gettempdir()).resolve(), Path("/tmp").resolve()}
+        if target.parent in temporary and target.name.startswith("parbench-"):
             shutil.rmtree(target, ignore_errors=True)
     shutil.rmtree(folder, ignore_errors=True)
 

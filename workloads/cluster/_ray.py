@@ -20,8 +20,6 @@ if TYPE_CHECKING:
 
 #: Ray's line, in the head's log, once its GCS, raylet and the rest have started.
 STARTED = "Ray runtime started."
-#: The longest session folder path whose unix sockets Ray can still bind (see engines.ray).
-RUN_MAX = 40
 
 
 class RayBackend:
@@ -50,8 +48,10 @@ class RayBackend:
     def _run_folder(self, info: ClusterInfo) -> Path:
         """Ray's session folder `run/`; a link to a folder in /tmp when the state path is too
         long for Ray's socket paths (`down` removes both)."""
+        from workloads.engines.ray import sockets_fit
+
         folder = info.folder / "run"
-        if len(str(folder.absolute())) > RUN_MAX:
+        if not sockets_fit(folder):
             folder.symlink_to(tempfile.mkdtemp(prefix="parbench-ray-", dir="/tmp"))
         else:
             folder.mkdir()

@@ -181,11 +181,16 @@ def auth_token() -> dict[str, str]:
     return {"RAY_AUTH_TOKEN": secrets.token_hex(32)}
 
 
+def sockets_fit(folder: Path) -> bool:
+    """Whether Ray's unix socket paths fit under `folder`, the session's parent."""
+    return len(str(folder.absolute())) + SOCKET_SUFFIX <= SOCKET_MAX
+
+
 def session_folder() -> Path:
     """A private folder for Ray's session (sockets, logs, spilled objects); in /tmp when the
     temporary folder's path would make Ray's socket paths too long."""
     folder = scratch.folder("ray")
-    if len(str(folder)) + SOCKET_SUFFIX > SOCKET_MAX:
+    if not sockets_fit(folder):
         scratch.remove(folder)
         folder = scratch.folder("ray", within=Path("/tmp"))
     return folder
