@@ -28,6 +28,7 @@ BUILTIN: dict[str, str] = {
     "spark": "workloads.engines.spark:SparkEngine",
     "batch": "workloads.engines.batch:BatchEngine",
     "duckdb": "workloads.engines.duckdb:DuckDBEngine",
+    "ray": "workloads.engines.ray:RayEngine",
 }
 
 
