@@ -1,5 +1,5 @@
-"""Real clusters on 127.0.0.1 (Dask, Spark standalone, Slurm): up, use, status, down, and what a
-hostile user does to them: bad input, interrupts, concurrent commands, stale or forged state.
+"""Real clusters on 127.0.0.1 (Dask, Spark standalone, Slurm, Ray): up, use, status, down, and
+what a hostile user does to them: bad input, interrupts, concurrent commands, stale or forged state.
 No mocks: every daemon is real, every signal is sent to a real process group."""
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def _one_line(err: str) -> str:
 def _cluster(kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[cluster.ClusterInfo]:
     """A 2-worker cluster for the module; its `down` is checked to leave nothing behind."""
     state = tmp_path_factory.mktemp(f"{kind}-state")
-    web = {"web_port": 0} if kind != "slurm" else {}
+    web = {"web_port": 0} if kind in ("dask", "spark") else {}
     info = cluster.up(kind, 2, state, port=0, **web)
     try:
         yield info
@@ -128,6 +128,12 @@ def spark_up(tmp_path_factory):
 def slurm_up(tmp_path_factory):
     _slurm_usable()
     yield from _cluster("slurm", tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def ray_up(tmp_path_factory):
+    pytest.importorskip("ray")
+    yield from _cluster("ray", tmp_path_factory)
 
 
 @pytest.fixture
@@ -173,6 +179,28 @@ def test_dask_cli_up_status_down(state: Path, capsys: pytest.CaptureFixture[str]
     assert line.startswith(f"dask: running at {info.address}") and line.count("\n") == 1
 
     _assert_down("dask", state, info)
+
+
+def test_ray_cli_up_status_down(state: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`up ray` prints the engine's address; `down` ends every process of the head's tree
+    (GCS, raylet, workers, agents) and every process that carries the cluster's marker, and
+    removes Ray's session folder (in /tmp when the state path is long)."""
+    pytest.importorskip("ray")
+    argv = ["--workers", "2", "--state", str(state), "--port", "0"]
+    assert cluster.main(["up", "ray", *argv]) == 0
+    info = cluster.ClusterInfo.load("ray", state)
+    assert info is not None and info.capacity == "1 node, 2 CPUs"
+    assert capsys.readouterr().out == f"export PARBENCH_RAY_ADDRESS={info.address}\n"
+    services.check_ray(info.address, 5.0)
+    session = (state / "ray" / "run").resolve()
+    assert any(p.name.startswith("session_") for p in session.iterdir())
+    procs = _tree(info.pids)
+    names = " ".join(" ".join(p.cmdline()) for p in procs)
+    assert "gcs_server" in names and "raylet" in names
+    assert cluster.main(["status", "ray", "--state", str(state)]) == 0
+    assert capsys.readouterr().out.startswith(f"ray: running at {info.address}")
+    _assert_down("ray", state, info)
+    assert _marked(info.marker) == [] and not session.exists()
 
 
 def test_spark_standalone(spark_up, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -221,29 +249,32 @@ def _listeners(procs: list[psutil.Process]) -> set[tuple[str, int]]:
             if c.status == psutil.CONN_LISTEN and c.pid in pids}
 
 
-def test_everything_started_listens_on_loopback_only(dask_up, spark_up, slurm_up, engine,
-                                                     dataset, monkeypatch):
+def test_everything_started_listens_on_loopback_only(dask_up, spark_up, slurm_up, ray_up,
+                                                     engine, dataset, monkeypatch):
     """From the socket table: every listening socket of every cluster kind's process tree, and
     of this process's tree with the engines that start servers running (dask-distributed's
-    LocalCluster, local Spark with its Python workers), is on 127.0.0.1."""
+    LocalCluster, local Spark with its Python workers, a local Ray), is on 127.0.0.1."""
     monkeypatch.delenv("PARBENCH_DASK_ADDRESS", raising=False)
     monkeypatch.delenv("PARBENCH_SPARK_MASTER", raising=False)
-    engine.release("spark")
-    engine.release("dask-distributed")
+    monkeypatch.delenv("PARBENCH_RAY_ADDRESS", raising=False)
+    for name in ("spark", "dask-distributed", "ray"):
+        engine.release(name)
     ds = dataset("0.01")
-    for name in ("dask-distributed", "spark"):
+    for name in ("dask-distributed", "spark", "ray"):
         started = engine(name, 2)
         assert started.run("mean_home_score", ds)
     assert engine("dask-distributed", 2).cluster is not None, "a LocalCluster"
     assert engine("spark", 2).sc.master == "local[2]"
+    assert engine("ray", 2)._session is not None, "a local Ray"
     slurm_names = set(services.host_addresses(socket.gethostname()))
     for info, allowed in [(dask_up, LOOPBACK), (spark_up, LOOPBACK),
-                          (slurm_up, LOOPBACK | slurm_names)]:
+                          (slurm_up, LOOPBACK | slurm_names), (ray_up, LOOPBACK)]:
         found = _listeners(_tree(info.pids))
         assert {port for _, port in found} >= set(info.ports.values()), info.kind
         assert {ip for ip, _ in found} <= allowed, (info.kind, found)
     here = _listeners(_tree([os.getpid()]))
-    assert len(here) >= 4, "scheduler, workers, Spark's driver and Python workers listen"
+    assert len(here) >= 6, ("scheduler, workers, Spark's driver and Python workers, Ray's GCS "
+                            "and raylet listen")
     assert {ip for ip, _ in here} <= LOOPBACK, here
 
 
@@ -292,6 +323,8 @@ def _bad_inputs(tmp: Path) -> list[list[str]]:
         ["up", "slurm", "--port", "65535", *fresh],
         ["up", "slurm", "--web-port", "8080", *fresh],
         ["up", "slurm", "--host", "198.51.100.7", *fresh],
+        ["up", "ray", "--web-port", "8265", *fresh],
+        ["up", "ray", "--host", "127.0.0.2", *fresh],
         ["up", "dask", "--host", "0.0.0.0", *fresh],
         ["up", "dask", "--host", "198.51.100.7", *fresh],
         ["up", "dask", "--host", "example.org", *fresh],
@@ -364,7 +397,7 @@ def test_down_when_not_running_succeeds(state: Path, capsys: pytest.CaptureFixtu
     assert cluster.main(["down", "--state", str(state)]) == 0
     assert cluster.down("dask", state) is False
     assert cluster.main(["status", "--state", str(state)]) == 0
-    assert capsys.readouterr().out.splitlines()[-3:] == [
+    assert capsys.readouterr().out.splitlines()[-len(cluster.KINDS):] == [
         f"{kind}: not running" for kind in cluster.KINDS
     ]
     assert not state.exists()

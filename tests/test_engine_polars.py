@@ -1,5 +1,5 @@
 """Polars engine specifics: N workers are N threads of Polars' pool wherever the engine runs,
-words are exactly str.split()'s, errors name files and lines, stop ends the engine's process.
+errors name files and lines, stop ends the engine's process.
 
 The generic answers (workers 1 and 2, tutorial and scale 0.1, CSV and Parquet) are checked by
 test_engines.py through the `engine` fixture: in this one pytest process the first worker count
@@ -13,12 +13,10 @@ import re
 import subprocess
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import psutil
 import pytest
-import split_cases
 
 from workloads import engines, spec
 from workloads.dataset import Input
@@ -26,7 +24,6 @@ from workloads.engines.polars import engine as polars_engine
 from workloads.errors import DataError, EngineUnavailable
 
 ROOT = Path(__file__).resolve().parents[1]
-NOVEL = ROOT / "datagen" / "tutorial" / "a_tale_of_two_cities_pg98.txt"
 #: The threads of Polars' pool are named polars-0, polars-1, ...
 POOL_THREAD = re.compile(r"polars-\d+")
 
@@ -47,10 +44,6 @@ def _thread(info: psutil._common.pthread) -> psutil.Process | None:
 def cpu_seconds(pid: int) -> float:
     times = psutil.Process(pid).cpu_times()
     return times.user + times.system
-
-
-def text_input(paths: tuple[str, ...]) -> dict[str, Input]:
-    return {"text": Input("text", paths, "txt")}
 
 
 # --------------------------------------------------------------------------- workers are threads
@@ -135,27 +128,6 @@ def test_stop_mid_query_ends_the_process(dataset):
     process.close()
     assert time.monotonic() - t0 < polars_engine.STOP_TIMEOUT
     assert process.process.poll() is not None
-
-
-# --------------------------------------------------------------------------- words
-
-
-def test_wordcount_splits_on_every_python_whitespace_and_nothing_else(engine, tmp_path):
-    text = split_cases.every_code_point()
-    paths = split_cases.write_texts(tmp_path, [text])
-    assert engine("polars", 2).run_inputs("wordcount", text_input(paths)) == Counter(text.split())
-
-
-def test_wordcount_splits_as_str_split(engine, tmp_path):
-    texts = split_cases.TEXTS
-    paths = split_cases.write_texts(tmp_path, texts)
-    expected = Counter(" ".join(texts).split())
-    assert engine("polars", 2).run_inputs("wordcount", text_input(paths)) == expected
-
-
-def test_wordcount_of_the_novel(engine):
-    expected = Counter(NOVEL.read_text(encoding="utf-8").split())
-    assert engine("polars", 1).run_inputs("wordcount", text_input((str(NOVEL),))) == expected
 
 
 # --------------------------------------------------------------------------- errors name files

@@ -12,12 +12,10 @@ import shutil
 import stat
 import subprocess
 import sys
-from collections import Counter
 from pathlib import Path
 
 import pyspark
 import pytest
-import split_cases
 
 from workloads import sparkjvm
 from workloads.dataset import Input
@@ -204,24 +202,6 @@ def test_missing_parquet_file_is_named(engine, dataset, tmp_path):
     with pytest.raises(DataError, match="part-99999.parquet is missing"):
         engine("spark", 2).run_inputs("team_ratings",
                                       {"matches": Input("matches", (*src.paths, gone), "parquet")})
-
-
-# --------------------------------------------------------------------------- semantics
-
-
-@needs_java
-def test_wordcount_splits_on_every_python_whitespace_and_nothing_else(engine, tmp_path):
-    text = split_cases.every_code_point()
-    text_input = {"text": Input("text", split_cases.write_texts(tmp_path, [text]), "txt")}
-    assert engine("spark", 2).run_inputs("wordcount", text_input) == Counter(text.split())
-
-
-@needs_java
-def test_wordcount_splits_as_str_split(engine, tmp_path):
-    texts = split_cases.TEXTS
-    text_input = {"text": Input("text", split_cases.write_texts(tmp_path, texts), "txt")}
-    expected = Counter(" ".join(texts).split())
-    assert engine("spark", 2).run_inputs("wordcount", text_input) == expected
 
 
 # Last: it stops the cached session (the next file's tests start their own anyway).

@@ -1,5 +1,6 @@
-"""Every parallel engine × every workload × workers 1 and 2 against the manifests' answers, and
-the engine contract: every registered engine implements every workload of the spec."""
+"""Every parallel engine × every workload × workers 1 and 2 against the manifests' answers, word
+tokens exactly `str.split()`'s on every engine, and the engine contract: every registered engine
+implements every workload of the spec."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import psutil
@@ -21,6 +23,7 @@ from workloads.engines.batch import job_env
 from workloads.errors import DataError, ParbenchError
 from workloads.settings import Settings
 
+ROOT = Path(__file__).resolve().parents[1]
 #: The registered engines that run on more than one worker.
 PARALLEL = [name for name in engines.names() if engines.implementation(name).max_workers != 1]
 COMBOS = [(name, workers) for name in PARALLEL for workers in (1, 2)]
@@ -49,6 +52,35 @@ def test_an_engine_missing_a_workload_is_refused_by_name():
 def test_equals_manifest(name, workers, workload, scale, engine, dataset):
     ds = dataset(scale)
     spec.get(workload).check(ds.answer(workload), engine(name, workers).run(workload, ds))
+
+
+#: Texts whose words every engine must split exactly as `str.split()` does.
+SPLIT_TEXTS = {
+    "novel": lambda: [(ROOT / "datagen/tutorial/a_tale_of_two_cities_pg98.txt").read_text(
+        encoding="utf-8")],
+    # every code point of the Basic Multilingual Plane between two letters, one per word
+    "every code point": lambda: ["".join(f"a{chr(i)}b " for i in range(0x10000)
+                                         if not 0xD800 <= i < 0xE000)],
+    "whitespace": lambda: [
+        "  leading and\ttabs  ", "crlf line\r\nnext\r\n", "nbsp\u00a0em\u2003space\u2028x", "",
+        "no final newline", "Case case CASE, punctuation! kept.", "\x1cfs\x85nel\u3000",
+        "\n\n  \n", "zero\u200bwidth is no space; Curaçao ünïcödé", "ideographic\u3000space"],
+}
+
+
+@pytest.mark.parametrize("case", list(SPLIT_TEXTS))
+@pytest.mark.parametrize("name", engines.names())
+def test_wordcount_is_str_split(name, case, engine, tmp_path):
+    texts = SPLIT_TEXTS[case]()
+    paths = []
+    for i, text in enumerate(texts):
+        path = tmp_path / f"part-{i:05d}.txt"
+        path.write_bytes(text.encode("utf-8"))
+        paths.append(str(path))
+    expected = Counter(word for text in texts for word in text.split())
+    workers = 1 if engines.implementation(name).max_workers == 1 else 2
+    text_input = {"text": Input("text", tuple(paths), "txt")}
+    assert engine(name, workers).run_inputs("wordcount", text_input) == expected
 
 
 @pytest.mark.parametrize("workload", ["team_records", "team_ratings"])
@@ -95,7 +127,8 @@ def test_stop_leaves_no_child_process(name, dataset):
     e = engines.create(name, 2)
     e.start()
     e.run("team_records", dataset("0.01"))
-    if not e.in_process and name != "batch":  # batch jobs end with their run
+    # workers that are threads start no process; batch jobs end with their run
+    if not engines.implementation(name).in_process and name != "batch":
         assert children() - before, "the engine started no process?"
     e.stop()
     deadline = time.monotonic() + 10

@@ -115,7 +115,7 @@ def test_engine_interrupted_mid_run(name, sig, big, tmp_path):
     assert list(tmp_path.iterdir()) == [], "temporary files left behind"
 
 
-@pytest.mark.parametrize("name", ["mapreduce", "dask-distributed", "spark"])
+@pytest.mark.parametrize("name", ["mapreduce", "dask-distributed", "spark", "ray"])
 def test_asv_interrupted_mid_benchmark(name, big, tmp_path):
     """asv gives a benchmark process 0.1 s after Ctrl-C, then kills it: the engine's processes
     and temporary files must still go."""

@@ -1,5 +1,6 @@
-"""Distributed engines against live daemons on 127.0.0.1: an external Dask scheduler and a Spark
-standalone master (the batch engine on Slurm is in test_engine_batch.py), and their faults."""
+"""Distributed engines against live daemons on 127.0.0.1: an external Dask scheduler, a Spark
+standalone master and a Ray head (the batch engine on Slurm is in test_engine_batch.py), and their
+faults."""
 
 from __future__ import annotations
 
@@ -36,6 +37,13 @@ def dask_cluster(tmp_path_factory):
 def spark_cluster(tmp_path_factory):
     with cluster.running("spark", 2, tmp_path_factory.mktemp("spark-state"), port=0,
                          web_port=0) as info:
+        yield info
+
+
+@pytest.fixture(scope="module")
+def ray_cluster(tmp_path_factory):
+    pytest.importorskip("ray")
+    with cluster.running("ray", 2, tmp_path_factory.mktemp("ray-state"), port=0) as info:
         yield info
 
 
@@ -115,6 +123,81 @@ def test_spark_master_is_told_from_its_worker(spark_cluster):
         services.check_spark_master(address, 5.0)
 
 
+def test_ray_cluster(ray_cluster, dataset, env):
+    env.setenv("PARBENCH_RAY_ADDRESS", ray_cluster.address)
+    with engines.create("ray", 2) as e:
+        assert e._session is None and not e.task_options, "a local Ray? a placement group?"
+        run_all(e, dataset)
+    with engines.create("ray", 1) as e:  # 1 of the cluster's 2 CPUs: held by a group
+        assert e.task_options and len(e.worker_pids) == 1
+        ds = dataset("0.1")
+        spec.get("team_ratings").check(ds.answer("team_ratings"), e.run("team_ratings", ds))
+    assert all(psutil.pid_exists(p) for p in ray_cluster.pids), "stop() must not stop the cluster"
+
+
+def test_ray_cluster_with_fewer_cpus_is_one_line(ray_cluster, env, monkeypatch):
+    env.setenv("PARBENCH_RAY_ADDRESS", ray_cluster.address)
+    monkeypatch.setattr("workloads.engines.ray.CPUS_TIMEOUT", 1.0)
+    with pytest.raises(EngineUnavailable, match=f"at {ray_cluster.address} .* has 2 CPU.s., "
+                                                "fewer than the 3 worker.s. asked"):
+        engines.create("ray", 3).start()
+
+
+def busy_ray_worker(pids: list[int]) -> psutil.Process | None:
+    """A worker process of the cluster running a task (its title `ray::<task>`, not IDLE)."""
+    for proc in cluster_tree(pids):
+        try:
+            title = proc.cmdline()[0] if proc.cmdline() else ""
+        except psutil.Error:
+            continue
+        if title.startswith("ray::") and title not in ("ray::IDLE",) \
+                and not title.endswith("Agent"):
+            return proc
+    return None
+
+
+def cluster_tree(pids: list[int]) -> list[psutil.Process]:
+    procs = []
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            procs += psutil.Process(pid).children(recursive=True)
+    return procs
+
+
+def test_ray_worker_killed_mid_job(ray_cluster, dataset, env):
+    """A worker process SIGKILLed while it runs a task of a `team_ratings` run: Ray runs the
+    task again on a new worker and the run gives the manifest's answer. As for Dask, an attempt
+    whose run ended before the kill does not count and is repeated."""
+    env.setenv("PARBENCH_RAY_ADDRESS", ray_cluster.address)
+    ds = dataset("1")
+    expected = ds.answer("team_ratings")
+    with engines.create("ray", 2) as e:
+        for _ in range(5):
+            outcome: dict[str, object] = {}
+
+            def run(outcome: dict[str, object] = outcome) -> None:
+                try:
+                    outcome["answer"] = e.run("team_ratings", ds)
+                finally:
+                    outcome["ended"] = time.monotonic()
+
+            runner = threading.Thread(target=run)
+            runner.start()
+            victim = None
+            while runner.is_alive() and victim is None:
+                victim = busy_ray_worker(ray_cluster.pids)
+                time.sleep(0.002)
+            killed = time.monotonic()
+            if victim is not None and runner.is_alive():
+                victim.kill()
+            runner.join()
+            spec.get("team_ratings").check(expected, outcome["answer"])
+            if victim is not None and killed < outcome["ended"]:  # type: ignore[operator]
+                assert gone(victim.pid)
+                return
+        pytest.fail("no attempt caught a run in flight")
+
+
 @contextlib.contextmanager
 def wrong_service(fault: str) -> Iterator[int]:
     """The port of a real server on 127.0.0.1 that is neither a scheduler nor a master."""
@@ -129,11 +212,12 @@ def wrong_service(fault: str) -> Iterator[int]:
 @pytest.mark.parametrize(("engine_name", "variable", "scheme"), [
     ("dask-distributed", "PARBENCH_DASK_ADDRESS", "tcp"),
     ("spark", "PARBENCH_SPARK_MASTER", "spark"),
+    ("ray", "PARBENCH_RAY_ADDRESS", ""),
 ])
 def test_wrong_service_is_one_line(engine_name, variable, scheme, fault, data_dir):
     """Through the command line: a non-zero exit within seconds, one line naming the address."""
     with wrong_service(fault) as port:
-        address = f"{scheme}://127.0.0.1:{port}"
+        address = f"{scheme}://127.0.0.1:{port}" if scheme else f"127.0.0.1:{port}"
         t0 = time.monotonic()
         proc = run_cli("workloads", "run", "mean_home_score", "--engine", engine_name,
                        "--workers", "1", "--data", str(data_dir / "scale-0.01"), timeout=60,

@@ -13,7 +13,13 @@ from workloads import services
 from workloads.errors import EngineUnavailable
 
 TIMEOUT = 2.0
-CHECKS = [(services.check_dask_scheduler, "tcp"), (services.check_spark_master, "spark")]
+CHECKS = [(services.check_dask_scheduler, "tcp"), (services.check_spark_master, "spark"),
+          (services.check_ray, "")]
+
+
+def url(scheme: str, port: int) -> str:
+    """An address on 127.0.0.1 in a check's form: `scheme://host:port`, or `host:port`."""
+    return f"{scheme}://127.0.0.1:{port}" if scheme else f"127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="module")
@@ -39,20 +45,20 @@ def refused(check: Callable[..., None], address: str) -> str:
 
 @pytest.mark.parametrize(("check", "scheme"), CHECKS)
 def test_closed_port_is_refused_at_once(check, scheme):
-    assert "connection refused" in refused(check, f"{scheme}://127.0.0.1:{closed_port()}")
+    assert "connection refused" in refused(check, url(scheme, closed_port()))
 
 
 @pytest.mark.parametrize(("check", "scheme"), CHECKS)
 def test_silent_port_ends_at_the_deadline(check, scheme):
     with silent_port() as port:
-        assert f"no answer within {TIMEOUT:g} s" in refused(check, f"{scheme}://127.0.0.1:{port}")
+        assert f"no answer within {TIMEOUT:g} s" in refused(check, url(scheme, port))
 
 
 @pytest.mark.parametrize(("check", "scheme"), CHECKS)
 def test_http_server_is_not_taken_for_the_service(check, scheme):
     with http_server() as port:
-        message = refused(check, f"{scheme}://127.0.0.1:{port}")
-    assert "another kind of server?" in message
+        message = refused(check, url(scheme, port))
+    assert "another kind of server?" in message or "does not speak gRPC" in message
 
 
 @pytest.mark.parametrize("payload", [b"SSH-2.0-OpenSSH_9.6\r\n", b"\xff" * 64,
@@ -62,7 +68,7 @@ def test_a_server_talking_nonsense_is_refused(check, scheme, payload):
     """A banner, a frame length of 2^64 - 1 (nothing that large is ever allocated), a frame
     that ends early, silence."""
     with talker(payload) as port:
-        refused(check, f"{scheme}://127.0.0.1:{port}")
+        refused(check, url(scheme, port))
 
 
 def test_dask_scheduler_passes_and_a_worker_is_named(dask_local):
@@ -121,3 +127,35 @@ def test_every_master_of_a_list_is_tried():
     message = refused(services.check_spark_master, f"spark://127.0.0.1:{first},127.0.0.1:{second}")
     assert f"127.0.0.1:{first}: connection refused" in message
     assert f"127.0.0.1:{second}: connection refused" in message
+
+
+@pytest.fixture(scope="module")
+def ray_local() -> Iterator[tuple[str, int]]:
+    """(GCS address, a raylet's gRPC port) of a 1-CPU local Ray, as the engine starts it."""
+    pytest.importorskip("ray")
+    from workloads import engines
+
+    with engines.create("ray", 1) as engine:
+        import ray
+
+        yield (ray.get_runtime_context().gcs_address, ray.nodes()[0]["NodeManagerPort"])
+    assert engine._session is None
+
+
+def test_ray_gcs_passes_and_a_raylet_is_named(ray_local):
+    gcs, raylet = ray_local
+    services.check_ray(gcs, TIMEOUT)
+    assert "speaks gRPC but is not a Ray GCS" in refused(services.check_ray,
+                                                        f"127.0.0.1:{raylet}")
+
+
+def test_ray_probe_of_a_dask_scheduler_is_refused(dask_local):
+    assert "does not speak gRPC" in refused(services.check_ray,
+                                            dask_local[0].removeprefix("tcp://"))
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "ray://127.0.0.1:10001", "127.0.0.1:0",
+                                     ":6379", "bad host:6379", "", "tcp://127.0.0.1:6379"])
+def test_not_a_ray_address(address):
+    with pytest.raises(EngineUnavailable, match="is not a Ray cluster address"):
+        services.check_ray(address, TIMEOUT, source="PARBENCH_TEST")

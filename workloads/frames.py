@@ -154,6 +154,11 @@ def team_index(df: pd.DataFrame) -> pd.Index:
     return pd.Index(np.sort(categories.to_numpy(dtype=object)[seen]))
 
 
+def union_index(*indexes: pd.Index) -> pd.Index:
+    """The sorted union of team indexes (of partitions)."""
+    return pd.Index(np.unique(np.concatenate([ix.to_numpy() for ix in indexes])))
+
+
 def coded(df: pd.DataFrame, teams: pd.Index) -> pd.DataFrame:
     """The columns one rating pass needs: team codes into `teams`, outcome y, home-ground bonus."""
     categories, home, away = team_codes(df)

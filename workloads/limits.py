@@ -1,4 +1,5 @@
-"""How many workers this machine runs: the bound above which every engine and the generator refuse.
+"""How many workers this machine runs (the bound above which every engine and the generator
+refuse), and how much memory an engine with its own memory manager may fill.
 
 A worker is a core's worth of work. More workers than `WORKERS_PER_CORE` per core measure
 contention, not a framework; and workers that are processes each need memory and a slot under the
@@ -20,6 +21,8 @@ from workloads.errors import ParbenchError
 WORKERS_PER_CORE = 4
 #: Resident memory of one worker process (a Python with pandas and Arrow loaded), for the bound.
 PROCESS_BYTES = 200 * 2**20
+#: Share of the memory available when an engine starts that its own memory manager may fill.
+ENGINE_MEMORY_SHARE = 0.75
 
 
 @dataclass(frozen=True)
@@ -58,3 +61,15 @@ def check_workers(what: str, workers: int, override: int | None = None,
         raise ParbenchError(f"{what}: {workers} workers is more than this machine runs: at most "
                             f"{bound.workers} ({bound.reason}); ask for fewer, or set "
                             f"max_workers (see `python -m workloads settings`)")
+
+
+def engine_memory(share: float = ENGINE_MEMORY_SHARE) -> int:
+    """Bytes an engine's own memory manager may fill (DuckDB's `memory_limit`): a share of the
+    memory available now, not of the machine's total as such managers assume by default.
+
+    On a shared machine other processes already hold part of the total; a limit within what is
+    available makes the engine spill to its temporary folder instead of pushing the machine into
+    swap or the out-of-memory killer. The rest is left for what the manager does not count (the
+    Python objects of the results, the interpreter) and for the other processes growing.
+    """
+    return int(psutil.virtual_memory().available * share)

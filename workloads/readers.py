@@ -170,6 +170,14 @@ def text_lines(path: str | Path) -> Iterator[str]:
         yield from f
 
 
+def merge_counts(parts: Iterable[Counter[str]]) -> Counter[str]:
+    """Sum word counts into a new Counter (Counter.update with a mapping adds counts)."""
+    total: Counter[str] = Counter()
+    for part in parts:
+        total.update(part)
+    return total
+
+
 def count_words(path: str | Path) -> Counter[str]:
     """Word counts of one text file: `str.split` tokens counted by Counter's C loop."""
     try:

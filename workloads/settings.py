@@ -124,6 +124,9 @@ class Settings:
         "PARBENCH_SPARK_MASTER", _text, "a Spark master URL; default: local[workers]"))
     spark_driver_memory: str = field(default="4g", metadata=_setting(
         "PARBENCH_SPARK_DRIVER_MEMORY", _text, "the Spark driver's JVM heap"))
+    ray_address: str | None = field(default=None, metadata=_setting(
+        "PARBENCH_RAY_ADDRESS", _text, "an existing Ray cluster (its head's GCS, HOST:PORT) for "
+        "the ray engine; default: a local Ray"))
     batch_backend: str = field(default="local", metadata=_setting(
         "PARBENCH_BATCH", _choice(BATCH_BACKENDS), "how the batch engine runs its job arrays"))
     batch_dir: Path | None = field(default=None, metadata=_setting(

@@ -1,10 +1,10 @@
-"""Start and stop real clusters on 127.0.0.1 for parbench: Dask, Spark standalone, Slurm.
+"""Start and stop real clusters on 127.0.0.1 for parbench: Dask, Spark standalone, Slurm, Ray.
 
     from workloads.cluster import running
     with running("dask", workers=2, state_dir=tmp) as cluster:
         Client(cluster.address)
 
-CLI: `python -m workloads cluster up|down|status [dask|spark|slurm] [--workers N] [--state DIR]`
+CLI: `python -m workloads cluster up|down|status [dask|spark|slurm|ray] [--workers N] [--state DIR]`
 (`up` also: `--port`, `--web-port`, `--timeout`, `--host`).
 """
 

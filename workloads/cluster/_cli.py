@@ -1,4 +1,4 @@
-"""Command line: `up|down|status [dask|spark|slurm] [--workers N] [--state DIR] ...`."""
+"""Command line: `up|down|status [dask|spark|slurm|ray] [--workers N] [--state DIR] ...`."""
 
 from __future__ import annotations
 
@@ -23,9 +23,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--state", help="state folder (default: the cluster_state setting, "
                                         "see `python -m workloads settings`)")
     up = parser.add_argument_group("up only")
-    up.add_argument("--workers", type=int, help="dask workers, spark worker cores, slurm CPUs "
-                                                "(default: one per core)")
-    up.add_argument("--port", type=int, help="scheduler/master/slurmctld port (0: any free)")
+    up.add_argument("--workers", type=int, help="dask workers, spark worker cores, slurm or ray "
+                                                "CPUs (default: one per core)")
+    up.add_argument("--port", type=int, help="scheduler/master/slurmctld/GCS port (0: any free)")
     up.add_argument("--web-port", type=int, help="dask scheduler's HTTP port (default: any free)"
                                                  " or spark master's web UI (8080); 0: any free")
     up.add_argument("--timeout", type=float, help="seconds to wait until ready")

@@ -44,7 +44,7 @@ from ._procs import (
     wait_until,
 )
 
-KINDS = ("dask", "spark", "slurm")
+KINDS = ("dask", "spark", "slurm", "ray")
 #: The command line, for messages that say what to run.
 COMMAND = "python -m workloads cluster"
 #: `--workers` bounds: workers one core may carry (more only measures contention), the memory
@@ -57,7 +57,7 @@ MAX_TIMEOUT = 86400.0
 
 
 class Backend(Protocol):
-    """What each cluster kind provides (see _dask, _spark, _slurm)."""
+    """What each cluster kind provides (see _dask, _spark, _slurm, _ray)."""
 
     default_timeout: float
     #: Whether the kind has a web port (`--web-port`), and can listen elsewhere (`--host`).
@@ -89,6 +89,10 @@ def backend(kind: str) -> Backend:
         from ._slurm import SlurmBackend
 
         return SlurmBackend()
+    if kind == "ray":
+        from ._ray import RayBackend
+
+        return RayBackend()
     raise ParbenchError(f"unknown cluster kind {kind!r} (choose one of: {', '.join(KINDS)})")
 
 
@@ -293,14 +297,14 @@ def _locked(root: Path, kind: str, action: str) -> Iterator[None]:
 
 def _remove(folder: Path) -> None:
     """Delete a cluster folder `up` made, with the /tmp folder its `run` link points to (the
-    munge socket folder of a long state path); any other folder is left alone."""
+    socket folder of a long state path: munge's, Ray's); any other folder is left alone."""
     if not owned(folder):
         return
     run = folder / "run"
     if run.is_symlink():
         target = run.resolve()
-        if (target.parent == Path(tempfile.gettempdir()).resolve()
-                and target.name.startswith("parbench-")):
+        temporary = {Path(tempfile.gettempdir()).resolve(), Path("/tmp").resolve()}
+        if target.parent in temporary and target.name.startswith("parbench-"):
             shutil.rmtree(target, ignore_errors=True)
     shutil.rmtree(folder, ignore_errors=True)
 
@@ -459,7 +463,8 @@ def up(
 ) -> ClusterInfo:
     """Start a `kind` cluster (or find it running, as asked) and return where it is.
 
-    `workers`: dask worker processes, spark worker cores or slurm CPUs (default: all cores).
+    `workers`: dask worker processes, spark worker cores, slurm or ray CPUs (default: all
+    cores).
     `port`/`web_port` (scheduler or master web server): 0 picks free ports. `timeout`: seconds
     to get ready. `host`: the IPv4 address to listen on (default 127.0.0.1; not for slurm).
     Raises ParbenchError (bad input, missing program, busy port, a running cluster of another

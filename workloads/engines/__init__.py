@@ -28,6 +28,8 @@ BUILTIN: dict[str, str] = {
     "spark": "workloads.engines.spark:SparkEngine",
     "batch": "workloads.engines.batch:BatchEngine",
     "polars": "workloads.engines.polars:PolarsEngine",
+    "duckdb": "workloads.engines.duckdb:DuckDBEngine",
+    "ray": "workloads.engines.ray:RayEngine",
 }
 
 

@@ -18,8 +18,7 @@ import functools
 import logging
 import multiprocessing
 import os
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,7 +38,7 @@ from workloads.engines.base import (
     init_worker_process,
 )
 from workloads.errors import DataError, EngineUnavailable
-from workloads.readers import count_words
+from workloads.readers import count_words, merge_counts
 from workloads.settings import Settings
 from workloads.spec import MATCH_COLUMNS
 from workloads.validate import locate_malformed
@@ -71,22 +70,9 @@ SPLIT_EVERY = 8
 # Module-level, so worker processes unpickle them by reference.
 
 
-def merge_counts(parts: Iterable[Counter[str]]) -> Counter[str]:
-    """Sum word counts into a new Counter (Counter.update with a mapping adds counts)."""
-    total: Counter[str] = Counter()
-    for part in parts:
-        total.update(part)
-    return total
-
-
 def add(*parts: Any) -> Any:
     """Sum numpy arrays (or anything with +)."""
     return functools.reduce(lambda a, b: a + b, parts)
-
-
-def union(*indexes: pd.Index) -> pd.Index:
-    """The sorted union of team indexes."""
-    return pd.Index(np.unique(np.concatenate([ix.to_numpy() for ix in indexes])))
 
 
 def score_total(scores: pd.Series) -> pd.DataFrame:
@@ -274,7 +260,7 @@ class DaskEngine(Engine):
         with data_errors(matches):
             raw = self.persist(*self.read_matches(matches).to_delayed())
             (teams,) = self.compute(tree_reduce([delayed(frames.team_index)(p) for p in raw],
-                                                union))
+                                                frames.union_index))
             coded = self.persist(*[delayed(frames.coded)(p, teams) for p in raw])
             del raw
             ratings = self.iterate(coded, len(teams))

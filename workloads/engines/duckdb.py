@@ -1,0 +1,336 @@
+"""DuckDB: every workload one SQL statement (or a few) over the files, on one in-memory connection.
+
+`workers` is DuckDB's `threads` setting: the engine's client thread plus `workers - 1` DuckDB
+threads run every query (asynchronous I/O threads off), so N workers are N threads. The
+connection is opened in `start` with its whole configuration — threads, a memory limit from
+`limits.engine_memory`, a private temporary folder for spills, extensions neither installed nor
+loaded on demand — locked, and closed in `stop`.
+
+Queries run on the engine's client thread while the calling thread waits: a Ctrl-C or SIGTERM
+then reaches the caller at once, which interrupts the query (`interrupt()`) and re-raises. Run on
+the caller's thread, DuckDB notices only SIGINT, at its own pace, and turns it into a
+RuntimeError. Choices below are measured: see docs/engines.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from workloads import frames, limits, scratch, spec, validate
+from workloads.dataset import Input
+from workloads.engines.base import Availability, Engine
+from workloads.errors import EngineUnavailable, ParbenchError
+from workloads.layout import GOALS, MATCH_ID, MATCHES, TABLE_COLUMNS, TEXT
+from workloads.readers import missing_file, unreadable
+from workloads.settings import Settings
+
+#: DuckDB's name of each Arrow type of `validate`'s column types.
+_SQL_TYPES = {pa.int64(): "BIGINT", pa.date32(): "DATE", pa.string(): "VARCHAR",
+              pa.bool_(): "BOOLEAN"}
+#: Each CSV column's DuckDB type, by kind of table, in file order: the match CSV's unnamed first
+#: column is the match id; a goal's minute (`NA` when missing, never read) stays text.
+CSV_TYPES = {
+    MATCHES: {name or MATCH_ID: _SQL_TYPES[validate.CSV_TYPES[name]]
+              for name in TABLE_COLUMNS[MATCHES, "csv"]},
+    GOALS: {name: "VARCHAR" if name == "minute" else _SQL_TYPES[validate.GOAL_TYPES[name]]
+            for name in TABLE_COLUMNS[GOALS, "csv"]},
+}
+
+
+def _sql_string(text: str) -> str:
+    """`text` as an SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _csv_options(kind: str) -> str:
+    """read_csv's options for a kind of table: no sniffing, a header line, RFC 4180 quotes (as
+    the `csv` module reads them), the columns typed."""
+    columns = ", ".join(f"{_sql_string(c)}: {_sql_string(t)}" for c, t in CSV_TYPES[kind].items())
+    return (f"header = true, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
+            f"columns = {{{columns}}}")
+
+
+def _character_class(code_points: Iterable[int]) -> str:
+    """An RE2 character class of `code_points`, consecutive ones as ranges."""
+    runs: list[list[int]] = []
+    for c in sorted(code_points):
+        if runs and c == runs[-1][1] + 1:
+            runs[-1][1] = c
+        else:
+            runs.append([c, c])
+    return "[" + "".join(f"\\x{{{a:x}}}" + (f"-\\x{{{b:x}}}" if b > a else "")
+                         for a, b in runs) + "]"
+
+
+#: What `str.split()` splits on: the code points for which `str.isspace()` holds (all of them
+#: in the Basic Multilingual Plane).
+_WHITESPACE = [c for c in range(0x10000) if chr(c).isspace()]
+WORD_SEPARATORS = _character_class(_WHITESPACE) + "+"
+#: Whitespace other than the space: a line without any is split on single spaces.
+OTHER_WHITESPACE = _character_class(c for c in _WHITESPACE if c != ord(" "))
+
+#: Words of every line (lines split at LF): a line holding only spaces as whitespace, as in the
+#: generated text, is split by `string_split` on ' ', any other by the regular expression, which
+#: costs about 2.5x more (docs/engines.md); "" comes from leading, trailing or repeated
+#: separators.
+WORDCOUNT = f"""
+SELECT word, count(*)
+FROM (
+    SELECT unnest(CASE WHEN regexp_matches(line, '{OTHER_WHITESPACE}')
+                       THEN string_split_regex(line, '{WORD_SEPARATORS}')
+                       ELSE string_split(line, ' ') END) AS word
+    FROM (SELECT unnest(string_split(content, chr(10))) AS line FROM {{text}})
+)
+WHERE word <> ''
+GROUP BY word
+"""
+
+#: Each match from both sides; the CTE is materialized, so the files are read once.
+TEAM_RECORDS = """
+WITH m AS MATERIALIZED (SELECT home_team, away_team, home_score, away_score FROM {matches}),
+sides AS (
+    SELECT home_team AS team, home_score AS gf, away_score AS ga FROM m
+    UNION ALL
+    SELECT away_team, away_score, home_score FROM m
+)
+SELECT team, count(*), count(*) FILTER (gf > ga), count(*) FILTER (gf = ga),
+       count(*) FILTER (gf < ga), sum(gf), sum(ga)
+FROM sides
+GROUP BY team
+"""
+
+#: team_ratings: every team with its code (its position in sorted order) and its number of
+#: matches n, kept in the connection for the coding query.
+RATING_TEAMS = """
+CREATE OR REPLACE TEMP TABLE rating_teams AS
+SELECT team, (row_number() OVER (ORDER BY team) - 1)::INTEGER AS code, count(*) AS n
+FROM (SELECT unnest([home_team, away_team]) AS team FROM {matches})
+GROUP BY team
+"""
+#: Every match as `frames.gradient` takes it: team codes, outcome y, home-ground bonus.
+CODED_MATCHES = f"""
+SELECT h.code AS home, a.code AS away,
+       CASE WHEN home_score > away_score THEN 1.0
+            WHEN home_score = away_score THEN 0.5 ELSE 0.0 END AS y,
+       CASE WHEN neutral THEN 0.0 ELSE {spec.RATING_HOME_BONUS} END AS bonus
+FROM {{matches}}
+JOIN rating_teams h ON home_team = h.team
+JOIN rating_teams a ON away_team = a.team
+"""
+
+_ORDER = ", ".join(spec.STREAK_ORDER)
+#: Each team's matches in order as a string of 1 (unbeaten: won or drew) and 0 (lost); its
+#: longest unbeaten run is the longest piece between zeros. One ordered aggregate: about half
+#: the work of gaps and islands with two row_number windows (docs/engines.md).
+UNBEATEN_STREAKS = f"""
+WITH m AS MATERIALIZED (
+    SELECT {_ORDER}, home_team, away_team, home_score, away_score FROM {{matches}}),
+sides AS (
+    SELECT home_team AS team, {_ORDER}, home_score >= away_score AS unbeaten FROM m
+    UNION ALL
+    SELECT away_team, {_ORDER}, away_score >= home_score FROM m
+)
+SELECT team, list_max(list_transform(
+           string_split(string_agg(CASE WHEN unbeaten THEN '1' ELSE '0' END, '' ORDER BY {_ORDER}),
+                        '0'),
+           lambda run: length(run)))
+FROM sides
+GROUP BY team
+"""
+
+#: Goals that count for a scorer, hash-joined to their matches (every matching pair), counted per
+#: tournament and scorer; per tournament the first scorer by most goals, then name (UTF-8's byte
+#: order is code-point order). `arg_max(scorer, goals)` would break ties arbitrarily.
+TOP_SCORERS = f"""
+SELECT tournament, first(scorer ORDER BY goals DESC, scorer), max(goals)
+FROM (
+    SELECT m.tournament, g.scorer, count(*) AS goals
+    FROM {{goals}} AS g JOIN {{matches}} AS m USING ({", ".join(spec.JOIN_KEY)})
+    WHERE NOT g.own_goal AND g.scorer <> {_sql_string(spec.UNKNOWN_SCORER)}
+    GROUP BY m.tournament, g.scorer
+)
+GROUP BY tournament
+"""
+
+
+def literal(paths: Iterable[str]) -> list[str]:
+    """The paths as DuckDB's readers take them literally: they expand globs (`*`, `?`, `[...]`),
+    so a folder named `ds[1]` would read `ds1`; each glob character becomes a one-character
+    class (`[[]`)."""
+    return [re.sub(r"([*?\[{])", r"[\1]", path) for path in paths]
+
+
+def _check_exists(paths: Iterable[str]) -> None:
+    """Name the first missing file: `read_text` skips a missing one without a word."""
+    for path in paths:
+        if not os.path.isfile(path):
+            raise missing_file(path)
+
+
+def _source(inp: Input) -> str:
+    """The table function that reads `inp`, its paths the statement's parameter `$<kind>`."""
+    if inp.kind == TEXT:
+        return f"read_text(${inp.kind})"
+    if inp.fmt == "parquet":
+        return f"read_parquet(${inp.kind})"
+    return f"read_csv(${inp.kind}, {_csv_options(inp.kind)})"
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0]
+
+
+@contextlib.contextmanager
+def _reading(inputs: Iterable[Input]) -> Iterator[None]:
+    """Turn DuckDB's errors while reading `inputs` into a DataError naming the file (and line);
+    running out of memory is one line too."""
+    try:
+        yield
+    except duckdb.OutOfMemoryException as exc:
+        raise ParbenchError(f"DuckDB ran out of memory, its limit a share of the memory free "
+                            f"when it started (limits.engine_memory): {_first_line(exc)}") from exc
+    except duckdb.Error as exc:
+        inputs = list(inputs)
+        for inp in inputs:
+            found = validate.find_malformed(inp)
+            if found is not None:
+                raise found from exc
+        raise unreadable([p for inp in inputs for p in inp.paths], exc) from exc
+
+
+class DuckDBEngine(Engine):
+    name = "duckdb"
+    in_process = True
+
+    def __init__(self, workers: int = 1, settings: Settings | None = None) -> None:
+        super().__init__(workers, settings)
+        self.con: duckdb.DuckDBPyConnection | None = None
+        self._client: ThreadPoolExecutor | None = None
+        self._temp: Path | None = None
+
+    @classmethod
+    def availability(cls, settings: Settings | None = None) -> Availability:
+        return Availability(True, versions={"duckdb": duckdb.__version__})
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def config(self, temp: Path) -> dict[str, Any]:
+        """The connection's configuration, set as it opens and then locked."""
+        return {
+            "threads": self.workers,
+            "async_threads": 0,  # else 8 more threads, whatever the worker count
+            "memory_limit": f"{limits.engine_memory() // 2**20}MiB",
+            "temp_directory": str(temp),  # spills; the default is .tmp in the working directory
+            "autoinstall_known_extensions": False,  # no download, no file under ~/.duckdb
+            "autoload_known_extensions": False,
+            "allow_community_extensions": False,
+            "allow_persistent_secrets": False,
+            "lock_configuration": True,
+        }
+
+    def start(self) -> None:
+        if self.con is not None:
+            return
+        self._temp = scratch.folder("duckdb")
+        try:
+            self.con = duckdb.connect(":memory:", config=self.config(self._temp))
+        except duckdb.Error as exc:
+            self.stop()
+            raise EngineUnavailable(f"DuckDB did not start: {_first_line(exc)}") from exc
+        self._client = ThreadPoolExecutor(1, thread_name_prefix="parbench-duckdb")
+        (threads,), = self._fetch("SELECT current_setting('threads')")
+        if threads != self.workers:
+            self.stop()
+            raise EngineUnavailable(f"DuckDB runs {threads} threads, {self.workers} asked for")
+        super().start()
+
+    def stop(self) -> None:
+        if self._client is not None:
+            self._client.shutdown()
+            self._client = None
+        if self.con is not None:
+            self.con.close()
+            self.con = None
+        scratch.remove(self._temp)
+        self._temp = None
+        super().stop()
+
+    # ----------------------------------------------------------------- queries
+
+    def _fetch(self, sql: str, params: dict[str, Any] | None = None,
+               fetch: str = "fetchall") -> Any:
+        """Run `sql` on the client thread and return its result (`fetch`: how); a signal in the
+        waiting caller interrupts the query, which ends before the signal's exception goes on."""
+        assert self.con is not None and self._client is not None, "start() the engine first"
+        con = self.con
+        future = self._client.submit(lambda: getattr(con.execute(sql, params), fetch)())
+        try:
+            return future.result()
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM as the CLI raises it
+            con.interrupt()
+            wait([future])
+            raise
+
+    def _query(self, template: str, fetch: str = "fetchall", **inputs: Input) -> Any:
+        """`template` with each `{kind}` replaced by the reader of that input (its paths a
+        parameter), run and fetched; errors while reading name the file."""
+        sql = template
+        for kind, inp in inputs.items():
+            _check_exists(inp.paths)
+            sql = sql.replace(f"{{{kind}}}", _source(inp))
+        params = {kind: literal(inp.paths) for kind, inp in inputs.items()}
+        with _reading(inputs.values()):
+            return self._fetch(sql, params, fetch)
+
+    # ----------------------------------------------------------------- workloads
+
+    def wordcount(self, text: Input) -> spec.WordCounts:
+        return dict(self._query(WORDCOUNT, text=text))
+
+    def mean_home_score(self, matches: Input) -> float:
+        (mean,), = self._query("SELECT avg(home_score) FROM {matches}", matches=matches)
+        return mean
+
+    def home_advantage(self, matches: Input) -> int:
+        (total,), = self._query("SELECT sum(sign(home_score - away_score)) FROM {matches} "
+                                "WHERE NOT neutral", matches=matches)
+        return int(total or 0)
+
+    def team_records(self, matches: Input) -> spec.TeamRecords:
+        rows = self._query(TEAM_RECORDS, matches=matches)
+        return {team: spec.TeamRecord(*map(int, rest)) for team, *rest in rows}
+
+    def team_ratings(self, matches: Input) -> spec.Ratings:
+        """Teams and coded matches by two queries, the coded columns fetched once as numpy
+        arrays; the passes in numpy (`frames`): as fast as one UPDATE per pass in the connection
+        on 2 threads at scale 100, and 1.2-2.3x faster at scales 1 and 10 (docs/engines.md)."""
+        try:
+            self._query(RATING_TEAMS, matches=matches)
+            coded = pd.DataFrame(self._query(CODED_MATCHES, "fetchnumpy", matches=matches),
+                                 copy=False)
+            teams = self._fetch("SELECT team, n FROM rating_teams ORDER BY code",
+                                fetch="fetchnumpy")
+        finally:
+            self._fetch("DROP TABLE IF EXISTS rating_teams")
+        ratings = np.zeros(len(teams["n"]))
+        for _ in range(spec.RATING_PASSES):
+            ratings = frames.step(ratings, frames.gradient(coded, ratings), teams["n"])
+        return frames.ratings_answer(pd.Index(teams["team"]), ratings)
+
+    def unbeaten_streaks(self, matches: Input) -> spec.Streaks:
+        return dict(self._query(UNBEATEN_STREAKS, matches=matches))
+
+    def top_scorers(self, goals: Input, matches: Input) -> spec.TopScorers:
+        rows = self._query(TOP_SCORERS, goals=goals, matches=matches)
+        return {tournament: (scorer, n) for tournament, scorer, n in rows}
