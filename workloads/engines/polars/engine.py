@@ -41,7 +41,8 @@ from workloads.engines.base import (
 from workloads.errors import ParbenchError
 from workloads.settings import Settings
 
-#: The variable Polars reads at import for the size of its thread pool.
+#: The variable Polars sizes its pools from: its thread pool (at import) and its streaming
+#: engine's executor (at the first streaming query).
 THREADS_VARIABLE = "POLARS_MAX_THREADS"
 #: Seconds the engine's own process gets to end after SIGTERM, before SIGKILL.
 STOP_TIMEOUT = 5.0
