@@ -82,7 +82,7 @@ def availability(name: str, settings: Settings | None = None) -> Availability:
     settings = settings or Settings.from_env()
     try:
         return engine_class(name, settings).availability(settings)
-    except EngineUnavailable as exc:
+    except ParbenchError as exc:  # not installed, or not meeting the contract
         return Availability(False, str(exc))
 
 
