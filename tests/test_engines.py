@@ -107,11 +107,17 @@ def test_bad_workers(name, workers):
         engines.create(name, workers)
 
 
+#: multiprocessing's helpers, one per interpreter, started with its first spawned or
+#: forkserver process and living until the interpreter exits.
+INTERPRETER_HELPERS = ("multiprocessing.resource_tracker", "multiprocessing.forkserver")
+
+
 def children() -> set[int]:
-    """Child processes, less multiprocessing's resource tracker: one helper per interpreter,
-    started by the first spawned process and living until the interpreter exits."""
-    return {p.pid for p in psutil.Process().children(recursive=True)
-            if "resource_tracker" not in " ".join(_cmdline(p))}
+    """Child processes, less multiprocessing's helpers (not the workers a fork server forks:
+    they share its command line, but are its children, not ours)."""
+    helpers = {p.pid for p in psutil.Process().children()
+               if any(h in " ".join(_cmdline(p)) for h in INTERPRETER_HELPERS)}
+    return {p.pid for p in psutil.Process().children(recursive=True)} - helpers
 
 
 def _cmdline(p: psutil.Process) -> list[str]:

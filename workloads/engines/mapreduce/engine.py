@@ -63,10 +63,14 @@ class MapReduceEngine(Engine):
     def start(self) -> None:
         if self.started:
             return
-        # fork: workers start at once with this module's imports loaded, and leave nothing behind;
-        # spawn and forkserver start multiprocessing's resource tracker (and a fork server), a
-        # process that outlives the pool. The pool is made before this engine reads any data.
-        self._pool = multiprocessing.get_context("fork").Pool(self.workers, init_worker_process)
+        # forkserver: workers are forked from a server process that has imported the jobs once,
+        # so they start at once with them loaded. Forking this process instead is unsafe once
+        # another framework runs threads in it (Polars' pool, a Dask client's event loop): a
+        # lock held by one of them at the fork stays held in the child forever. The server (and
+        # multiprocessing's resource tracker) lives as long as this interpreter.
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([jobs.__name__])
+        self._pool = context.Pool(self.workers, init_worker_process)
         self.workdir = str(scratch.folder("mapreduce"))
         super().start()
 
