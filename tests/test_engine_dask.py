@@ -12,13 +12,15 @@ import dask.bag as db
 import pytest
 from dask.utils import key_split
 from distributed import get_task_stream
+from keyed_inputs import DUPLICATE_KEY_ANSWER, KEYED, duplicate_key_inputs, goal_file_errors
 from servers import closed_port, http_server, silent_port
 
 from workloads import engines, spec
-from workloads.errors import EngineUnavailable
+from workloads.errors import DataError, EngineUnavailable
 from workloads.settings import Settings
 
 ADDRESS_ENV = Settings.variable("dask_address")
+DASK = ["dask-threads", "dask-processes", "dask-distributed"]
 
 
 def slow_pid(_: object) -> int:
@@ -95,3 +97,25 @@ def test_team_ratings_reads_each_file_once(fmt, engine, dataset):
     while (held := sum(map(len, e.client.has_what().values()))) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not held, "the persisted partitions are released after the run"
+
+
+@pytest.mark.parametrize("scale", ["tutorial", "0.1"])
+@pytest.mark.parametrize("name", DASK)
+def test_keyed_workloads_on_parquet(name, scale, engine, dataset):
+    """CSV is checked by test_engines.py for every engine."""
+    ds = dataset(scale)
+    for workload in KEYED:
+        spec.get(workload).check(ds.answer(workload), engine(name, 2).run(workload, ds, "parquet"))
+
+
+@pytest.mark.parametrize("name", DASK)
+def test_every_matching_pair_counts(name, engine, tmp_path):
+    answer = engine(name, 2).run_inputs("top_scorers", duplicate_key_inputs(tmp_path))
+    spec.get("top_scorers").check(DUPLICATE_KEY_ANSWER, answer)
+
+
+@pytest.mark.parametrize("name", DASK)
+def test_goal_file_errors_name_the_file(name, engine, dataset, tmp_path):
+    for inputs, message in goal_file_errors(dataset, tmp_path):
+        with pytest.raises(DataError, match=message):
+            engine(name, 2).run_inputs("top_scorers", inputs)

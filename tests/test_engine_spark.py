@@ -16,11 +16,13 @@ from pathlib import Path
 
 import pyspark
 import pytest
+from keyed_inputs import DUPLICATE_KEY_ANSWER, KEYED, duplicate_key_inputs, goal_file_errors
 
-from workloads import sparkjvm
+from workloads import sparkjvm, spec
 from workloads.dataset import Input
 from workloads.engines import spark as spark_engine
 from workloads.errors import DataError
+from workloads.layout import GOAL_COLUMNS
 from workloads.settings import Settings
 
 MIN_JAVA = sparkjvm.min_java(pyspark.__version__)
@@ -202,6 +204,42 @@ def test_missing_parquet_file_is_named(engine, dataset, tmp_path):
     with pytest.raises(DataError, match="part-99999.parquet is missing"):
         engine("spark", 2).run_inputs("team_ratings",
                                       {"matches": Input("matches", (*src.paths, gone), "parquet")})
+
+
+@needs_java
+@pytest.mark.parametrize("scale", ["tutorial", "0.1"])
+def test_keyed_workloads_on_parquet(scale, engine, dataset):
+    """CSV is checked by test_engines.py for every engine."""
+    ds = dataset(scale)
+    for workload in KEYED:
+        spec.get(workload).check(ds.answer(workload), engine("spark", 2).run(workload, ds,
+                                                                             "parquet"))
+
+
+@needs_java
+def test_goal_csv_scorer_na_is_a_name(engine, tmp_path):
+    """The scorer `NA` stays the string (Spark's default nullValue is ""), an unknown minute
+    `NA` does not fail the read, and the flags TRUE/FALSE are booleans."""
+    path = tmp_path / "goals.csv"
+    path.write_text(",".join(GOAL_COLUMNS) + "\n2001-01-01,A,B,A,NA,NA,TRUE,FALSE\n"
+                    "2001-01-01,A,B,B,Bo,7,FALSE,TRUE\n")
+    e = engine("spark", 2)
+    rows = e._read(Input("goals", (str(path),), "csv")).collect()
+    assert [(r.scorer, r.minute, r.own_goal, r.penalty) for r in rows] == [
+        ("NA", "NA", True, False), ("Bo", "7", False, True)]
+
+
+@needs_java
+def test_every_matching_pair_counts(engine, tmp_path):
+    answer = engine("spark", 2).run_inputs("top_scorers", duplicate_key_inputs(tmp_path))
+    spec.get("top_scorers").check(DUPLICATE_KEY_ANSWER, answer)
+
+
+@needs_java
+def test_goal_file_errors_name_the_file(engine, dataset, tmp_path):
+    for inputs, message in goal_file_errors(dataset, tmp_path):
+        with pytest.raises(DataError, match=message):
+            engine("spark", 2).run_inputs("top_scorers", inputs)
 
 
 # Last: it stops the cached session (the next file's tests start their own anyway).

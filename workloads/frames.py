@@ -38,6 +38,8 @@ SCORE_COLUMNS = ("home_score", "away_score", "neutral")
 #: The match columns `unbeaten_streaks` reads, and the goal columns `top_scorers` reads.
 STREAK_COLUMNS = (MATCH_ID, "date", *TEAM_COLUMNS, "home_score", "away_score")
 GOAL_READ = ("date", *TEAM_COLUMNS, "scorer", "own_goal")
+#: The match columns `fixtures` keeps: the join key and the tournament.
+FIXTURE_READ = (*JOIN_KEY, "tournament")
 #: Arrow types of the columns of each kind of table when read from CSV (by the name a reader
 #: asks for: the match id is the CSV's unnamed column); Parquet files carry their own.
 CSV_READ_TYPES = {MATCHES: {name or MATCH_ID: t for name, t in CSV_TYPES.items()},
@@ -104,9 +106,14 @@ def read_all(paths: Sequence[str], fmt: str,
     return to_frame(pa.concat_tables([read_table(p, fmt, columns) for p in paths]))
 
 
+def empty_table(columns: Sequence[str], kind: str = MATCHES) -> pa.Table:
+    """A table with no rows and `read_table`'s types for CSV (a Dask meta's source)."""
+    return pa.table({c: pa.array([], CSV_READ_TYPES[kind][c]) for c in columns})
+
+
 def empty(columns: Sequence[str] = MATCH_COLUMNS) -> pd.DataFrame:
     """A frame with no rows and `read_matches`' dtypes (Dask's meta)."""
-    return to_frame(pa.table({c: pa.array([], CSV_READ_TYPES[MATCHES][c]) for c in columns}))
+    return to_frame(empty_table(columns))
 
 
 def home_advantage(df: pd.DataFrame) -> int:
@@ -249,14 +256,14 @@ def longest_runs(sides: pd.DataFrame) -> pd.Series:
 def scoring_goals(table: pa.Table) -> pd.DataFrame:
     """The goals that count for a scorer (`spec.counts_for_scorer`: no own goals, no unknown
     scorer), with the match they belong to: date, home_team, away_team, scorer."""
-    df = table.select(list(GOAL_READ)).to_pandas()
+    df = table.select(list(GOAL_READ)).to_pandas(date_as_object=False)
     keep = ~df["own_goal"].to_numpy() & (df["scorer"] != spec.UNKNOWN_SCORER).to_numpy()
     return df.loc[keep, [*JOIN_KEY, "scorer"]]
 
 
 def fixtures(table: pa.Table) -> pd.DataFrame:
     """Each match's key and tournament: date, home_team, away_team, tournament."""
-    return table.select([*JOIN_KEY, "tournament"]).to_pandas()
+    return table.select([*JOIN_KEY, "tournament"]).to_pandas(date_as_object=False)
 
 
 def goals_per_scorer(goals: pd.DataFrame, matches: pd.DataFrame) -> pd.Series:

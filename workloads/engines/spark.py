@@ -41,10 +41,10 @@ from workloads import frames, scratch, services, sparkjvm, spec
 from workloads.dataset import Input
 from workloads.engines.base import Availability, Engine
 from workloads.errors import EngineUnavailable
-from workloads.layout import CSV_COLUMNS
+from workloads.layout import CSV_COLUMNS, GOAL_COLUMNS, MATCHES, PARQUET_COLUMNS
 from workloads.readers import missing_file, unreadable
 from workloads.settings import Settings
-from workloads.spec import MATCH_COLUMNS
+from workloads.spec import JOIN_KEY, MATCH_COLUMNS, STREAK_ORDER, UNKNOWN_SCORER
 from workloads.validate import find_malformed
 
 MASTER_SETTING = "spark_master"
@@ -59,6 +59,12 @@ _TYPES = {"": T.LongType(), "home_score": T.IntegerType(), "away_score": T.Integ
           "neutral": T.BooleanType()}
 #: The tutorial's CSV columns, typed: no schema inference (a full extra pass over the data).
 CSV_SCHEMA = T.StructType([T.StructField(c, _TYPES.get(c, T.StringType())) for c in CSV_COLUMNS])
+_GOAL_TYPES = {"own_goal": T.BooleanType(), "penalty": T.BooleanType()}
+#: The goal CSV columns, typed (Spark reads the booleans TRUE/FALSE). `minute` stays a string: its
+#: `NA` would need nullValue="NA", which applies to every column and would make the scorer `NA`
+#: (a name) a null; the default nullValue, "", keeps it the string.
+GOAL_SCHEMA = T.StructType([T.StructField(c, _GOAL_TYPES.get(c, T.StringType()))
+                            for c in GOAL_COLUMNS])
 
 # --------------------------------------------------------------------------- availability
 
@@ -295,20 +301,23 @@ class SparkEngine(Engine):
         self.log_path = None
 
     @contextlib.contextmanager
-    def _reading(self, inp: Input) -> Iterator[None]:
-        """Turn Spark's errors while reading `inp` into a DataError naming the file (and line),
-        or, for an error that no malformed row explains, naming the JVM's log (then kept)."""
-        _check_exists(inp.paths)
+    def _reading(self, *inputs: Input) -> Iterator[None]:
+        """Turn Spark's errors while reading `inputs` into a DataError naming the file (and
+        line), or, for an error that no malformed row explains, naming the JVM's log (then
+        kept)."""
+        paths = [p for inp in inputs for p in inp.paths]
+        _check_exists(paths)
         try:
             yield
         except (PySparkException, Py4JJavaError) as exc:
-            found = find_malformed(inp)
-            if found is not None:
-                raise found from exc
+            for inp in inputs:
+                found = find_malformed(inp)
+                if found is not None:
+                    raise found from exc
             log = ""
             if self.log_path is not None:
                 log = f"; the JVM's log: {scratch.keep(self.log_path)}"
-            raise unreadable(inp.paths, _spark_message(exc) + log) from exc
+            raise unreadable(paths, _spark_message(exc) + log) from exc
 
     @property
     def sc(self) -> SparkContext:
@@ -317,19 +326,24 @@ class SparkEngine(Engine):
 
     # ----------------------------------------------------------------- readers
 
-    def _read_matches(self, inp: Input) -> DataFrame:
-        """The match columns the workloads use, from CSV (typed; a field that does not parse
-        fails the job) or Parquet; Spark reads only the columns a query uses."""
+    def _read(self, inp: Input) -> DataFrame:
+        """A match (or goal) table from CSV (typed; a field a query reads that does not parse
+        fails the job) or Parquet, with the Parquet column names; Spark reads only the columns a
+        query uses."""
         assert self.spark is not None, "start() the engine first"
         if inp.fmt == "parquet":
-            df = self.spark.read.parquet(*literal(inp.paths))
-        else:
-            # escape='"': RFC 4180 doubled quotes, as Python's csv module reads them;
-            # enforceSchema=False: the header must name the tutorial's columns.
-            df = self.spark.read.csv(literal(inp.paths), schema=CSV_SCHEMA, header=True,
-                                     enforceSchema=False, mode="FAILFAST", escape='"',
-                                     encoding="UTF-8")
-        return df.select(*MATCH_COLUMNS)
+            return self.spark.read.parquet(*literal(inp.paths))
+        matches = inp.kind == MATCHES
+        # escape='"': RFC 4180 doubled quotes, as Python's csv module reads them;
+        # enforceSchema=False: the header must name the table's columns.
+        df = self.spark.read.csv(literal(inp.paths), schema=CSV_SCHEMA if matches else GOAL_SCHEMA,
+                                 header=True, enforceSchema=False, mode="FAILFAST", escape='"',
+                                 encoding="UTF-8")
+        return df.toDF(*PARQUET_COLUMNS) if matches else df  # the unnamed match id: match_id
+
+    def _read_matches(self, inp: Input) -> DataFrame:
+        """The match columns the first five workloads use."""
+        return self._read(inp).select(*MATCH_COLUMNS)
 
     # ----------------------------------------------------------------- workloads
 
@@ -385,6 +399,28 @@ class SparkEngine(Engine):
             coded.unpersist()
         return frames.ratings_answer(teams, ratings)
 
+    def unbeaten_streaks(self, matches: Input) -> spec.Streaks:
+        """Each match as two sides; per team the sides sorted by (date, match_id) in one array,
+        folded by a higher-order `aggregate` into the longest unbeaten run (docs/engines.md)."""
+        with self._reading(matches):
+            rows = (_streak_sides(self._read(matches)).groupBy("team")
+                    .agg(_longest_run(F.sort_array(F.collect_list(
+                        F.struct(*STREAK_ORDER, "unbeaten"))))).collect())
+        return dict(rows)
+
+    def top_scorers(self, goals: Input, matches: Input) -> spec.TopScorers:
+        """The counted goals joined to the matches (sort-merge join), counted per (tournament,
+        scorer); per tournament the minimum of (-goals, scorer) is the top scorer."""
+        with self._reading(goals, matches):
+            scoring = (self._read(goals)
+                       .where(~F.col("own_goal") & (F.col("scorer") != UNKNOWN_SCORER))
+                       .select(*JOIN_KEY, "scorer"))
+            keyed = self._read(matches).select(*JOIN_KEY, "tournament")
+            counts = scoring.join(keyed, list(JOIN_KEY)).groupBy("tournament", "scorer").count()
+            rows = counts.groupBy("tournament").agg(F.min(F.struct(
+                (-F.col("count")).alias("fewer"), "scorer")).alias("top")).collect()
+        return {t: (top.scorer, -top.fewer) for t, top in rows}
+
     def _coded_matches(self, inp: Input) -> tuple[pd.Index, np.ndarray, RDD[Coded]]:
         """Teams (sorted), matches played per team, and the matches coded for the passes.
 
@@ -436,6 +472,26 @@ def _sides(df: DataFrame) -> DataFrame:
 
     return df.select(F.inline(F.array(side("home_team", "home_score", "away_score"),
                                       side("away_team", "away_score", "home_score"))))
+
+
+def _streak_sides(df: DataFrame) -> DataFrame:
+    """Each match twice, as (team, date, match_id, unbeaten) from either side: one scan."""
+    h, a = F.col("home_score"), F.col("away_score")
+
+    def side(team: str, unbeaten: Column) -> Column:
+        return F.struct(F.col(team).alias("team"), *STREAK_ORDER, unbeaten.alias("unbeaten"))
+
+    return df.select(F.inline(F.array(side("home_team", h >= a), side("away_team", a >= h))))
+
+
+def _longest_run(matches: Column) -> Column:
+    """The longest run of unbeaten entries in an array of structs with an `unbeaten` field."""
+    def step(acc: Column, match: Column) -> Column:
+        run = F.when(match["unbeaten"], acc["run"] + 1).otherwise(0)
+        return F.struct(run.alias("run"), F.greatest(acc["best"], run).alias("best"))
+
+    start = F.struct(F.lit(0).alias("run"), F.lit(0).alias("best"))
+    return F.aggregate(matches, start, step, lambda acc: acc["best"])
 
 
 def _code_zip() -> Path:
