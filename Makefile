@@ -4,13 +4,16 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 QUICK  ?=
 ifeq ($(QUICK),1)
-# A first look in about 5 minutes: one scale, the timings only (no start-up or peak-memory
-# benchmark), one sample per combination.
+# A first look in under 5 minutes: scale 1, one worker (every engine has a bar), the timings only
+# (no start-up or peak-memory benchmark), one warm-up call and one timed call per combination.
+# (`asv run --quick` would time the first, cold call.)
 SCALES    ?= 1
-ASV_FLAGS ?= --quick --bench 'time_'
+WORKERS   ?= 1
+ASV_FLAGS ?= -a repeat=1 -a rounds=1 --bench 'time_'
 else
 SCALES    ?= 1 10
 endif
+WORKERS ?=
 MACHINE ?= $(shell hostname)
 DATA   ?= data
 
@@ -51,7 +54,7 @@ bench: data
 	@mkdir -p .asv/parbench
 	$(BIN)/asv machine --yes --machine $(MACHINE) > /dev/null
 	$(BIN)/python -m workloads engines --json > .asv/parbench/$(MACHINE)-versions.json
-	PARBENCH_DATA=$(abspath $(DATA)) PARBENCH_SCALES="$(SCALES)" \
+	PARBENCH_DATA=$(abspath $(DATA)) PARBENCH_SCALES="$(SCALES)" PARBENCH_WORKERS="$(WORKERS)" \
 		$(BIN)/python -m reports.live --machine $(MACHINE) -- $(BIN)/asv run --python=same \
 		--machine $(MACHINE) --set-commit-hash $$(git rev-parse HEAD) $(ASV_FLAGS); \
 	status=$$?; $(BIN)/python -m reports --machine $(MACHINE) && exit $$status

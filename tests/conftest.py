@@ -19,6 +19,21 @@ from workloads.engines.base import Engine
 ROOT = Path(__file__).resolve().parents[1]
 #: Scales every test session generates (small: tests stay fast).
 TEST_SCALES = ("0.01", "0.1", "1")
+#: The fast tier (`pytest -m "not slow"`) leaves out the engines whose start or first query
+#: takes seconds (a JVM, a Ray or Dask cluster, process pools, fresh batch jobs) and the modules
+#: that start clusters, asv, a browser or interrupt whole commands.
+SLOW_ENGINES = {"spark", "ray", "dask-distributed", "dask-processes", "mapreduce", "batch"}
+SLOW_MODULES = {"test_benchmarks", "test_cluster", "test_interrupts", "test_scale_out",
+                "test_services", "test_engine_spark", "test_engine_ray", "test_engine_batch",
+                "test_engine_mapreduce"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        params = {str(v) for v in callspec.params.values()} if callspec else set()
+        if item.module.__name__ in SLOW_MODULES or params & SLOW_ENGINES:
+            item.add_marker(pytest.mark.slow)
 
 
 def run_cli(*args: str, check: bool = False, timeout: float = 300,

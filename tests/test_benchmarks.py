@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import asv_args
 
 from reports.load import load_machine
@@ -50,6 +51,7 @@ def test_asv_check(tmp_path, data_dir):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.timeout(1200)  # about a hundred asv processes, each starting its engine
 def test_smoke_every_engine(tmp_path, data_dir):
     """The whole suite on scale 0.01 and one worker (every engine process costs a start), one
     repeat: every combination runs and checks out."""

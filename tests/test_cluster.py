@@ -19,6 +19,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from conftest import require, require_slurm
 from servers import closed_port
 
 from workloads import cluster, services
@@ -77,20 +78,10 @@ def _assert_down(kind: str, state: Path, info: cluster.ClusterInfo) -> None:
     assert not cluster.status(kind, state)[0].running
 
 
-def _slurm_usable() -> None:
-    if shutil.which("slurmctld") or os.path.exists("/usr/sbin/slurmctld"):
-        if os.geteuid() != 0:
-            pytest.skip("the single-node Slurm cluster runs slurmd as root")
-        return
-    if os.geteuid() != 0:
-        pytest.skip("slurm is not installed (as root: .ci/install-slurm.sh)")
-    pytest.fail("slurm is not installed: run .ci/install-slurm.sh")
-
-
 def _spark_usable() -> None:
     pytest.importorskip("pyspark")
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        pytest.skip("spark needs java (OpenJDK 17+)")
+    require("Java", bool(shutil.which("java") or os.environ.get("JAVA_HOME")),
+            ".ci/install-java.sh (as root)")
 
 
 def _one_line(err: str) -> str:
@@ -126,7 +117,7 @@ def spark_up(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def slurm_up(tmp_path_factory):
-    _slurm_usable()
+    require_slurm()
     yield from _cluster("slurm", tmp_path_factory)
 
 
@@ -203,28 +194,27 @@ def test_ray_cli_up_status_down(state: Path, capsys: pytest.CaptureFixture[str])
     assert _marked(info.marker) == [] and not session.exists()
 
 
-def test_spark_standalone(spark_up, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pyspark.sql import SparkSession
-
-    monkeypatch.setenv("PYSPARK_PYTHON", sys.executable)
-    monkeypatch.setenv("SPARK_LOCAL_IP", "127.0.0.1")
+def test_spark_standalone(spark_up) -> None:
+    """A plain PySpark session on the cluster, with Python workers on its executor; in a process
+    of its own (a session's JVM outlives `stop()` and would stay this process's gateway)."""
     assert spark_up.env == {"PARBENCH_SPARK_MASTER": spark_up.address}
-    spark = (
-        SparkSession.builder.master(spark_up.address)
-        .appName("parbench-test-cluster")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.executor.memory", "512m")
-        .getOrCreate()
-    )
-    try:
-        assert spark.range(100).count() == 100
-        squares = spark.sparkContext.parallelize(range(10), 2).map(lambda x: x * x)
-        assert squares.sum() == 285  # Python workers on the executor
-    finally:
-        spark.stop()
+    code = f"""
+from pyspark.sql import SparkSession
+spark = (SparkSession.builder.master({spark_up.address!r}).appName("parbench-test-cluster")
+         .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+         .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
+         .config("spark.executor.memory", "512m").getOrCreate())
+try:
+    assert spark.range(100).count() == 100
+    squares = spark.sparkContext.parallelize(range(10), 2).map(lambda x: x * x)
+    assert squares.sum() == 285
+finally:
+    spark.stop()
+"""
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=180)
+    assert done.returncode == 0, done.stderr[-3000:]
     assert cluster.status("spark", spark_up.state_dir)[0].running
 
 
@@ -551,7 +541,7 @@ def _interrupted(proc: subprocess.Popen[str], sig: int, twice: bool = False) -> 
 def test_up_interrupted_while_starting_leaves_nothing(kind, sig, twice, state, capsys):
     """Ctrl-C or kill while daemons start: other commands on that cluster are refused meanwhile
     (naming the command at work); then everything stops, no state is left, one line, 128+sig."""
-    _spark_usable() if kind == "spark" else _slurm_usable()
+    _spark_usable() if kind == "spark" else require_slurm()
     web = ["--web-port", "0"] if kind == "spark" else []
     proc = _cli("up", kind, "--workers", "1", "--port", "0", *web, "--state", str(state))
     record = _wait_for(lambda: _starting(state / f"{kind}.json"))

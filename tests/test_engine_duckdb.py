@@ -33,9 +33,6 @@ LONG = "SELECT sum(hash(range)) FROM range(1_000_000_000)"
 needs_proc = pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="Linux only")
 
 
-def os_threads() -> int:
-    return len(os.listdir("/proc/self/task"))
-
 
 @pytest.fixture
 def started(request: pytest.FixtureRequest):
@@ -49,18 +46,31 @@ def started(request: pytest.FixtureRequest):
 # --------------------------------------------------------------------------- workers, settings
 
 
+def in_fresh_process(code: str) -> None:
+    """Run `code` in a fresh interpreter (nothing else of this session's engines runs threads or
+    holds sockets there); its assertion error is this test's."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
 @needs_proc
 @pytest.mark.parametrize("workers", [1, 2, 3])
 def test_workers_are_its_threads(workers):
     """N workers: `threads` is N, and the engine adds N threads to the process (its client
     thread and N - 1 of DuckDB's), no asynchronous I/O threads."""
-    before = os_threads()
-    with DuckDBEngine(workers) as engine:
-        engine._fetch(f"SELECT count(*) FROM range({10**7}) GROUP BY range % 7")
-        assert engine._fetch("SELECT current_setting('threads'), "
-                             "current_setting('async_threads')") == [(workers, 0)]
-        assert os_threads() - before == workers
-    assert os_threads() == before
+    in_fresh_process(f"""
+import os
+from workloads.engines.duckdb import DuckDBEngine
+threads = lambda: len(os.listdir("/proc/self/task"))
+before = threads()
+with DuckDBEngine({workers}) as engine:
+    engine._fetch("SELECT count(*) FROM range({10**7}) GROUP BY range % 7")
+    got = engine._fetch("SELECT current_setting('threads'), current_setting('async_threads')")
+    assert got == [({workers}, 0)], got
+    assert threads() - before == {workers}, (threads(), before)
+assert threads() == before, (threads(), before)
+""")
 
 
 def test_configuration_is_set_and_locked(monkeypatch):
@@ -78,9 +88,16 @@ def test_configuration_is_set_and_locked(monkeypatch):
     assert not Path(temp).exists()
 
 
-def test_it_listens_on_no_port(started, dataset):
-    started.run("top_scorers", dataset("0.01"))
+def test_it_listens_on_no_port(dataset):
+    paths = dataset("0.01").path
+    in_fresh_process(f"""
+import psutil
+from workloads.dataset import Dataset
+from workloads.engines.duckdb import DuckDBEngine
+with DuckDBEngine(2) as engine:
+    engine.run("top_scorers", Dataset.open({str(paths)!r}))
     assert psutil.Process().net_connections(kind="inet") == []
+""")
 
 
 def test_memory_limit_is_a_share_of_the_free_memory():

@@ -26,6 +26,7 @@ from html import unescape
 from pathlib import Path
 
 import pytest
+from conftest import require
 
 from reports import metrics, model
 from reports.__main__ import main
@@ -872,10 +873,10 @@ def browse(page: Path, screenshot: Path | None = None, width: int = 1500,
                 proc.wait()
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no chromium: run .ci/install-chromium.sh")
 def test_page_in_headless_chromium(real_page: Path, tmp_path: Path) -> None:
     """Every figure is drawn (inline SVG with a size) and every legend lies inside its figure;
     no console errors; the page stays short with its details closed."""
+    require("Chromium", CHROMIUM is not None, ".ci/install-chromium.sh (as root)")
     shot = Path(os.environ.get("PARBENCH_REPORT_SCREENSHOT", tmp_path / "report.png"))
     figs, errors, height = browse(real_page, shot)
     html = real_page.read_text(encoding="utf-8")

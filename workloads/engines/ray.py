@@ -275,12 +275,20 @@ def handler_exceptions_kept() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def descendants() -> dict[int, float]:
-    """This process's descendants: pid -> start time."""
+def children() -> set[int]:
+    """This process's direct children."""
+    return {proc.pid for proc in psutil.Process().children()}
+
+
+def descendants(pids: set[int]) -> dict[int, float]:
+    """The processes `pids` and all their descendants: pid -> start time."""
     found = {}
-    for proc in psutil.Process().children(recursive=True):
+    for pid in pids:
         with contextlib.suppress(psutil.Error):
-            found[proc.pid] = proc.create_time()
+            proc = psutil.Process(pid)
+            for p in (proc, *proc.children(recursive=True)):
+                with contextlib.suppress(psutil.Error):
+                    found[p.pid] = p.create_time()
     return found
 
 
@@ -343,6 +351,7 @@ class RayEngine(Engine):
         self.task_options: dict[str, Any] = {}
         #: The worker processes that ran the warm-up tasks (one per worker).
         self.worker_pids: set[int] = set()
+        self._started: set[int] = set()  # the processes `ray.init` started
 
     @property
     def on_this_machine(self) -> bool:
@@ -377,9 +386,15 @@ class RayEngine(Engine):
         super().start()
 
     def _init(self, **options: Any) -> None:
-        with signals_kept():
-            ray.init(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
-                     configure_logging=True, **options)
+        before = children()
+        try:
+            with signals_kept():
+                ray.init(include_dashboard=False, log_to_driver=False,
+                         logging_level=logging.ERROR, configure_logging=True, **options)
+        finally:
+            # Ray's servers started by `init`; their descendants are its workers. Other
+            # children of this process (another engine's) are not Ray's to stop.
+            self._started = children() - before
 
     def _local(self) -> None:
         """A Ray of `workers` CPUs on 127.0.0.1, its session in a private folder."""
@@ -437,7 +452,9 @@ class RayEngine(Engine):
 
     def stop(self) -> None:
         if self._env is not None:
-            ours = {**descendants(), **using(self._session)} if self._session else {}
+            ours = {}
+            if self._session is not None:
+                ours = {**descendants(self._started), **using(self._session)}
             if self._group is not None:
                 with contextlib.suppress(Exception):
                     remove_placement_group(self._group)
@@ -451,6 +468,7 @@ class RayEngine(Engine):
         self._session = None
         self.task_options = {}
         self.worker_pids = set()
+        self._started = set()
         if RayEngine._active is self:
             RayEngine._active = None
         atexit.unregister(self.stop)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import platform
+import time
 from multiprocessing.pool import Pool
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,20 @@ from workloads.settings import Settings
 DEFAULT_MAPPERS = "vectorised"
 DEFAULT_SERIALIZER = "marshal"
 PARTITIONS_PER_WORKER = 1
+#: How long `start` waits for every worker to have imported the jobs.
+WORKERS_READY_SECONDS = 60.0
+
+
+def _init_worker() -> None:
+    """A pool worker: signals as every engine's worker processes have them; the jobs (pandas,
+    Arrow) imported before any timed task."""
+    init_worker_process()
+    import workloads.engines.mapreduce.jobs  # noqa: F401
+
+
+def _worker_pid(_: int) -> int:
+    time.sleep(0.05)  # long enough that an idle worker takes the next one
+    return os.getpid()
 
 
 class MapReduceEngine(Engine):
@@ -63,15 +79,17 @@ class MapReduceEngine(Engine):
     def start(self) -> None:
         if self.started:
             return
-        # forkserver: workers are forked from a server process that has imported the jobs once,
-        # so they start at once with them loaded. Forking this process instead is unsafe once
-        # another framework runs threads in it (Polars' pool, a Dask client's event loop): a
-        # lock held by one of them at the fork stays held in the child forever. The server (and
-        # multiprocessing's resource tracker) lives as long as this interpreter.
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([jobs.__name__])
-        self._pool = context.Pool(self.workers, init_worker_process)
+        # spawn: each worker is a fresh interpreter. Forking this process is unsafe once another
+        # framework runs threads in it (Polars' pool, a Dask client's event loop): a lock held by
+        # one of them at the fork stays held in the child forever. A fork server would avoid
+        # that too, but its socket lives in a temporary folder that a killed run leaves behind.
+        context = multiprocessing.get_context("spawn")
+        self._pool = context.Pool(self.workers, _init_worker)
         self.workdir = str(scratch.folder("mapreduce"))
+        seen: set[int] = set()
+        deadline = time.monotonic() + WORKERS_READY_SECONDS
+        while len(seen) < self.workers and time.monotonic() < deadline:
+            seen |= set(self._pool.map(_worker_pid, range(self.workers), chunksize=1))
         super().start()
 
     def stop(self) -> None:
