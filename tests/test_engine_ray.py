@@ -95,15 +95,17 @@ def test_stop_leaves_no_process_and_no_session_folder(dataset, monkeypatch):
     had_token = token.exists()
     tmp = Path(tempfile.mkdtemp(dir="/tmp"))  # short: Ray's socket paths fit beneath it
     monkeypatch.setattr("tempfile.tempdir", str(tmp))
+    others = {p.pid for p in psutil.Process().children(recursive=True)}  # other engines'
     e = engines.create("ray", 2)
     e.start()
     session = e._session
     assert session is not None and session.parent == tmp
     e.run("wordcount", dataset("0.01"))
-    started = psutil.Process().children(recursive=True)
+    started = [p for p in psutil.Process().children(recursive=True) if p.pid not in others]
     assert ray_workers([os.getpid()]) and ray_engine.using(session)
     e.stop()
     assert [p for p in started if p.is_running() and p.status() != psutil.STATUS_ZOMBIE] == []
+    assert all(psutil.pid_exists(pid) for pid in others), "another engine's process was ended"
     assert not ray_engine.using(session) and list(tmp.iterdir()) == []
     assert token.exists() == had_token
     tmp.rmdir()
