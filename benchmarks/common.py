@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import signal
 import time
 from functools import cache
 from pathlib import Path
 from typing import NoReturn
+
+import psutil
 
 from workloads import engines, scratch, spec
 from workloads.dataset import Dataset
@@ -83,7 +86,15 @@ VERSIONS: dict[str, dict[str, str]] = {}
 
 def _interrupted(signum: int, frame: object) -> NoReturn:
     """Ctrl-C, or asv's SIGTERM at a timeout: asv kills this process 0.1 s later, too soon to
-    stop an engine, so its temporary files go now (its processes end with this one)."""
+    stop an engine, so its processes are killed and its temporary files removed now (killed
+    first: a worker still running could write into a folder just removed)."""
+    for started in _ENGINES.values():
+        started.halting()
+    children = psutil.Process().children(recursive=True)
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+    psutil.wait_procs(children, timeout=0.05)
     scratch.remove_all()
     raise KeyboardInterrupt
 

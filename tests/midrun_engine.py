@@ -1,5 +1,6 @@
 """Every registered engine, marked: its workload methods first touch the file named by
-$MIDRUN_MARK, then run the real engine's code. Registered through the `engines` setting by
+$MIDRUN_MARK, then run the real engine's code, again and again until a signal ends the run (a
+fast engine is still mid-run whenever the signal comes). Registered through the `engines` setting by
 test_interrupts (`marked-<name>=tests/midrun_engine.py:<Suite>`), so that a signal can be sent
 once a run is known to be in flight."""
 
@@ -17,7 +18,8 @@ def _marking(method: Any) -> Any:
     @functools.wraps(method)
     def marked(self: Any, **inputs: Any) -> Any:
         Path(os.environ["MIDRUN_MARK"]).touch()
-        return method(self, **inputs)
+        while True:
+            method(self, **inputs)
 
     return marked
 

@@ -88,13 +88,14 @@ def test_workers_are_single_threaded_processes(workers, engine, dataset):
     assert set(pids) <= e.worker_pids and set(threads) == {1}
 
 
-def test_stop_leaves_no_process_and_no_session_folder(dataset, monkeypatch):
+def test_stop_leaves_no_process_and_no_session_folder(engine, dataset, monkeypatch):
     """Nothing of Ray is left after stop: no process, no session folder, no token file (Ray
     would write ~/.ray/auth_token for a new local cluster)."""
     token = Path.home() / ".ray" / "auth_token"
     had_token = token.exists()
     tmp = Path(tempfile.mkdtemp(dir="/tmp"))  # short: Ray's socket paths fit beneath it
     monkeypatch.setattr("tempfile.tempdir", str(tmp))
+    engine.release("ray")  # one Ray per process: starting this one would stop the session's
     others = {p.pid for p in psutil.Process().children(recursive=True)}  # other engines'
     e = engines.create("ray", 2)
     e.start()

@@ -128,6 +128,11 @@ class Engine(abc.ABC):
             cap_arrow_threads(self.workers)
         self.started = True
 
+    def halting(self) -> None:
+        """Called from a signal handler just before this engine's processes are killed, with
+        no time to stop it: keep it from starting new ones. Nothing by default."""
+        return None
+
     def stop(self) -> None:
         if self.in_process and self.started:
             cap_arrow_threads(None)

@@ -433,6 +433,15 @@ class DaskDistributedEngine(DaskEngine):
                     self._local_cluster()
         super().start()
 
+    def halting(self) -> None:
+        # A nanny replaces a worker that dies; closing gracefully, it does not.
+        from distributed import Nanny
+
+        if self.cluster is not None:
+            for nanny in list(self.cluster.workers.values()):
+                if isinstance(nanny, Nanny):
+                    nanny.close_gracefully("parbench: interrupted")
+
     def _local_cluster(self) -> None:
         from distributed import Client, LocalCluster
 
