@@ -39,12 +39,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-FORMAT = 1
-#: Beside asv's results folder; the report reads the same place (`reports.sidecar`).
-SIDECAR_DIR = "parbench"
-OUTCOMES_DIR = "outcomes"
-#: asv's benchmark kinds, by method prefix.
-BENCHMARK_PREFIXES = ("time_", "timeraw_", "track_", "mem_", "peakmem_")
+# The record format, its folder beside asv's results and the benchmark kinds: defined where the
+# report reads them.
+from reports.sidecar import BENCHMARK_PREFIXES, FORMAT, OUTCOMES_DIR, SIDECAR_DIR
+
 #: Longest reason kept (a mismatch message names a few keys; tracebacks are not kept).
 MAX_REASON = 1000
 

@@ -27,7 +27,6 @@ from workloads.errors import ParbenchError
 PROG = "python -m reports.live"
 #: The suite's modules (those asv discovers in `benchmarks/`).
 SUITE = ("benchmarks.bench_engines", "benchmarks.bench_datagen")
-PREFIXES = ("time_", "track_", "peakmem_", "mem_", "timeraw_")
 POLL_SECONDS = 1.0
 
 
@@ -43,7 +42,7 @@ def combinations(patterns: list[str]) -> list[str]:
             for attr in dir(cls):
                 method = getattr(cls, attr)
                 name = f"{short}.{cls_name}.{attr}"
-                if not (attr.startswith(PREFIXES) and callable(method)):
+                if not (attr.startswith(sidecar.BENCHMARK_PREFIXES) and callable(method)):
                     continue
                 if patterns and not any(re.search(p, name) for p in patterns):
                     continue

@@ -27,6 +27,8 @@ from reports.model import FAILED, FAILED_OR_TIMED_OUT, KILLED, OK, SKIPPED
 SIDECAR_DIR = "parbench"
 OUTCOMES_DIR = "outcomes"
 FORMAT = 1
+#: asv's benchmark kinds, by method prefix.
+BENCHMARK_PREFIXES = ("time_", "timeraw_", "track_", "mem_", "peakmem_")
 #: asv stores start times in whole milliseconds and durations to 5 significant digits.
 START_SLACK = 0.001
 DURATION_SLACK = 1e-4

@@ -8,13 +8,18 @@ the `finally` blocks and context managers on the way out have released what the 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import signal
 import sys
 import threading
+import time
 import warnings
 from collections.abc import Callable
 from typing import NoReturn
+
+import psutil
 
 from workloads.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, ParbenchError
 
@@ -30,12 +35,41 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM: unwind and clean up as for Ctrl-C."""
 
 
+#: Seconds the unwinding after Ctrl-C or SIGTERM may take before the command ends anyway.
+STOP_GRACE = 10.0
+#: The running command's name and its line after an interrupt (for the watchdog).
+_running: list[tuple[str, str]] = []
+_watchdog: list[threading.Thread] = []
+
+
+def _end_anyway(code: int) -> None:
+    """If the unwinding hangs (a framework interrupted while it held a lock of its own), end
+    the command's processes, remove its temporary files, say so and exit."""
+    time.sleep(STOP_GRACE)
+    from workloads import scratch
+
+    children = psutil.Process().children(recursive=True)
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+    psutil.wait_procs(children, timeout=2)
+    scratch.remove_all()
+    if _running:
+        report(*_running[-1])
+    os._exit(code)
+
+
 def _stop(signum: int, frame: object) -> NoReturn:
     """Ctrl-C or SIGTERM: unwind, so that every `finally` on the way out releases what it
     started; what the libraries log or warn while they are torn down mid-task is noise, and
-    the command's one line says what happened."""
+    the command's one line says what happened. A watchdog ends the command if that takes
+    longer than STOP_GRACE."""
     logging.disable(logging.CRITICAL)
     warnings.simplefilter("ignore")
+    code = EXIT_TERMINATED if signum == signal.SIGTERM else EXIT_INTERRUPTED
+    if not _watchdog:
+        _watchdog.append(threading.Thread(target=_end_anyway, args=(code,), daemon=True))
+        _watchdog[0].start()
     raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
 
@@ -50,6 +84,7 @@ def run(prog: str, main: Callable[[], int], interrupted: str = "interrupted") ->
     in_main = threading.current_thread() is threading.main_thread()
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)
                 } if in_main else {}
+    _running.append((prog, interrupted))
     try:
         return main()
     except ParbenchError as exc:
@@ -59,5 +94,6 @@ def run(prog: str, main: Callable[[], int], interrupted: str = "interrupted") ->
         report(prog, interrupted)
         return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
     finally:
+        _running.pop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
