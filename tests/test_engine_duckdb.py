@@ -29,7 +29,7 @@ from workloads.errors import DataError
 
 ROOT = Path(__file__).resolve().parents[1]
 #: A query that runs for seconds: what an interrupt must stop at once.
-LONG = "SELECT sum(hash(range)) FROM range(1_000_000_000)"
+LONG = "SELECT sum(hash(range)) FROM range(100_000_000_000)"
 needs_proc = pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="Linux only")
 
 
