@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import contextlib
 import os
 import signal
 import time
@@ -11,9 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import NoReturn
 
-import psutil
-
-from workloads import engines, scratch, spec
+from workloads import console, engines, spec
 from workloads.dataset import Dataset
 from workloads.engines.base import Engine
 from workloads.errors import DatasetError
@@ -86,16 +83,10 @@ VERSIONS: dict[str, dict[str, str]] = {}
 
 def _interrupted(signum: int, frame: object) -> NoReturn:
     """Ctrl-C, or asv's SIGTERM at a timeout: asv kills this process 0.1 s later, too soon to
-    stop an engine, so its processes are killed and its temporary files removed now (killed
-    first: a worker still running could write into a folder just removed)."""
+    stop an engine, so its processes are killed and its temporary files removed now."""
     for started in _ENGINES.values():
         started.halting()
-    children = psutil.Process().children(recursive=True)
-    for child in children:
-        with contextlib.suppress(psutil.Error):
-            child.kill()
-    psutil.wait_procs(children, timeout=0.05)
-    scratch.remove_all()
+    console.abandon(wait=0.05)
     raise KeyboardInterrupt
 
 

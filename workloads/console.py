@@ -21,6 +21,7 @@ from typing import NoReturn
 
 import psutil
 
+from workloads import scratch
 from workloads.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, ParbenchError
 
 
@@ -42,18 +43,23 @@ _running: list[tuple[str, str]] = []
 _watchdog: list[threading.Thread] = []
 
 
-def _end_anyway(code: int) -> None:
-    """If the unwinding hangs (a framework interrupted while it held a lock of its own), end
-    the command's processes, remove its temporary files, say so and exit."""
-    time.sleep(STOP_GRACE)
-    from workloads import scratch
-
+def abandon(wait: float) -> None:
+    """With no time left to stop the engines: kill this process's descendants (waiting at most
+    `wait` s for them to go), then remove its temporary files. Killed first: a process still
+    running could write into a folder just removed."""
     children = psutil.Process().children(recursive=True)
     for child in children:
         with contextlib.suppress(psutil.Error):
             child.kill()
-    psutil.wait_procs(children, timeout=2)
+    psutil.wait_procs(children, timeout=wait)
     scratch.remove_all()
+
+
+def _end_anyway(code: int) -> None:
+    """If the unwinding hangs (a framework interrupted while it held a lock of its own), end
+    the command's processes, remove its temporary files, say so and exit."""
+    time.sleep(STOP_GRACE)
+    abandon(wait=2)
     if _running:
         report(*_running[-1])
     os._exit(code)
