@@ -10,16 +10,18 @@ was skipped or never finished, and the data sizes and versions, for the report.
 
 Start-up depends on the engine and its workers, not on the data: `track_startup` is measured per
 worker count only. Peak memory is measured at the largest scale only, where it tells most.
+
+asv starts every combination as a new Python process (it does not fork them from one that has
+imported the suite), so importing this module imports no framework: a process imports only its
+own engine's, in `setup`.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from typing import Any
 
 from workloads import engines, spec
-from workloads.errors import ParbenchError
 from workloads.peakmem import measure
 
 from . import outcomes
@@ -33,8 +35,8 @@ class _EngineSuite:
     timeout = 1800
     number = 1
     rounds = 1
-    # After one warm-up call: at least 3 samples, at most 5, no new one after 10 s.
-    repeat = (3, 5, 10.0)
+    # After one warm-up call: at least 3 samples, at most 5, no new one after 5 s.
+    repeat = (3, 5, 5.0)
     _checked: set[tuple] = set()
 
     def setup(self, workers: int, scale: str | None = None) -> None:
@@ -98,9 +100,3 @@ outcomes.recorded(_EngineSuite, info=_facts)
 for _name in engines.names(SETTINGS):
     globals()[engines.suite_name(_name)] = type(
         engines.suite_name(_name), (_EngineSuite,), {"engine_name": _name, "__module__": __name__})
-    # Imported here, once: asv forks every benchmark process from a server that has imported this
-    # module, so no process pays again for importing pandas, Dask or PySpark (a second or more
-    # each, which start-up would otherwise count). An engine whose framework must be set up
-    # before its import (Polars' pool size) imports it in `start`.
-    with contextlib.suppress(ParbenchError):
-        engines.implementation(_name, SETTINGS)

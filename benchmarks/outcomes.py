@@ -155,6 +155,15 @@ def _class_name(obj: object) -> str:
     return f"{module}.{cls.__name__}"
 
 
+def _asv_method() -> str | None:
+    """The benchmark method asv started this process for, from its command line
+    (`benchmark.py run DIR bench_engines.Spark.time_wordcount-3 ...`); None elsewhere."""
+    argv = sys.argv
+    if len(argv) > 3 and Path(argv[0]).name == "benchmark.py" and argv[1] == "run":
+        return argv[3].rpartition("-")[0].rpartition(".")[2] or None
+    return None
+
+
 #: (class, params) whose `start` this process has written: asv calls setup before every sample.
 _STARTED: set[tuple[str, tuple]] = set()
 
@@ -165,7 +174,8 @@ def _wrap_setup(setup: Callable[..., None] | None, info: Info | None) -> Callabl
         first = (name, params) not in _STARTED
         if first:
             _STARTED.add((name, params))
-            write("start", name, params, timeout=getattr(self, "timeout", None))
+            write("start", name, params, method=_asv_method(),
+                  timeout=getattr(self, "timeout", None))
         try:
             if setup is not None:
                 setup(self, *params)

@@ -84,6 +84,7 @@ def run(command: list[str], folder: Path, total: int) -> tuple[int, float]:
     offsets = {path: path.stat().st_size for path in folder.glob("*.jsonl")}
     began = time.monotonic()
     seen = 0
+    benchmark = None
     proc = subprocess.Popen(command)
     while True:
         done = proc.poll() is not None
@@ -94,7 +95,10 @@ def run(command: list[str], folder: Path, total: int) -> tuple[int, float]:
                 left = elapsed / seen * max(total - seen, 0) if seen > 1 else None
                 estimate = f", about {_minutes(left)} left" if left is not None else ""
                 what = ".".join(filter(None, (record["benchmark"], record.get("method"))))
-                print(f"[{seen}/{total}] {_minutes(elapsed)} elapsed{estimate}: "
+                # asv ends its line naming a benchmark only when all its combinations are done.
+                lead = "\n" if what != benchmark else ""
+                benchmark = what
+                print(f"{lead}[{seen}/{total}] {_minutes(elapsed)} elapsed{estimate}: "
                       f"{what} ({', '.join(record['params'])})",
                       file=sys.stderr, flush=True)
         if done:

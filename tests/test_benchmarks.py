@@ -103,3 +103,29 @@ def test_altered_data_fails_before_timing(tmp_path, data_dir):
     out = proc.stdout + proc.stderr
     assert "part-00001.csv no longer matches its sha256" in out, out[-4000:]
     assert cells_of(cells, "pandas", "mean_home_score")[1].status == FAILED
+
+
+def test_live_progress_counts_every_combination(tmp_path, data_dir):
+    """`make bench`'s runner: a line per combination (k of N, benchmark, parameters) and the
+    final counts, which match what asv stored (one ok, one skipped: pandas has one worker)."""
+    asv(tmp_path, data_dir, "machine", "--yes", "--machine", MACHINE).check_returncode()
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                          text=True, check=True).stdout.strip()
+    command = asv_args(tmp_path, "run", "--python=same", "--quick", "--machine", MACHINE,
+                       "--set-commit-hash", head, "-b", r"Pandas\.time_home_advantage")
+    env = {**os.environ, "HOME": str(tmp_path), "PARBENCH_DATA": str(data_dir),
+           "PARBENCH_SCALES": "0.01", "PARBENCH_WORKERS": "1 2", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-m", "reports.live", "--machine", MACHINE,
+                           "--results", str(tmp_path / "results"), "--", *command],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    lines = [ln.strip() for ln in proc.stderr.splitlines() if ln.strip()]
+    assert "asv: 2 combinations to run" in lines, proc.stderr
+    name = "bench_engines.Pandas.time_home_advantage"
+    assert any(ln.startswith("[1/2] 0 min") and ln.endswith(f"{name} (1, '0.01')")
+               for ln in lines), proc.stderr
+    assert any(ln.startswith("[2/2]") and "left" in ln and ln.endswith(f"{name} (2, '0.01')")
+               for ln in lines), proc.stderr
+    assert lines[-1].endswith("in all; 1 ok, 0 failed or timed out, 1 skipped"), proc.stderr
+    cells = load_machine(tmp_path / "results", MACHINE).cells
+    assert sorted(c.status for c in cells) == sorted([OK, SKIPPED])
