@@ -446,10 +446,12 @@ class DaskDistributedEngine(DaskEngine):
         from distributed import Client, LocalCluster
 
         # No dashboard, and the scheduler's HTTP routes on a free loopback port rather than
-        # 8787, which another cluster may hold.
+        # 8787, which another cluster may hold. The workers log nothing below CRITICAL: a
+        # task's error reaches the client as its exception (the one line parbench prints), and
+        # at ERROR a worker whose peer is closed by Ctrl-C prints a traceback mid-transfer.
         self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
                                     processes=True, dashboard_address=None, host="127.0.0.1",
-                                    silence_logs=logging.ERROR,
+                                    silence_logs=logging.CRITICAL,
                                     scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
         self.client = Client(self.cluster, set_as_default=False)
         self.client.run(warm_worker, True)
