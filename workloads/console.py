@@ -41,6 +41,28 @@ STOP_GRACE = 10.0
 #: The running command's name and its line after an interrupt (for the watchdog).
 _running: list[tuple[str, str]] = []
 _watchdog: list[threading.Thread] = []
+#: The command's own stderr while fd 2 is muted after an interrupt.
+_stderr: list[int] = []
+
+
+def _mute_stderr() -> None:
+    """Point file descriptor 2 at /dev/null: native code torn down mid-task (Ray's core worker,
+    the JVM's gateway) writes its errors there directly, past Python's logging. `report` writes
+    to the saved original."""
+    if _stderr:
+        return
+    with contextlib.suppress(Exception):
+        sys.stderr.flush()
+    _stderr.append(os.dup(2))
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+
+
+def _unmute_stderr() -> None:
+    if _stderr:
+        os.dup2(_stderr[0], 2)
+        os.close(_stderr.pop())
 
 
 def abandon(wait: float) -> None:
@@ -67,11 +89,12 @@ def _end_anyway(code: int) -> None:
 
 def _stop(signum: int, frame: object) -> NoReturn:
     """Ctrl-C or SIGTERM: unwind, so that every `finally` on the way out releases what it
-    started; what the libraries log or warn while they are torn down mid-task is noise, and
-    the command's one line says what happened. A watchdog ends the command if that takes
-    longer than STOP_GRACE."""
+    started; what the libraries log, warn or write to stderr while they are torn down
+    mid-task is noise, and the command's one line says what happened. A watchdog ends the
+    command if that takes longer than STOP_GRACE."""
     logging.disable(logging.CRITICAL)
     warnings.simplefilter("ignore")
+    _mute_stderr()
     code = EXIT_TERMINATED if signum == signal.SIGTERM else EXIT_INTERRUPTED
     if not _watchdog:
         _watchdog.append(threading.Thread(target=_end_anyway, args=(code,), daemon=True))
@@ -81,7 +104,11 @@ def _stop(signum: int, frame: object) -> NoReturn:
 
 def report(prog: str, message: str) -> None:
     """Print one line on stderr, as every CLI of the project does."""
-    print(f"{prog}: {message}", file=sys.stderr, flush=True)
+    line = f"{prog}: {message}\n"
+    if _stderr:
+        os.write(_stderr[0], line.encode())
+    else:
+        print(line, end="", file=sys.stderr, flush=True)
 
 
 def run(prog: str, main: Callable[[], int], interrupted: str = "interrupted") -> int:
@@ -101,5 +128,6 @@ def run(prog: str, main: Callable[[], int], interrupted: str = "interrupted") ->
         return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
     finally:
         _running.pop()
+        _unmute_stderr()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
