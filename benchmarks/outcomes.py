@@ -14,11 +14,11 @@ stderr). So every benchmark process appends what it knows to JSON lines beside a
 Each record holds `v` (this format), `t` (Unix time), `event`, `env` and `commit` (`ASV_ENV_NAME`,
 `ASV_COMMIT`: asv sets them only in environments it builds), `executable` (the Python that asv
 started: an existing environment's name and its results' `python`), `host`, `pid`, `benchmark`
-(asv's name of the class, `bench_engines.Spark`), `method` (`time_wordcount`, where known: `setup`
-serves every method of its class), `params` (asv's repr strings, as in its results files) and
-`reason` or the facts. asv tells benchmark
-processes neither the machine nor, with `--python=same --set-commit-hash`, the commit or the
-environment, so `reports.sidecar` ties a record to a stored result by benchmark, parameters and
+(asv's name of the class, `bench_engines.Spark`), `method` (`time_wordcount`, where known: from
+asv's command line for `start`, from the benchmark for `skip` and `fail`), `params` (asv's repr
+strings, as in its results files) and `reason` or the facts. asv tells benchmark processes
+neither the machine nor, with `--python=same --set-commit-hash`, the commit or the environment,
+so `reports.sidecar` ties a record to a stored result by benchmark, parameters and
 time (a results file holds each benchmark's start and duration, and asv runs one benchmark at a
 time per environment), and by environment or executable where recorded.
 
