@@ -20,25 +20,35 @@ ASV = [sys.executable, "-m", "asv"]
 MACHINE = "parbench-test"
 
 
+def asv_env(tmp: Path, data: Path, env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of an asv run under `tmp`: a private HOME, `data`, scale 0.01."""
+    return {**os.environ, "HOME": str(tmp), "PARBENCH_DATA": str(data),
+            "PARBENCH_SCALES": "0.01", "PARBENCH_WORKERS": "1 2", **(env or {})}
+
+
 def asv(tmp: Path, data: Path, *args: str, env: dict[str, str] | None = None,
         timeout: float = 2700) -> subprocess.CompletedProcess:
     """Run asv on this checkout with results kept under `tmp` (never the user's .asv)."""
-    full_env = {**os.environ, "HOME": str(tmp), "PARBENCH_DATA": str(data),
-                "PARBENCH_SCALES": "0.01", "PARBENCH_WORKERS": "1 2", **(env or {})}
-    return subprocess.run(asv_args(tmp, *args), cwd=tmp, env=full_env, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(asv_args(tmp, *args), cwd=tmp, env=asv_env(tmp, data, env),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def quick_run(tmp: Path, data: Path, bench: str | None = None,
+              env: dict[str, str] | None = None) -> list[str]:
+    """`asv machine` for MACHINE under `tmp`, then the arguments of `asv run --quick` on this
+    commit (of the benchmarks matching `bench`)."""
+    asv(tmp, data, "machine", "--yes", "--machine", MACHINE, env=env).check_returncode()
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                          text=True, check=True).stdout.strip()
+    return ["run", "--python=same", "--quick", "--show-stderr", "--machine", MACHINE,
+            "--set-commit-hash", head, *(["-b", bench] if bench else [])]
 
 
 def run_suite(tmp: Path, data: Path, bench: str | None = None,
               env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess, list[Cell]]:
     """`asv run --quick` on this commit; the process and every stored result (as the report
     reads them)."""
-    asv(tmp, data, "machine", "--yes", "--machine", MACHINE, env=env).check_returncode()
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                          text=True, check=True).stdout.strip()
-    args = ["run", "--python=same", "--quick", "--show-stderr", "--machine", MACHINE,
-            "--set-commit-hash", head, *(["-b", bench] if bench else [])]
-    proc = asv(tmp, data, *args, env=env)
+    proc = asv(tmp, data, *quick_run(tmp, data, bench, env), env=env)
     return proc, load_machine(tmp / "results", MACHINE).cells
 
 
@@ -108,16 +118,11 @@ def test_altered_data_fails_before_timing(tmp_path, data_dir):
 def test_live_progress_counts_every_combination(tmp_path, data_dir):
     """`make bench`'s runner: a line per combination (k of N, benchmark, parameters) and the
     final counts, which match what asv stored (one ok, one skipped: pandas has one worker)."""
-    asv(tmp_path, data_dir, "machine", "--yes", "--machine", MACHINE).check_returncode()
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                          text=True, check=True).stdout.strip()
-    command = asv_args(tmp_path, "run", "--python=same", "--quick", "--machine", MACHINE,
-                       "--set-commit-hash", head, "-b", r"Pandas\.time_home_advantage")
-    env = {**os.environ, "HOME": str(tmp_path), "PARBENCH_DATA": str(data_dir),
-           "PARBENCH_SCALES": "0.01", "PARBENCH_WORKERS": "1 2", "PYTHONPATH": str(ROOT)}
+    command = asv_args(tmp_path, *quick_run(tmp_path, data_dir, r"Pandas\.time_home_advantage"))
     proc = subprocess.run([sys.executable, "-m", "reports.live", "--machine", MACHINE,
                            "--results", str(tmp_path / "results"), "--", *command],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+                          cwd=tmp_path, env=asv_env(tmp_path, data_dir, {"PYTHONPATH": str(ROOT)}),
+                          capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     lines = [ln.strip() for ln in proc.stderr.splitlines() if ln.strip()]
     assert "asv: 2 combinations to run" in lines, proc.stderr
