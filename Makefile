@@ -55,7 +55,7 @@ bench: data
 	$(BIN)/asv machine --yes --machine $(MACHINE) > /dev/null
 	$(BIN)/python -m workloads engines --json > .asv/parbench/$(MACHINE)-versions.json
 	PARBENCH_DATA=$(abspath $(DATA)) PARBENCH_SCALES="$(SCALES)" PARBENCH_WORKERS="$(WORKERS)" \
-		$(BIN)/python -m reports.live --machine $(MACHINE) -- $(BIN)/asv run --python=same \
+		$(BIN)/python -m benchmarks.progress --machine $(MACHINE) -- $(BIN)/asv run --python=same \
 		--machine $(MACHINE) --set-commit-hash $$(git rev-parse HEAD) $(ASV_FLAGS); \
 	status=$$?; $(BIN)/python -m reports --machine $(MACHINE) && exit $$status
 

@@ -21,8 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from benchmarks.peakmem import measure
 from workloads import engines, spec
-from workloads.peakmem import measure
 
 from . import outcomes
 from .common import SCALES, SETTINGS, STARTUP, VERSIONS, WORKERS, engine, input_sizes, verified

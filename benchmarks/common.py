@@ -10,12 +10,13 @@ from functools import cache
 from pathlib import Path
 from typing import NoReturn
 
-from workloads import console, engines, spec
-from workloads.dataset import Dataset
+from workloads import engines, spec
+from workloads.data.dataset import Dataset
 from workloads.engines.base import Engine
-from workloads.errors import DatasetError
 from workloads.layout import MANIFEST, SCALE_PREFIX, TEXT
-from workloads.settings import Settings
+from workloads.runtime import console
+from workloads.runtime.errors import DatasetError
+from workloads.runtime.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = Settings.from_env(root=ROOT)

@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from datagen import GENERATOR, __version__, store
-from workloads import console, limits
-from workloads.errors import EXIT_FAILED, ParbenchError
 from workloads.layout import FORMATS, scale_dirname
-from workloads.settings import DEFAULT_DATA, Settings
+from workloads.runtime import console, limits
+from workloads.runtime.errors import EXIT_FAILED, ParbenchError
+from workloads.runtime.settings import DEFAULT_DATA, Settings
 
 PROG = "python -m datagen"
 DEFAULT_SEED = 2022

@@ -20,9 +20,9 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from workloads.dataset import Dataset, sha256
-from workloads.errors import DatasetError
+from workloads.data.dataset import Dataset, sha256
 from workloads.layout import MANIFEST, PARTIAL_MARK
+from workloads.runtime.errors import DatasetError
 
 OLD_MARK = ".old-"
 _STALE_RE = re.compile(r"^\.(?P<name>.+)(?:\.partial-|\.old-)(?P<host>[A-Za-z0-9-]+)-(?P<pid>\d+)$")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from reports import load
 from reports.build import build
-from workloads import console
+from workloads.runtime import console
 
 PROG = "python -m reports"
 

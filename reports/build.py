@@ -9,7 +9,7 @@ from pathlib import Path
 
 from reports import export, load, page
 from reports.load import NoResults
-from workloads.errors import ParbenchError
+from workloads.runtime.errors import ParbenchError
 
 
 def _slug(name: str) -> str:

@@ -26,7 +26,7 @@ from reports import model
 from reports.model import PEAK_MEMORY, STARTUP, Cell, DataSize, MachineReport
 from reports.sidecar import Sidecar, folder
 from workloads import engines
-from workloads.errors import ParbenchError
+from workloads.runtime.errors import ParbenchError
 
 #: asv's own default when neither the benchmark nor asv.conf.json sets a timeout.
 DEFAULT_TIMEOUT = 60.0

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from workloads import engines
-from workloads.dataset import Dataset
+from workloads.data.dataset import Dataset
 from workloads.engines.base import Engine
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,7 +24,7 @@ TEST_SCALES = ("0.01", "0.1", "1")
 #: that start clusters, asv, a browser or interrupt whole commands.
 SLOW_ENGINES = {"spark", "ray", "dask-distributed", "dask-processes", "mapreduce", "batch"}
 SLOW_MODULES = {"test_benchmarks", "test_cluster", "test_interrupts", "test_scale_out",
-                "test_services", "test_engine_spark", "test_engine_ray", "test_engine_batch",
+                "test_probes", "test_engine_spark", "test_engine_ray", "test_engine_batch",
                 "test_engine_mapreduce"}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from workloads.dataset import Dataset, Input
+from workloads.data.dataset import Dataset, Input
 from workloads.layout import CSV_COLUMNS, GOAL_COLUMNS
 
 #: The workloads that move rows by key (a shuffle by team; a join on the match key).

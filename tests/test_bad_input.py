@@ -2,7 +2,7 @@
 or a wrong answer.
 
 The same malformed file is refused the same way by every engine (the one validation of
-`workloads.validate`); a dataset in a folder whose name holds glob characters is read exactly;
+`workloads.data.validate`); a dataset in a folder whose name holds glob characters is read exactly;
 worker counts above the machine's bound are refused before anything starts.
 """
 
@@ -20,9 +20,9 @@ import pytest
 
 from workloads import engines, spec
 from workloads.cli import main
-from workloads.dataset import Dataset
-from workloads.errors import ParbenchError
-from workloads.settings import Settings
+from workloads.data.dataset import Dataset
+from workloads.runtime.errors import ParbenchError
+from workloads.runtime.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 ENGINES = engines.names()

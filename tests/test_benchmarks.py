@@ -119,7 +119,7 @@ def test_live_progress_counts_every_combination(tmp_path, data_dir):
     """`make bench`'s runner: a line per combination (k of N, benchmark, parameters) and the
     final counts, which match what asv stored (one ok, one skipped: pandas has one worker)."""
     command = asv_args(tmp_path, *quick_run(tmp_path, data_dir, r"Pandas\.time_home_advantage"))
-    proc = subprocess.run([sys.executable, "-m", "reports.live", "--machine", MACHINE,
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.progress", "--machine", MACHINE,
                            "--results", str(tmp_path / "results"), "--", *command],
                           cwd=tmp_path, env=asv_env(tmp_path, data_dir, {"PYTHONPATH": str(ROOT)}),
                           capture_output=True, text=True, timeout=300)

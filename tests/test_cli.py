@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from workloads.dataset import sha256
+from workloads.data.dataset import sha256
 
 
 def one_line_error(proc, code: int, *needles: str) -> None:

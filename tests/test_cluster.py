@@ -22,9 +22,9 @@ import pytest
 from conftest import require, require_slurm
 from servers import closed_port
 
-from workloads import cluster, services
+from workloads import cluster, probes
 from workloads.cluster._procs import port_free
-from workloads.errors import ParbenchError
+from workloads.runtime.errors import ParbenchError
 
 LOOPBACK = {"127.0.0.1", "::ffff:127.0.0.1"}  # Java's IPv4 sockets show as IPv4-mapped IPv6
 CLI = ("workloads", "cluster")
@@ -182,7 +182,7 @@ def test_ray_cli_up_status_down(state: Path, capsys: pytest.CaptureFixture[str])
     info = cluster.ClusterInfo.load("ray", state)
     assert info is not None and info.capacity == "1 node, 2 CPUs"
     assert capsys.readouterr().out == f"export PARBENCH_RAY_ADDRESS={info.address}\n"
-    services.check_ray(info.address, 5.0)
+    probes.check_ray(info.address, 5.0)
     session = (state / "ray" / "run").resolve()
     assert any(p.name.startswith("session_") for p in session.iterdir())
     procs = _tree(info.pids)
@@ -256,7 +256,7 @@ def test_everything_started_listens_on_loopback_only(dask_up, spark_up, slurm_up
     assert engine("dask-distributed", 2).cluster is not None, "a LocalCluster"
     assert engine("spark", 2).sc.master == "local[2]"
     assert engine("ray", 2)._session is not None, "a local Ray"
-    slurm_names = set(services.host_addresses(socket.gethostname()))
+    slurm_names = set(probes.host_addresses(socket.gethostname()))
     for info, allowed in [(dask_up, LOOPBACK), (spark_up, LOOPBACK),
                           (slurm_up, LOOPBACK | slurm_names), (ray_up, LOOPBACK)]:
         found = _listeners(_tree(info.pids))

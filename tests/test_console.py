@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from workloads.errors import EXIT_INTERRUPTED, EXIT_TERMINATED
+from workloads.runtime.errors import EXIT_INTERRUPTED, EXIT_TERMINATED
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 #: or hangs; it starts a child first and prints the child's PID once it is ready.
 COMMAND = textwrap.dedent("""
     import os, subprocess, sys, time
-    from workloads import console
+    from workloads.runtime import console
     console.STOP_GRACE = 1.0
     def main():
         child = None

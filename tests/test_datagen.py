@@ -26,7 +26,7 @@ import pytest
 
 from datagen import answers, goals, model, store, synthetic
 from workloads import layout, spec
-from workloads.dataset import Dataset, DatasetError
+from workloads.data.dataset import Dataset, DatasetError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -557,7 +557,7 @@ def _shipped(name: str) -> list[dict[str, str]]:
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_the_real_goal_file_is_well_formed(data: dict[str, Path], fmt: str) -> None:
     """Its mess (NA scorers and minutes, quoted names) is valid data, for every engine."""
-    from workloads.validate import validate
+    from workloads.data.validate import validate
 
     validate(Dataset.open(data["tutorial"]).inputs("top_scorers", fmt).values())
     validate(Dataset.open(data["scale-0.1"]).inputs("top_scorers", fmt).values())

@@ -10,10 +10,10 @@ import pytest
 from conftest import require_slurm
 
 from workloads import cluster, spec
-from workloads.dataset import Input
-from workloads.engines.batch import BatchEngine, shard
-from workloads.errors import JobFailed
-from workloads.settings import Settings
+from workloads.data.dataset import Input
+from workloads.engines.batch.engine import BatchEngine, shard
+from workloads.runtime.errors import JobFailed
+from workloads.runtime.settings import Settings
 
 
 def test_shards_cover_every_file_once():

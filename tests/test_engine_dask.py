@@ -16,8 +16,8 @@ from keyed_inputs import DUPLICATE_KEY_ANSWER, KEYED, duplicate_key_inputs, goal
 from servers import closed_port, http_server, silent_port
 
 from workloads import engines, spec
-from workloads.errors import DataError, EngineUnavailable
-from workloads.settings import Settings
+from workloads.runtime.errors import DataError, EngineUnavailable
+from workloads.runtime.settings import Settings
 
 ADDRESS_ENV = Settings.variable("dask_address")
 DASK = ["dask-threads", "dask-processes", "dask-distributed"]

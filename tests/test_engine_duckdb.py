@@ -21,11 +21,11 @@ import duckdb
 import psutil
 import pytest
 
-from workloads import limits
-from workloads.dataset import Input
+from workloads.data.dataset import Input
 from workloads.engines import duckdb as duckdb_engine
 from workloads.engines.duckdb import DuckDBEngine
-from workloads.errors import DataError
+from workloads.runtime import limits
+from workloads.runtime.errors import DataError
 
 ROOT = Path(__file__).resolve().parents[1]
 #: A query that runs for seconds: what an interrupt must stop at once.
@@ -92,7 +92,7 @@ def test_it_listens_on_no_port(dataset):
     paths = dataset("0.01").path
     in_fresh_process(f"""
 import psutil
-from workloads.dataset import Dataset
+from workloads.data.dataset import Dataset
 from workloads.engines.duckdb import DuckDBEngine
 with DuckDBEngine(2) as engine:
     engine.run("top_scorers", Dataset.open({str(paths)!r}))

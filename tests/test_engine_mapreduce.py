@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from workloads import spec
-from workloads.dataset import Input
+from workloads.data.dataset import Input
 from workloads.engines.mapreduce import MapReduceEngine
 from workloads.engines.mapreduce.runtime import partition
-from workloads.errors import DataError
+from workloads.runtime.errors import DataError
 
 ROOT = Path(__file__).resolve().parents[1]
 PROGRAM = f"{shlex.quote(sys.executable)} -m workloads.engines.mapreduce"

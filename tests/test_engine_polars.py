@@ -19,9 +19,9 @@ import psutil
 import pytest
 
 from workloads import engines, spec
-from workloads.dataset import Input
+from workloads.data.dataset import Input
 from workloads.engines.polars import engine as polars_engine
-from workloads.errors import DataError, EngineUnavailable
+from workloads.runtime.errors import DataError, EngineUnavailable
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The threads of Polars' pool are named polars-0, polars-1, ...

@@ -19,7 +19,7 @@ import psutil
 import pytest
 
 from workloads import engines
-from workloads.dataset import Input
+from workloads.data.dataset import Input
 from workloads.engines import ray as ray_engine
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,14 +18,15 @@ import pyspark
 import pytest
 from keyed_inputs import DUPLICATE_KEY_ANSWER, KEYED, duplicate_key_inputs, goal_file_errors
 
-from workloads import sparkjvm, spec
-from workloads.dataset import Input
+from workloads import spec
+from workloads.data.dataset import Input
 from workloads.engines import spark as spark_engine
-from workloads.errors import DataError
+from workloads.engines.spark import jvm
 from workloads.layout import GOAL_COLUMNS
-from workloads.settings import Settings
+from workloads.runtime.errors import DataError
+from workloads.runtime.settings import Settings
 
-MIN_JAVA = sparkjvm.min_java(pyspark.__version__)
+MIN_JAVA = jvm.min_java(pyspark.__version__)
 needs_java = pytest.mark.skipif(not spark_engine.SparkEngine.availability().ok,
                                 reason=f"Spark needs Java {MIN_JAVA}+")
 #: "Java 17+ is needed for PySpark 4.x.y" with the installed PySpark.
@@ -92,7 +93,7 @@ def test_java_version_is_parsed(tmp_path, monkeypatch, reported, major):
     monkeypatch.setenv("JAVA_HOME", str(tmp_path))
     avail = spark_engine.SparkEngine.availability()
     version = reported.split('"')[1]
-    assert sparkjvm.java_major(version) == major
+    assert jvm.java_major(version) == major
     assert avail.ok is (major >= MIN_JAVA)
     if avail.ok:
         assert avail.versions["java"] == version and "pyspark" in avail.versions

@@ -17,11 +17,11 @@ import pyarrow
 import pytest
 
 from workloads import engines, spec
-from workloads.dataset import Input
+from workloads.data.dataset import Input
 from workloads.engines.base import missing_workloads
-from workloads.engines.batch import job_env
-from workloads.errors import DataError, ParbenchError
-from workloads.settings import Settings
+from workloads.engines.batch.engine import job_env
+from workloads.runtime.errors import DataError, ParbenchError
+from workloads.runtime.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The registered engines that run on more than one worker.

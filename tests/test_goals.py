@@ -14,10 +14,10 @@ import pytest
 from keyed_inputs import DUPLICATE_KEY_ANSWER, duplicate_key_inputs
 
 from workloads import spec
-from workloads.dataset import Input
+from workloads.data.dataset import Input
 from workloads.engines.serial import SerialEngine
-from workloads.errors import DataError
 from workloads.layout import CSV_COLUMNS, GOAL_COLUMNS, MANIFEST
+from workloads.runtime.errors import DataError
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -52,7 +52,7 @@ import pytest
 
 from datagen import answers
 from workloads import engines, spec
-from workloads.dataset import Dataset
+from workloads.data.dataset import Dataset
 from workloads.layout import (
     CSV_COLUMNS,
     GOAL_COLUMNS,

@@ -20,7 +20,7 @@ import pytest
 from conftest import asv_args
 
 from workloads import engines
-from workloads.errors import EXIT_INTERRUPTED, EXIT_TERMINATED
+from workloads.runtime.errors import EXIT_INTERRUPTED, EXIT_TERMINATED
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Seconds a command may take to stop after the signal.

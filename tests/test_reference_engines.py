@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from workloads import engines, spec
-from workloads.errors import DataError
+from workloads.runtime.errors import DataError
 
 #: The registered engines that run on one worker only: the baselines.
 REFERENCE = [name for name in engines.names() if engines.implementation(name).max_workers == 1]
@@ -95,7 +95,7 @@ def test_missing_file_is_named(name, engine, dataset, tmp_path):
     ds = dataset("0.01")
     inp = ds.input("matches")
     gone = str(tmp_path / "part-99999.csv")
-    from workloads.dataset import Input
+    from workloads.data.dataset import Input
 
     with pytest.raises(DataError, match="part-99999.csv"):
         engine(name).run_inputs("team_records",

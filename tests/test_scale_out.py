@@ -18,8 +18,8 @@ import pytest
 from conftest import run_cli
 from servers import closed_port, http_server, silent_port
 
-from workloads import cluster, engines, services, spec
-from workloads.errors import EngineUnavailable
+from workloads import cluster, engines, probes, spec
+from workloads.runtime.errors import EngineUnavailable
 
 
 @pytest.fixture
@@ -113,14 +113,14 @@ def test_spark_standalone_master(spark_cluster, engine, dataset, env):
 
 def test_spark_master_is_told_from_its_worker(spark_cluster):
     """The RPC check knows the master, and names a worker's RPC port as not one."""
-    services.check_spark_master(spark_cluster.address, 5.0)
+    probes.check_spark_master(spark_cluster.address, 5.0)
     no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     with no_proxy.open(f"http://127.0.0.1:{spark_cluster.ports['web']}/json/",
                        timeout=5) as response:
         worker = json.load(response)["workers"][0]
     address = f"spark://{worker['host']}:{worker['port']}"
     with pytest.raises(EngineUnavailable, match="not a standalone master"):
-        services.check_spark_master(address, 5.0)
+        probes.check_spark_master(address, 5.0)
 
 
 def test_ray_cluster(ray_cluster, dataset, env):

@@ -10,12 +10,13 @@ import sys
 import time
 from typing import Any
 
-from workloads import console, engines, spec
-from workloads.dataset import Dataset
-from workloads.errors import EXIT_FAILED, AnswerMismatch
+from workloads import engines, spec
+from workloads.data.dataset import Dataset
+from workloads.data.validate import validate
 from workloads.layout import FORMATS
-from workloads.settings import Settings
-from workloads.validate import validate
+from workloads.runtime import console
+from workloads.runtime.errors import EXIT_FAILED, AnswerMismatch
+from workloads.runtime.settings import Settings
 
 PROG = "python -m workloads"
 

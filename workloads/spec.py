@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from workloads.errors import AnswerMismatch, ParbenchError
 from workloads.layout import GOALS, MATCHES, TEXT
+from workloads.runtime.errors import AnswerMismatch, ParbenchError
 
 #: team_ratings: K full passes, the home-ground bonus added to d, the step size.
 RATING_PASSES = 10

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from workloads import console
-from workloads.errors import ParbenchError
+from workloads.runtime import console
+from workloads.runtime.errors import ParbenchError
 
 from ._core import COMMAND, KINDS, check_request, down, start, state_root, status
 

@@ -26,8 +26,8 @@ from typing import Protocol
 
 import psutil
 
-from workloads.errors import ClusterError, ParbenchError
-from workloads.settings import Settings
+from workloads.runtime.errors import ClusterError, ParbenchError
+from workloads.runtime.settings import Settings
 
 from ._procs import (
     LOOPBACK,

@@ -6,9 +6,9 @@ import importlib.util
 import sys
 from typing import TYPE_CHECKING, Any
 
-from workloads.errors import ParbenchError
-from workloads.services import DASK_PORT
-from workloads.settings import Settings
+from workloads.probes import DASK_PORT
+from workloads.runtime.errors import ParbenchError
+from workloads.runtime.settings import Settings
 
 from ._procs import ClusterInfo, choose_ports, port_answers
 

@@ -21,9 +21,9 @@ from typing import Any
 
 import psutil
 
-from workloads.errors import ClusterError, ParbenchError, last_error_line
-from workloads.services import LOOPBACK
-from workloads.settings import CLUSTER_MARKER as MARKER_VAR
+from workloads.runtime.errors import ClusterError, ParbenchError, last_error_line
+from workloads.runtime.net import LOOPBACK
+from workloads.runtime.settings import CLUSTER_MARKER as MARKER_VAR
 
 #: The signals that interrupt a command (Ctrl-C, kill).
 INTERRUPTS = (signal.SIGINT, signal.SIGTERM)

@@ -8,10 +8,10 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from workloads import services
-from workloads.errors import EngineUnavailable, ParbenchError
-from workloads.services import RAY_PORT
-from workloads.settings import Settings
+from workloads import probes
+from workloads.probes import RAY_PORT
+from workloads.runtime.errors import EngineUnavailable, ParbenchError
+from workloads.runtime.settings import Settings
 
 from ._procs import ClusterInfo, choose_ports, port_answers
 
@@ -88,7 +88,7 @@ class RayBackend:
             return False
         try:
             started = STARTED in Path(info.processes[0].log).read_text(errors="replace")
-            services.check_ray(info.address, 5.0)
+            probes.check_ray(info.address, 5.0)
         except (OSError, EngineUnavailable):
             return False
         return started

@@ -12,8 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from workloads import services
-from workloads.errors import ClusterError, ParbenchError
+from workloads import probes
+from workloads.runtime.errors import ClusterError, ParbenchError
 
 from ._procs import (
     LOOPBACK,
@@ -96,7 +96,7 @@ def check_loopback_name(timeout: float = 5.0) -> None:
     daemons listen on that address (the only choice besides every interface)."""
     name = socket.gethostname()
     try:
-        found = services.host_addresses(name, timeout)
+        found = probes.host_addresses(name, timeout)
     except OSError as exc:
         raise ParbenchError(f"slurm: this host's name {name!r} does not resolve ({exc}); Slurm's"
                             f" daemons listen on its address: map it to {LOOPBACK} in "

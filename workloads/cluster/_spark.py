@@ -9,10 +9,10 @@ import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workloads import sparkjvm
-from workloads.errors import ParbenchError
-from workloads.services import SPARK_PORT, SPARK_WEB_PORT
-from workloads.settings import Settings
+from workloads.engines.spark import jvm
+from workloads.probes import SPARK_PORT, SPARK_WEB_PORT
+from workloads.runtime.errors import ParbenchError
+from workloads.runtime.settings import Settings
 
 from ._procs import ClusterInfo, choose_ports, wait_until
 
@@ -30,7 +30,7 @@ _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 def spark_home() -> Path:
     """SPARK_HOME of the installed pyspark, or a one-line error naming the install command."""
-    home = sparkjvm.spark_home()
+    home = jvm.spark_home()
     if home is None:
         raise ParbenchError(
             f"spark: pyspark is not installed in {sys.executable} (pip install 'parbench[spark]')"
@@ -58,7 +58,7 @@ class SparkBackend:
         if not os.access(home / "bin" / "spark-class", os.X_OK):
             raise ParbenchError(f"spark: {home / 'bin' / 'spark-class'} is missing or not "
                                 "executable")
-        if sparkjvm.java_runner()[0] is None:
+        if jvm.java_runner()[0] is None:
             raise ParbenchError("spark: no java found (install OpenJDK 17+ or set JAVA_HOME)")
 
     def ports(self, port: int | None, web_port: int | None, host: str) -> dict[str, int]:
@@ -71,10 +71,10 @@ class SparkBackend:
     def _env(self, info: ClusterInfo, launcher: Launcher) -> dict[str, str]:
         return launcher.env(
             # SPARK_LOCAL_IP: where every daemon, web UI and executor listens.
-            **{**sparkjvm.jvm_environment(), "SPARK_LOCAL_IP": info.host},
+            **{**jvm.jvm_environment(), "SPARK_LOCAL_IP": info.host},
             SPARK_HOME=str(spark_home()),
             SPARK_CONF_DIR=str(info.folder),
-            SPARK_DAEMON_JAVA_OPTS=" ".join((sparkjvm.log4j_option(), *DAEMON_OPTIONS)),
+            SPARK_DAEMON_JAVA_OPTS=" ".join((jvm.log4j_option(), *DAEMON_OPTIONS)),
         )
 
     def launch(self, info: ClusterInfo, launcher: Launcher) -> None:

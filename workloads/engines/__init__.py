@@ -14,8 +14,8 @@ from pathlib import Path
 from types import ModuleType
 
 from workloads.engines.base import Availability, Engine, missing_workloads
-from workloads.errors import EngineUnavailable, ParbenchError
-from workloads.settings import Settings
+from workloads.runtime.errors import EngineUnavailable, ParbenchError
+from workloads.runtime.settings import Settings
 
 #: engine name -> "module:Class". Adding a framework is one module and one line here.
 BUILTIN: dict[str, str] = {

@@ -26,10 +26,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from workloads import limits, spec
-from workloads.dataset import Dataset, Inputs
-from workloads.errors import ParbenchError
-from workloads.settings import Settings
+from workloads import spec
+from workloads.data.dataset import Dataset, Inputs
+from workloads.runtime import limits
+from workloads.runtime.errors import ParbenchError
+from workloads.runtime.settings import Settings
 
 
 @functools.cache

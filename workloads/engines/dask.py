@@ -28,8 +28,11 @@ import numpy as np
 import pandas as pd
 import pyarrow.fs
 
-from workloads import frames, scratch, services, spec
-from workloads.dataset import Input
+from workloads import probes, spec
+from workloads.data import frames
+from workloads.data.dataset import Input
+from workloads.data.readers import count_words, merge_counts
+from workloads.data.validate import locate_malformed
 from workloads.engines.base import (
     Availability,
     Engine,
@@ -37,12 +40,12 @@ from workloads.engines.base import (
     children_ignore_interrupts,
     init_worker_process,
 )
-from workloads.errors import DataError, EngineUnavailable
 from workloads.layout import GOALS
-from workloads.readers import count_words, merge_counts
-from workloads.settings import Settings
+from workloads.runtime import scratch
+from workloads.runtime.errors import DataError, EngineUnavailable
+from workloads.runtime.net import LOOPBACK
+from workloads.runtime.settings import Settings
 from workloads.spec import JOIN_KEY, MATCH_COLUMNS
-from workloads.validate import locate_malformed
 
 try:
     import dask
@@ -126,7 +129,7 @@ def warm_worker(one_core: bool) -> int:
     gets a single-threaded Arrow (as distributed sets OMP_NUM_THREADS=1): one worker, one core."""
     import dask.dataframe  # noqa: F401
 
-    import workloads.frames  # noqa: F401
+    import workloads.data.frames  # noqa: F401
 
     if one_core:
         cap_arrow_threads(1)
@@ -241,7 +244,7 @@ class DaskEngine(Engine):
                                                      split_every=SPLIT_EVERY))
         return dict(total)
 
-    # Each matches workload maps a partial (workloads.frames) over the partitions and sums the
+    # Each matches workload maps a partial (workloads.data.frames) over the partitions and sums the
     # partials: one fused read-and-reduce task per file whose small result is all that moves.
     # Series.mean() would branch each partition into a sum and a count task; on the processes
     # scheduler every branch is a round trip of the column through this process.
@@ -450,9 +453,9 @@ class DaskDistributedEngine(DaskEngine):
         # task's error reaches the client as its exception (the one line parbench prints), and
         # at ERROR a worker whose peer is closed by Ctrl-C prints a traceback mid-transfer.
         self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
-                                    processes=True, dashboard_address=None, host="127.0.0.1",
+                                    processes=True, dashboard_address=None, host=LOOPBACK,
                                     silence_logs=logging.CRITICAL,
-                                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
+                                    scheduler_kwargs={"dashboard_address": f"{LOOPBACK}:0"})
         self.client = Client(self.cluster, set_as_default=False)
         self.client.run(warm_worker, True)
 
@@ -505,4 +508,4 @@ class DaskDistributedEngine(DaskEngine):
 def probe(address: str, timeout: float) -> None:
     """Raise EngineUnavailable, in one line naming `address`, unless a Dask scheduler answers
     there within `timeout` (a wrong service, a silent port and a refused connect all fail)."""
-    services.check_dask_scheduler(address, timeout, source=Settings.variable(ADDRESS_SETTING))
+    probes.check_dask_scheduler(address, timeout, source=Settings.variable(ADDRESS_SETTING))

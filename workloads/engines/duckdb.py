@@ -27,13 +27,15 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from workloads import frames, limits, scratch, spec, validate
-from workloads.dataset import Input
+from workloads import spec
+from workloads.data import frames, validate
+from workloads.data.dataset import Input
+from workloads.data.readers import missing_file, unreadable
 from workloads.engines.base import Availability, Engine
-from workloads.errors import EngineUnavailable, ParbenchError
 from workloads.layout import GOALS, MATCH_ID, MATCHES, TABLE_COLUMNS, TEXT
-from workloads.readers import missing_file, unreadable
-from workloads.settings import Settings
+from workloads.runtime import limits, scratch
+from workloads.runtime.errors import EngineUnavailable, ParbenchError
+from workloads.runtime.settings import Settings
 
 #: DuckDB's name of each Arrow type of `validate`'s column types.
 _SQL_TYPES = {pa.int64(): "BIGINT", pa.date32(): "DATE", pa.string(): "VARCHAR",

@@ -7,11 +7,12 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from workloads import frames, spec
-from workloads.dataset import Input
+from workloads import spec
+from workloads.data import frames
+from workloads.data.dataset import Input
+from workloads.data.readers import count_words
 from workloads.engines.base import Availability, Engine
-from workloads.readers import count_words
-from workloads.settings import Settings
+from workloads.runtime.settings import Settings
 
 
 class PandasEngine(Engine):

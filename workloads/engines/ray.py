@@ -33,14 +33,17 @@ import ray
 from ray.util.placement_group import PlacementGroup, placement_group, remove_placement_group
 from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
-from workloads import frames, scratch, services, spec
-from workloads.dataset import Input
+from workloads import probes, spec
+from workloads.data import frames
+from workloads.data.dataset import Input
+from workloads.data.readers import count_words, merge_counts
+from workloads.data.validate import locate_malformed
 from workloads.engines.base import Availability, Engine, cap_arrow_threads
-from workloads.errors import EngineUnavailable, JobFailed, ParbenchError
 from workloads.layout import GOALS, MATCHES
-from workloads.readers import count_words, merge_counts
-from workloads.settings import Settings
-from workloads.validate import locate_malformed
+from workloads.runtime import scratch
+from workloads.runtime.errors import EngineUnavailable, JobFailed, ParbenchError
+from workloads.runtime.net import LOOPBACK
+from workloads.runtime.settings import Settings
 
 #: The setting that names an existing cluster to use instead of a local Ray.
 ADDRESS_SETTING = "ray_address"
@@ -74,7 +77,7 @@ def worker_pid() -> int:
     """The worker's process id, once it has imported what the tasks need; one worker is one
     core (Ray sets OMP_NUM_THREADS=1 in a 1-CPU worker, which Arrow's pool also follows; this
     holds it on any cluster)."""
-    import workloads.frames  # noqa: F401
+    import workloads.data.frames  # noqa: F401
 
     cap_arrow_threads(1)
     return os.getpid()
@@ -410,9 +413,9 @@ class RayEngine(Engine):
         """`workers` CPUs of the cluster at `address`: fewer is an error; with more, a
         placement group of `workers` one-CPU bundles holds the work to that many."""
         variable = Settings.variable(ADDRESS_SETTING)
-        services.check_ray(address, CONNECT_TIMEOUT, source=variable)
-        endpoint = services.parse_ray_address(address, variable)
-        loopback = services.host_addresses(endpoint.host) == [services.LOOPBACK]
+        probes.check_ray(address, CONNECT_TIMEOUT, source=variable)
+        endpoint = probes.parse_ray_address(address, variable)
+        loopback = probes.host_addresses(endpoint.host) == [LOOPBACK]
         self._env.enter_context(environment(QUIET))
         try:
             with loopback_node() if loopback else contextlib.nullcontext():

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections import defaultdict
 
 from workloads import spec
-from workloads.dataset import Input
+from workloads.data.dataset import Input
+from workloads.data.readers import fixture_rows, goal_rows, match_rows, text_lines
 from workloads.engines.base import Engine
-from workloads.readers import fixture_rows, goal_rows, match_rows, text_lines
 from workloads.spec import Ratings, Streaks, TeamRecord, TeamRecords, TopScorers, WordCounts
 
 

@@ -10,8 +10,8 @@ from multiprocessing.pool import Pool
 from pathlib import Path
 from typing import Any
 
-from workloads import scratch, spec
-from workloads.dataset import Input, Inputs
+from workloads import spec
+from workloads.data.dataset import Input, Inputs
 from workloads.engines.base import Availability, Engine, init_worker_process
 from workloads.engines.mapreduce import jobs
 from workloads.engines.mapreduce.runtime import (
@@ -22,8 +22,9 @@ from workloads.engines.mapreduce.runtime import (
     new_counters,
     run_job,
 )
-from workloads.errors import ParbenchError
-from workloads.settings import Settings
+from workloads.runtime import scratch
+from workloads.runtime.errors import ParbenchError
+from workloads.runtime.settings import Settings
 
 #: Defaults chosen by measurement at scale 10 (docs/engines.md).
 DEFAULT_MAPPERS = "vectorised"

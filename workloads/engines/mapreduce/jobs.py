@@ -7,7 +7,7 @@ Each workload has two mappers over the same combiner and reducer:
   word, match or team-in-a-match; the framework's combiner does the per-split aggregation.
 * `vectorised`: the split read at once (the text as one string; the columns a workload needs as an
   Arrow table, teams dictionary-encoded to int codes) and aggregated by C loops (`Counter`, numpy
-  `bincount`, the `workloads.frames` partials), returning the split's combined output as a dict
+  `bincount`, the `workloads.data.frames` partials), returning the split's combined output as a dict
   (in-mapper combining). Map, shuffle and reduce are unchanged.
 
 `unbeaten_streaks` moves each team's matches to one reducer, which orders them (a secondary sort:
@@ -31,11 +31,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from workloads import frames, spec
+from workloads import spec
+from workloads.data import frames
+from workloads.data.readers import fixture_rows
 from workloads.engines.mapreduce.runtime import Combiner, Mapper, Pairs, Reducer, Split
 from workloads.engines.mapreduce.streaming import total, word_pairs
 from workloads.layout import GOALS
-from workloads.readers import fixture_rows
 from workloads.spec import FIXTURE_COLUMNS, JOIN_KEY, MATCH_COLUMNS, TeamRecord
 
 #: The single key of the scalar workloads (all their pairs meet in one reduce group).

@@ -39,10 +39,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from workloads import frames
-from workloads.dataset import Input
+from workloads.data import frames
+from workloads.data.dataset import Input
+from workloads.data.readers import goal_rows, match_rows, missing_file, text_lines
 from workloads.layout import GOALS, MATCHES, TEXT
-from workloads.readers import goal_rows, match_rows, missing_file, text_lines
 
 Key = str
 Pairs = Iterable[tuple[Key, Any]]

@@ -31,15 +31,15 @@ from pathlib import Path
 from typing import Any
 
 from workloads import spec
-from workloads.dataset import Input
+from workloads.data.dataset import Input
 from workloads.engines.base import (
     Availability,
     Engine,
     children_ignore_interrupts,
     init_worker_process,
 )
-from workloads.errors import ParbenchError
-from workloads.settings import Settings
+from workloads.runtime.errors import ParbenchError
+from workloads.runtime.settings import Settings
 
 #: The variable Polars sizes its pools from: its thread pool (at import) and its streaming
 #: engine's executor (at the first streaming query).

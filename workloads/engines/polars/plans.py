@@ -11,12 +11,13 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from workloads import frames, spec
-from workloads.dataset import Input
-from workloads.errors import EngineUnavailable
+from workloads import spec
+from workloads.data import frames
+from workloads.data.dataset import Input
+from workloads.data.validate import CSV_TYPES, GOAL_TYPES, find_malformed
 from workloads.layout import GOALS, MATCH_ID, MATCHES, MISSING_MINUTE
+from workloads.runtime.errors import EngineUnavailable
 from workloads.spec import JOIN_KEY, MATCH_COLUMNS, RECORD_FIELDS, STREAK_ORDER
-from workloads.validate import CSV_TYPES, GOAL_TYPES, find_malformed
 
 
 def polars_schema(arrow_types: dict[str, pa.DataType]) -> pl.Schema:

@@ -21,8 +21,8 @@ from typing import NoReturn
 
 import psutil
 
-from workloads import scratch
-from workloads.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, ParbenchError
+from workloads.runtime import scratch
+from workloads.runtime.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, ParbenchError
 
 
 class ArgumentParser(argparse.ArgumentParser):

@@ -25,8 +25,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from workloads.dataset import Input
-from workloads.errors import DataError
+from workloads.data.dataset import Input
+from workloads.runtime.errors import DataError
 from workloads.layout import (
     CSV_COLUMNS,
     GOAL_COLUMNS,
@@ -38,7 +38,7 @@ from workloads.layout import (
     MISSING_MINUTE,
     TEXT,
 )
-from workloads.readers import header_problem, missing_file, unreadable
+from workloads.data.readers import header_problem, missing_file, unreadable
 
 #: Arrow types of every match CSV column, as a well-formed file has them.
 CSV_TYPES = {"": pa.int64(), "date": pa.date32(), "home_team": pa.string(),

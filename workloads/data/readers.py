@@ -2,7 +2,7 @@
 
 `match_rows`, `fixture_rows` and `goal_rows` are the tutorial's way of reading a table (the `csv`
 module, row by row), parsing what the workloads need; a row they cannot parse is an error that
-names the file and line. What makes a file well-formed is defined once, in `workloads.validate`.
+names the file and line. What makes a file well-formed is defined once, in `workloads.data.validate`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from workloads.errors import DataError
+from workloads.runtime.errors import DataError
 from workloads.layout import CSV_COLUMNS, GOAL_COLUMNS, GOAL_FALSE, GOAL_TRUE, MATCH_ID
 from workloads.spec import FIXTURE_COLUMNS, GOAL_FIELDS, MATCH_COLUMNS, Fixture, Goal, Match
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import psutil
 
-from workloads.errors import ParbenchError
+from workloads.runtime.errors import ParbenchError
 
 #: Workers per core above which a run measures contention only.
 WORKERS_PER_CORE = 4

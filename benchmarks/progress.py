@@ -1,4 +1,4 @@
-"""`python -m reports.live --machine NAME -- asv run ...`: run asv and say how far it has got.
+"""`python -m benchmarks.progress --machine NAME -- asv run ...`: run asv, say how far it has got.
 
 asv runs every benchmark × parameter combination in a process of its own and says little while a
 long run goes on. This runner counts the combinations the command will run (from the suite and
@@ -21,10 +21,10 @@ from collections import Counter
 from pathlib import Path
 
 from reports import load, model, sidecar
-from workloads import console
-from workloads.errors import ParbenchError
+from workloads.runtime import console
+from workloads.runtime.errors import ParbenchError
 
-PROG = "python -m reports.live"
+PROG = "python -m benchmarks.progress"
 #: The suite's modules (those asv discovers in `benchmarks/`).
 SUITE = ("benchmarks.bench_engines", "benchmarks.bench_datagen")
 POLL_SECONDS = 1.0
@@ -119,8 +119,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def go() -> int:
         if "--" not in argv:
-            raise ParbenchError("usage: python -m reports.live --machine NAME [--results DIR] "
-                                "-- asv run ...")
+            raise ParbenchError("usage: python -m benchmarks.progress --machine NAME "
+                                "[--results DIR] -- asv run ...")
         own, command = argv[:argv.index("--")], argv[argv.index("--") + 1:]
         machine = (_option_values(own, "--machine") or [None])[0]
         results = Path((_option_values(own, "--results") or [".asv/results"])[0])

@@ -2,8 +2,8 @@
 shard, merge the partial answers.
 
 The input files are grouped into one shard per worker; a job is a fresh
-`python -m workloads.batch_job JOB INDEX` process that reads its shard and pickles its partial
-answer into the job folder. Two backends run the job array: `local` (at
+`python -m workloads.engines.batch.job JOB INDEX` process that reads its shard and pickles its
+partial answer into the job folder. Two backends run the job array: `local` (at
 most `workers` jobs at a time on this machine) and `slurm` (`sbatch --array=0-(n-1)%workers`, the
 job folder on a file system every node can read). `team_ratings` is one array per pass, each job
 given the previous pass's ratings, as a batch user would chain jobs.
@@ -24,12 +24,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from workloads import frames, scratch, spec
-from workloads.dataset import Input
+from workloads import spec
+from workloads.data import frames
+from workloads.data.dataset import Input
+from workloads.data.readers import missing_file
 from workloads.engines.base import Availability, Engine
-from workloads.errors import JobFailed, ParbenchError, last_error_line
-from workloads.readers import missing_file
-from workloads.settings import Settings
+from workloads.runtime import scratch
+from workloads.runtime.errors import JobFailed, ParbenchError, last_error_line
+from workloads.runtime.settings import Settings
 
 SLURM_POLL_SECONDS = 0.2
 
@@ -119,8 +121,12 @@ class SlurmBackend:
             self.job_id = None
 
 
+#: The module each job runs as.
+JOB_MODULE = "workloads.engines.batch.job"
+
+
 def task_command(job_dir: Path, index: int | str) -> list[str]:
-    return [sys.executable, "-m", "workloads.batch_job", str(job_dir / "job.json"), str(index)]
+    return [sys.executable, "-m", JOB_MODULE, str(job_dir / "job.json"), str(index)]
 
 
 def job_env() -> dict[str, str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from workloads import spec
-from workloads.errors import DatasetError
+from workloads.runtime.errors import DatasetError
 from workloads.layout import (
     FORMATS,
     MANIFEST,

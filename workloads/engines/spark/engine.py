@@ -37,15 +37,18 @@ from pyspark.sql import Column, DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from workloads import frames, scratch, services, sparkjvm, spec
-from workloads.dataset import Input
+from workloads import probes, spec
+from workloads.data import frames
+from workloads.data.dataset import Input
+from workloads.data.readers import missing_file, unreadable
+from workloads.data.validate import find_malformed
 from workloads.engines.base import Availability, Engine
-from workloads.errors import EngineUnavailable
+from workloads.engines.spark import jvm
 from workloads.layout import CSV_COLUMNS, GOAL_COLUMNS, MATCHES, PARQUET_COLUMNS
-from workloads.readers import missing_file, unreadable
-from workloads.settings import Settings
+from workloads.runtime import scratch
+from workloads.runtime.errors import EngineUnavailable
+from workloads.runtime.settings import Settings
 from workloads.spec import JOIN_KEY, MATCH_COLUMNS, STREAK_ORDER, UNKNOWN_SCORER
-from workloads.validate import find_malformed
 
 MASTER_SETTING = "spark_master"
 #: Seconds a session on a cluster waits for the executors to hold every core asked for.
@@ -72,7 +75,7 @@ GOAL_SCHEMA = T.StructType([T.StructField(c, _GOAL_TYPES.get(c, T.StringType()))
 @functools.lru_cache(maxsize=8)
 def _availability(java_home: str | None, path: str | None) -> Availability:
     """Cached per ($JAVA_HOME, $PATH), where the Java lookup looks."""
-    version, problem = sparkjvm.check_java(pyspark.__version__)
+    version, problem = jvm.check_java(pyspark.__version__)
     if problem:
         return Availability(False, problem, {"pyspark": pyspark.__version__})
     return Availability(True, versions={"pyspark": pyspark.__version__, "java": str(version)})
@@ -195,8 +198,8 @@ class SparkEngine(Engine):
     def conf(self) -> dict[str, str]:
         """The session's configuration (everything the JVM needs is known before it starts)."""
         master = self.settings.spark_master
-        host = sparkjvm.jvm_environment()["SPARK_LOCAL_IP"]
-        log4j = sparkjvm.log4j_option()
+        host = jvm.jvm_environment()["SPARK_LOCAL_IP"]
+        log4j = jvm.log4j_option()
         conf = {
             "spark.master": master or f"local[{self.workers}]",
             "spark.app.name": "parbench",
@@ -225,7 +228,7 @@ class SparkEngine(Engine):
             return
         if SparkEngine._active is not None:  # one SparkContext per JVM, one JVM per process here
             SparkEngine._active.stop()
-        for key, value in sparkjvm.jvm_environment().items():
+        for key, value in jvm.jvm_environment().items():
             os.environ.setdefault(key, value)
         probe_master(self.conf()["spark.master"])
         with _no_pandas_warning():
@@ -523,8 +526,8 @@ def _end(proc: subprocess.Popen[Any] | None, timeout: float = 10.0) -> None:
             proc.wait()
 
 
-def probe_master(master: str, timeout: float = services.DEFAULT_TIMEOUT) -> None:
+def probe_master(master: str, timeout: float = probes.DEFAULT_TIMEOUT) -> None:
     """Fail in one line naming a master URL where no standalone master answers (Spark itself
     would wait a minute, then print a stack trace); `local[...]` needs no probe."""
-    if not services.is_local_master(master):
-        services.check_spark_master(master, timeout, source=Settings.variable(MASTER_SETTING))
+    if not probes.is_local_master(master):
+        probes.check_spark_master(master, timeout, source=Settings.variable(MASTER_SETTING))

@@ -26,11 +26,11 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from workloads import spec
-from workloads.dataset import Input
+from workloads.data.dataset import Input
 from workloads.layout import GOAL_FALSE, GOAL_TRUE, GOALS, MATCH_ID, MATCHES
-from workloads.readers import missing_file
+from workloads.data.readers import missing_file
 from workloads.spec import JOIN_KEY, MATCH_COLUMNS, RECORD_FIELDS, STREAK_ORDER
-from workloads.validate import CSV_TYPES, GOAL_TYPES, locate_malformed
+from workloads.data.validate import CSV_TYPES, GOAL_TYPES, locate_malformed
 
 TEAM_COLUMNS = ("home_team", "away_team")
 #: The columns of `home_advantage`.

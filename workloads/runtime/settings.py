@@ -13,8 +13,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from workloads.errors import ParbenchError
 from workloads.layout import FORMATS
+from workloads.runtime.errors import ParbenchError
 
 #: Set in the environment of every daemon a `cluster up` starts, so that orphans are found.
 CLUSTER_MARKER = "PARBENCH_CLUSTER_ID"

@@ -1,5 +1,5 @@
-"""One batch job: `python -m workloads.batch_job JOB.json INDEX` reads shard INDEX (a group of
-input files) and pickles its partial answer into the job folder.
+"""One batch job: `python -m workloads.engines.batch.job JOB.json INDEX` reads shard INDEX (a
+group of input files) and pickles its partial answer into the job folder.
 
 Workloads that need rows together by key run two arrays, a shuffle through files as a batch user
 writes one: the first array's jobs write their rows into one file per bucket of the key's hash
@@ -21,11 +21,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from workloads.readers import count_words
+from workloads.data.readers import count_words
 
 
 def _matches(paths: list[str], fmt: str, columns: tuple[str, ...] | None = None) -> Any:
-    from workloads import frames
+    from workloads.data import frames
 
     return frames.read_all(paths, fmt, columns or frames.MATCH_COLUMNS)
 
@@ -43,20 +43,20 @@ def mean_home_score(paths: list[str], fmt: str, args: dict) -> tuple[int, int]:
 
 
 def home_advantage(paths: list[str], fmt: str, args: dict) -> int:
-    from workloads import frames
+    from workloads.data import frames
 
     return frames.home_advantage(_matches(paths, fmt, frames.SCORE_COLUMNS))
 
 
 def team_records(paths: list[str], fmt: str, args: dict) -> Any:
-    from workloads import frames
+    from workloads.data import frames
 
     return frames.team_records(_matches(paths, fmt))
 
 
 def _bucketed(rows: Any, key: tuple[str, ...], paths: list[str], args: dict, kind: str) -> int:
     """Write `rows` into the exchange folder, one file per bucket of `key`'s hash; the rows."""
-    from workloads import frames
+    from workloads.data import frames
 
     bucket = frames.buckets(rows, key, args["buckets"])
     source = Path(paths[0]).stem  # shards are disjoint: their first files name them apart
@@ -75,7 +75,7 @@ def _bucket_files(paths: list[str], kind: str) -> Any:
 
 def streak_sides(paths: list[str], fmt: str, args: dict) -> int:
     """First array of unbeaten_streaks: each match's two sides, into buckets by team."""
-    from workloads import frames
+    from workloads.data import frames
 
     sides = frames.streak_sides(_matches(paths, fmt, frames.STREAK_COLUMNS))
     return _bucketed(sides, ("team",), paths, args, "sides")
@@ -83,14 +83,15 @@ def streak_sides(paths: list[str], fmt: str, args: dict) -> int:
 
 def longest_runs(paths: list[str], fmt: str, args: dict) -> Any:
     """Second array: one bucket's sides, every match of its teams: their longest runs."""
-    from workloads import frames
+    from workloads.data import frames
 
     return frames.longest_runs(_bucket_files(paths, "sides"))
 
 
 def scoring_goals(paths: list[str], fmt: str, args: dict) -> int:
     """First array of top_scorers (goals): the goals that count, into buckets by match key."""
-    from workloads import frames, spec
+    from workloads import spec
+    from workloads.data import frames
     from workloads.layout import GOALS
 
     goals = frames.scoring_goals(frames.read_tables_of(paths, fmt, frames.GOAL_READ, GOALS))
@@ -99,7 +100,8 @@ def scoring_goals(paths: list[str], fmt: str, args: dict) -> int:
 
 def fixtures(paths: list[str], fmt: str, args: dict) -> int:
     """First array of top_scorers (matches): each match's key and tournament, into buckets."""
-    from workloads import frames, spec
+    from workloads import spec
+    from workloads.data import frames
     from workloads.layout import MATCHES
 
     matches = frames.fixtures(frames.read_tables_of(paths, fmt, spec.FIXTURE_COLUMNS, MATCHES))
@@ -108,7 +110,7 @@ def fixtures(paths: list[str], fmt: str, args: dict) -> int:
 
 def joined_goals(paths: list[str], fmt: str, args: dict) -> Any:
     """Second array: one bucket's goals joined to its matches, counted per tournament, scorer."""
-    from workloads import frames
+    from workloads.data import frames
 
     return frames.goals_per_scorer(_bucket_files(paths, "goals"), _bucket_files(paths, "matches"))
 
@@ -117,7 +119,7 @@ def rating_pass(paths: list[str], fmt: str, args: dict) -> Any:
     import numpy as np
     import pandas as pd
 
-    from workloads import frames
+    from workloads.data import frames
 
     coded = frames.coded(_matches(paths, fmt), pd.Index(args["teams"]))
     return frames.gradient(coded, np.asarray(args["ratings"]))
@@ -140,7 +142,7 @@ def run(job_file: str, index: int) -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) != 3:
-        sys.exit("usage: python -m workloads.batch_job JOB.json INDEX")
+        sys.exit("usage: python -m workloads.engines.batch.job JOB.json INDEX")
     run(sys.argv[1], int(sys.argv[2]))
     sys.stdout.flush()
     # The output is complete; skip interpreter teardown, where native thread pools (Arrow's) have

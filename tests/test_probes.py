@@ -1,4 +1,4 @@
-"""workloads.services: the bounded checks that the expected service is behind an address, against
+"""workloads.probes: the bounded checks that the expected service is behind an address, against
 real servers on 127.0.0.1 (a Dask scheduler and worker, HTTP, a silent port, nonsense)."""
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ from collections.abc import Callable, Iterator
 import pytest
 from servers import closed_port, http_server, silent_port, talker
 
-from workloads import services
-from workloads.errors import EngineUnavailable
+from workloads import probes
+from workloads.runtime.errors import EngineUnavailable
 
 TIMEOUT = 2.0
-CHECKS = [(services.check_dask_scheduler, "tcp"), (services.check_spark_master, "spark"),
-          (services.check_ray, "")]
+CHECKS = [(probes.check_dask_scheduler, "tcp"), (probes.check_spark_master, "spark"),
+          (probes.check_ray, "")]
 
 
 def url(scheme: str, port: int) -> str:
@@ -73,9 +73,9 @@ def test_a_server_talking_nonsense_is_refused(check, scheme, payload):
 
 def test_dask_scheduler_passes_and_a_worker_is_named(dask_local):
     scheduler, worker = dask_local
-    services.check_dask_scheduler(scheduler, TIMEOUT)
-    services.check_dask_scheduler(scheduler.removeprefix("tcp://"), TIMEOUT)
-    assert "it is a Dask Worker, not a scheduler" in refused(services.check_dask_scheduler,
+    probes.check_dask_scheduler(scheduler, TIMEOUT)
+    probes.check_dask_scheduler(scheduler.removeprefix("tcp://"), TIMEOUT)
+    assert "it is a Dask Worker, not a scheduler" in refused(probes.check_dask_scheduler,
                                                              worker)
 
 
@@ -87,13 +87,13 @@ def test_dask_scheduler_at_work_passes(dask_local):
     with Client(dask_local[0], set_as_default=False) as client:
         tasks = client.map(time.sleep, [0.01] * 200, pure=False)
         while not all(task.done() for task in tasks):
-            services.check_dask_scheduler(dask_local[0], TIMEOUT)
+            probes.check_dask_scheduler(dask_local[0], TIMEOUT)
             time.sleep(0.05)
         client.gather(tasks)
 
 
 def test_spark_probe_of_a_dask_scheduler_is_refused(dask_local):
-    assert "Spark's RPC protocol" in refused(services.check_spark_master,
+    assert "Spark's RPC protocol" in refused(probes.check_spark_master,
                                              dask_local[0].replace("tcp://", "spark://"))
 
 
@@ -104,7 +104,7 @@ def test_spark_probe_of_a_dask_scheduler_is_refused(dask_local):
 ])
 def test_not_a_dask_address(address):
     with pytest.raises(EngineUnavailable, match="is not a Dask scheduler address"):
-        services.check_dask_scheduler(address, TIMEOUT, source="PARBENCH_TEST")
+        probes.check_dask_scheduler(address, TIMEOUT, source="PARBENCH_TEST")
 
 
 @pytest.mark.parametrize("url", [
@@ -113,18 +113,18 @@ def test_not_a_dask_address(address):
 ])
 def test_not_a_spark_master_url(url):
     with pytest.raises(EngineUnavailable, match="is not a Spark master URL"):
-        services.check_spark_master(url, TIMEOUT)
+        probes.check_spark_master(url, TIMEOUT)
 
 
 @pytest.mark.parametrize("master", ["local", "local[2]", "local[*]", "local[2,3]",
                                     "local-cluster[2,1,1024]"])
 def test_local_masters_need_no_probe(master):
-    assert services.is_local_master(master)
+    assert probes.is_local_master(master)
 
 
 def test_every_master_of_a_list_is_tried():
     first, second = closed_port(), closed_port()
-    message = refused(services.check_spark_master, f"spark://127.0.0.1:{first},127.0.0.1:{second}")
+    message = refused(probes.check_spark_master, f"spark://127.0.0.1:{first},127.0.0.1:{second}")
     assert f"127.0.0.1:{first}: connection refused" in message
     assert f"127.0.0.1:{second}: connection refused" in message
 
@@ -144,13 +144,13 @@ def ray_local() -> Iterator[tuple[str, int]]:
 
 def test_ray_gcs_passes_and_a_raylet_is_named(ray_local):
     gcs, raylet = ray_local
-    services.check_ray(gcs, TIMEOUT)
-    assert "speaks gRPC but is not a Ray GCS" in refused(services.check_ray,
+    probes.check_ray(gcs, TIMEOUT)
+    assert "speaks gRPC but is not a Ray GCS" in refused(probes.check_ray,
                                                         f"127.0.0.1:{raylet}")
 
 
 def test_ray_probe_of_a_dask_scheduler_is_refused(dask_local):
-    assert "does not speak gRPC" in refused(services.check_ray,
+    assert "does not speak gRPC" in refused(probes.check_ray,
                                             dask_local[0].removeprefix("tcp://"))
 
 
@@ -158,4 +158,4 @@ def test_ray_probe_of_a_dask_scheduler_is_refused(dask_local):
                                      ":6379", "bad host:6379", "", "tcp://127.0.0.1:6379"])
 def test_not_a_ray_address(address):
     with pytest.raises(EngineUnavailable, match="is not a Ray cluster address"):
-        services.check_ray(address, TIMEOUT, source="PARBENCH_TEST")
+        probes.check_ray(address, TIMEOUT, source="PARBENCH_TEST")

@@ -14,10 +14,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from workloads.runtime.net import LOOPBACK
+
 #: log4j2 configuration of every Spark JVM parbench starts (driver, master, worker).
 LOG4J = "log4j2.properties"
-#: Host every Spark JVM parbench starts binds to.
-LOOPBACK = "127.0.0.1"
 
 
 def log4j_option() -> str:
