@@ -8,14 +8,16 @@ import json
 import platform
 import sys
 import time
+from dataclasses import replace
 from typing import Any
 
 from workloads import engines, spec
 from workloads.data.dataset import Dataset
 from workloads.data.validate import validate
 from workloads.layout import FORMATS
-from workloads.runtime import console
-from workloads.runtime.errors import EXIT_FAILED, AnswerMismatch
+from workloads.runtime import console, enclosure
+from workloads.runtime.errors import EXIT_FAILED, AnswerMismatch, OutOfMemory, ParbenchError
+from workloads.runtime.memory import format_size, parse_size
 from workloads.runtime.settings import Settings
 
 PROG = "python -m workloads"
@@ -31,6 +33,13 @@ def positive_int(text: str) -> int:
     return value
 
 
+def memory_size(text: str) -> int:
+    try:
+        return parse_size(text, "--memory")
+    except ParbenchError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def parser() -> argparse.ArgumentParser:
     p = console.ArgumentParser(prog=PROG, description=__doc__)
     sub = p.add_subparsers(dest="command", required=True, parser_class=console.ArgumentParser)
@@ -42,6 +51,11 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--data", required=True, help="dataset folder, e.g. data/scale-1")
     run.add_argument("--format", default="csv", choices=FORMATS, help="format of the tables")
     run.add_argument("--json", action="store_true", help="print one JSON object")
+    run.add_argument("--memory", type=memory_size, metavar="SIZE",
+                     help="memory budget of the run's whole process tree, e.g. 512MiB or 2GiB: "
+                          "past it the run ends as out of memory (exit 3); default: the memory "
+                          "setting, else none")
+    run.add_argument("--enclosed", action="store_true", help=argparse.SUPPRESS)
     run.add_argument("--no-verify", action="store_true",
                      help="skip the sha256 check of the input files (their rows are validated "
                           "instead)")
@@ -57,11 +71,15 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
+def run(args: argparse.Namespace, settings: Settings, argv: list[str]) -> int:
     workload = spec.get(args.workload)
     engines.engine_class(args.engine, settings)
     dataset = Dataset.open(args.data)
     inputs = dataset.inputs(workload.name, args.format)
+    budget = args.memory or settings.memory
+    if budget and not args.enclosed:
+        return run_enclosed(args, settings, argv, budget)
+    settings = replace(settings, memory=budget)
     if args.no_verify:  # the bytes are not the manifest's: the rows must be well-formed
         validate(inputs.values())
     else:
@@ -91,6 +109,20 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"check: {check}")
         print(f"time: {seconds:.3f} s")
     return 0 if check == "ok" else EXIT_FAILED
+
+
+def run_enclosed(args: argparse.Namespace, settings: Settings, argv: list[str],
+                 budget: int) -> int:
+    """The run again, as a child process under the memory budget: its exit status, or the
+    out-of-memory line."""
+    command = [sys.executable, "-m", "workloads", *argv, "--memory", str(budget), "--enclosed"]
+    ended = enclosure.supervise(command, budget, settings.memory_enforcement)
+    if ended.out_of_memory:
+        raise OutOfMemory(
+            f"out of memory: {args.workload} on {args.engine} ({args.workers} worker(s)) went "
+            f"over its budget of {format_size(budget)} (peak {format_size(ended.peak)}, "
+            f"{ended.kind}); give it more (--memory) or choose an engine that spills to disk")
+    return ended.code
 
 
 def list_engines(args: argparse.Namespace, settings: Settings) -> int:
@@ -138,8 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     def command() -> int:
         args = parser().parse_args(argv)
         settings = Settings.from_env()
-        return {"run": run, "engines": list_engines, "settings": show_settings}[args.command](
-            args, settings)
+        if args.command == "run":
+            return run(args, settings, argv)
+        return {"engines": list_engines, "settings": show_settings}[args.command](args, settings)
 
     return console.run(PROG, command)
 

@@ -40,7 +40,7 @@ from workloads.data.readers import count_words, merge_counts
 from workloads.data.validate import locate_malformed
 from workloads.engines.base import Availability, Engine, cap_arrow_threads
 from workloads.layout import GOALS, MATCHES
-from workloads.runtime import scratch
+from workloads.runtime import memory, scratch
 from workloads.runtime.errors import EngineUnavailable, JobFailed, ParbenchError
 from workloads.runtime.net import LOOPBACK
 from workloads.runtime.settings import Settings
@@ -165,7 +165,7 @@ def shares(paths: Sequence[str], n: int) -> list[list[str]]:
 def object_store_bytes(available: int | None = None) -> tuple[int, bool]:
     """The object store's size, and whether it fits in /dev/shm (else it is a file in the
     session folder: a container's /dev/shm is often 64 MiB)."""
-    available = psutil.virtual_memory().available if available is None else available
+    available = memory.available() if available is None else available
     wanted = max(OBJECT_STORE_MIN, int(available * OBJECT_STORE_SHARE))
     try:
         shm = int(shutil.disk_usage(SHARED_MEMORY).free * 0.95)

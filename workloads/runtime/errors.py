@@ -10,6 +10,7 @@ from __future__ import annotations
 #: Exit statuses shared by every command line.
 EXIT_FAILED = 1  # the command ran and something it ran failed (a wrong answer, a cluster)
 EXIT_USAGE = 2  # bad input: arguments, settings, data
+EXIT_OUT_OF_MEMORY = 3  # the run went over its memory budget and was ended
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
 EXIT_TERMINATED = 143  # 128 + SIGTERM
 
@@ -43,6 +44,13 @@ class AnswerMismatch(ParbenchError):
 
 class JobFailed(ParbenchError):
     """A job an engine ran failed (a batch array task, say); no partial answer is reported."""
+
+
+class OutOfMemory(ParbenchError):
+    """A run went over its memory budget; its processes were ended (the message gives the
+    budget and the peak)."""
+
+    exit_code = EXIT_OUT_OF_MEMORY
 
 
 class ClusterError(ParbenchError):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import psutil
 
+from workloads.runtime import memory
 from workloads.runtime.errors import ParbenchError
 
 #: Workers per core above which a run measures contention only.
@@ -39,7 +40,7 @@ def machine_bound(processes: int = 1, memory_per_worker: int = PROCESS_BYTES) ->
     bounds = [Bound(WORKERS_PER_CORE * (cores or 1),
                     f"{WORKERS_PER_CORE} per core, {cores} cores")]
     if processes:
-        available = psutil.virtual_memory().available
+        available = memory.available()
         bounds.append(Bound(max(1, available // (processes * memory_per_worker)),
                             f"{available / 2**30:.1f} GiB free memory, "
                             f"{memory_per_worker // 2**20} MiB per worker process"))
@@ -72,4 +73,4 @@ def engine_memory(share: float = ENGINE_MEMORY_SHARE) -> int:
     swap or the out-of-memory killer. The rest is left for what the manager does not count (the
     Python objects of the results, the interpreter) and for the other processes growing.
     """
-    return int(psutil.virtual_memory().available * share)
+    return int(memory.available() * share)

@@ -15,6 +15,7 @@ from typing import Any
 
 from workloads.layout import FORMATS
 from workloads.runtime.errors import ParbenchError
+from workloads.runtime.memory import parse_size
 
 #: Set in the environment of every daemon a `cluster up` starts, so that orphans are found.
 CLUSTER_MARKER = "PARBENCH_CLUSTER_ID"
@@ -22,6 +23,8 @@ CLUSTER_MARKER = "PARBENCH_CLUSTER_ID"
 DEFAULT_DATA = "data"
 DEFAULT_CLUSTER_STATE = ".parbench/cluster"
 BATCH_BACKENDS = ("local", "slurm")
+#: How a memory budget is enforced (`workloads.runtime.enclosure.make`).
+ENFORCEMENTS = ("auto", "cgroup", "watchdog")
 
 
 def default_workers(cores: int) -> tuple[int, ...]:
@@ -89,6 +92,10 @@ def _plugins(text: str, var: str) -> dict[str, str]:
     return found
 
 
+def _size(text: str, var: str) -> int:
+    return parse_size(text, var)
+
+
 def _text(text: str, var: str) -> str:
     return text
 
@@ -134,6 +141,12 @@ class Settings:
         "node reads; default: the system's temporary folder"))
     cluster_state: Path = field(default=Path(DEFAULT_CLUSTER_STATE), metadata=_setting(
         "PARBENCH_STATE", _path, "state folder of `python -m workloads cluster`"))
+    memory: int | None = field(default=None, metadata=_setting(
+        "PARBENCH_MEMORY", _size, "memory budget of a run's whole process tree (e.g. 2GiB); "
+        "past it the run ends as out of memory; default: none"))
+    memory_enforcement: str = field(default="auto", metadata=_setting(
+        "PARBENCH_MEMORY_ENFORCEMENT", _choice(ENFORCEMENTS), "how a memory budget is enforced: "
+        "a cgroup where one can be made, else a watchdog (auto), or only one of them"))
     #: field name -> the variable it came from, or "default".
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 

@@ -1,0 +1,139 @@
+"""A memory budget for a run (`--memory`, PARBENCH_MEMORY): enforced by a real cgroup where one
+can be made, else by the watchdog; over it, the run ends in its one line and exit status 3 with
+nothing left behind, and the processes beside it live on."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.conftest import run_cli
+
+MiB = 2**20
+#: Where this test process's memory cgroup (v1) is, if it has one it may write.
+_OWN_V1 = next((Path("/sys/fs/cgroup/memory") / line.split(":", 2)[2].lstrip("/")
+                for line in Path("/proc/self/cgroup").read_text().splitlines()
+                if line.split(":")[1] == "memory"), None)
+CGROUP_V1 = _OWN_V1 is not None and os.access(_OWN_V1, os.W_OK)
+
+
+@pytest.fixture(scope="module")
+def scale10(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Scale 10: 35 MB of match CSV, which pandas cannot group within 128 MiB."""
+    out = tmp_path_factory.mktemp("budget")
+    run_cli("datagen", "--scale", "10", "--formats", "csv", "--out", str(out), check=True)
+    return out / "scale-10"
+
+
+def parbench_cgroups() -> list[Path]:
+    return sorted(_OWN_V1.glob("parbench-*")) if CGROUP_V1 else []
+
+
+def enforcements() -> list:
+    return [pytest.param("cgroup", marks=pytest.mark.skipif(
+                not CGROUP_V1, reason="no writable memory cgroup (not root, or no cgroup v1)")),
+            "watchdog"]
+
+
+@pytest.mark.parametrize("enforcement", enforcements())
+def test_over_budget_is_one_line_exit_3_and_nothing_left(scale10, tmp_path, enforcement):
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    beside = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        before = {p.pid for p in psutil.Process().children(recursive=True)}
+        t0 = time.monotonic()
+        proc = run_cli("workloads", "run", "team_records", "--engine", "pandas", "--data",
+                       str(scale10), "--memory", "128MiB", timeout=120,
+                       env={"TMPDIR": str(tmp), "PARBENCH_MEMORY_ENFORCEMENT": enforcement})
+        assert time.monotonic() - t0 < 60
+        assert proc.returncode == 3, proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1, proc.stderr
+        assert "out of memory" in lines[0] and "128 MiB" in lines[0] and "peak" in lines[0]
+        assert enforcement in lines[0]
+        assert proc.stdout == ""
+        assert beside.poll() is None, "the process beside the run was killed"
+        left = {p.pid for p in psutil.Process().children(recursive=True)} - before
+        assert not left
+        assert list(tmp.iterdir()) == []
+        assert parbench_cgroups() == []
+    finally:
+        beside.kill()
+        beside.wait()
+
+
+@pytest.mark.parametrize("enforcement", enforcements())
+def test_within_budget_the_answer_is_checked(scale10, tmp_path, enforcement):
+    proc = run_cli("workloads", "run", "team_records", "--engine", "duckdb", "--data",
+                   str(scale10), "--memory", "1GiB", timeout=120,
+                   env={"TMPDIR": str(tmp_path), "PARBENCH_MEMORY_ENFORCEMENT": enforcement})
+    assert proc.returncode == 0, proc.stderr
+    assert "check: ok" in proc.stdout
+    assert list(tmp_path.iterdir()) == []
+    assert parbench_cgroups() == []
+
+
+@pytest.mark.parametrize(("value", "needle"), [
+    ("12XB", "is not a size"), ("lots", "is not a size"), ("1MiB", "below the smallest budget")])
+def test_bad_budget_is_one_line(data_dir, value, needle):
+    proc = run_cli("workloads", "run", "wordcount", "--data", str(data_dir / "scale-1"),
+                   "--memory", value)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and needle in proc.stderr
+    env_proc = run_cli("workloads", "run", "wordcount", "--data", str(data_dir / "scale-1"),
+                       env={"PARBENCH_MEMORY": value})
+    assert env_proc.returncode == 2 and "PARBENCH_MEMORY" in env_proc.stderr
+    assert env_proc.stderr.count("\n") == 1
+
+
+def test_budget_from_the_setting_is_enforced(scale10):
+    proc = run_cli("workloads", "run", "team_records", "--engine", "pandas", "--data",
+                   str(scale10), env={"PARBENCH_MEMORY": "128MiB"}, timeout=120)
+    assert proc.returncode == 3 and "out of memory" in proc.stderr
+
+
+def test_ctrl_c_reaches_the_enclosed_run_once(scale10, tmp_path):
+    """SIGINT to the supervising process: the run unwinds (its own one line), exit 130."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "workloads", "run", "team_ratings", "--data", str(scale10),
+         "--memory", "1GiB"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "TMPDIR": str(tmp_path)})
+    parent = psutil.Process(proc.pid)
+    deadline = time.monotonic() + 60
+    while not parent.children() and time.monotonic() < deadline:  # the enclosed run started
+        time.sleep(0.05)
+    time.sleep(1.0)  # well into its imports or its work: either must end in the one line
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines() == ["python -m workloads: interrupted"]
+    assert list(tmp_path.iterdir()) == []
+    assert parbench_cgroups() == []
+
+
+@pytest.mark.skipif(not CGROUP_V1, reason="no writable memory cgroup (not root, or no v1)")
+def test_sizes_come_from_the_cgroup_limit_not_the_host():
+    """In a 300 MiB cgroup made here (by hand, not by parbench), the memory parbench sizes
+    from is at most 300 MiB, although the host has far more available."""
+    folder = _OWN_V1 / f"test-{uuid.uuid4().hex[:8]}"
+    folder.mkdir()
+    try:
+        (folder / "memory.limit_in_bytes").write_text(str(300 * MiB))
+        code = ("from workloads.runtime import limits, memory; "
+                "print(memory.available(), limits.engine_memory())")
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+            preexec_fn=lambda: (folder / "cgroup.procs").write_text("0")).stdout.split()
+        assert psutil.virtual_memory().available > 1024 * MiB
+        assert 0 < int(out[0]) <= 300 * MiB
+        assert 0 < int(out[1]) <= 300 * MiB
+    finally:
+        folder.rmdir()

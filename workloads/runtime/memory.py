@@ -1,0 +1,107 @@
+"""Memory sizes: a budget written by a user, and how much memory this process may really use.
+
+The memory a process may use is the smaller of what the machine has available and what is left
+under the limit of the cgroup it lives in (a container, a Slurm job, a systemd unit, or a
+parbench memory budget): sizing from the machine alone gives a framework inside a 1 GiB container
+a limit of the whole host, and the kernel kills it instead of letting it spill.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import psutil
+
+from workloads.runtime.errors import ParbenchError
+
+#: Unit -> bytes. Binary units for the bare letters too (as Docker, Slurm and the JVM read them).
+UNITS = {"": 1, "b": 1, "k": 2**10, "kib": 2**10, "kb": 10**3, "m": 2**20, "mib": 2**20,
+         "mb": 10**6, "g": 2**30, "gib": 2**30, "gb": 10**9, "t": 2**40, "tib": 2**40,
+         "tb": 10**12}
+#: The smallest budget a run may get: an interpreter with pandas and Arrow loaded is about this.
+MIN_BUDGET = 128 * 2**20
+#: cgroup v1 writes this (the largest page-aligned 64-bit value) for "no limit".
+_V1_UNLIMITED = 2**62
+
+_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*$")
+
+
+def parse_size(text: str, what: str = "memory") -> int:
+    """Bytes of a size such as `512MiB`, `2GiB`, `1.5G` or `800MB`; one line if it is not."""
+    match = _SIZE.match(str(text))
+    unit = match.group(2).lower() if match else ""
+    if not match or unit not in UNITS:
+        raise ParbenchError(f"{what}={text!r} is not a size: give a number and a unit, "
+                            f"e.g. 512MiB or 2GiB")
+    size = int(float(match.group(1)) * UNITS[unit])
+    if size < MIN_BUDGET:
+        raise ParbenchError(f"{what}={text!r} is below the smallest budget parbench runs in "
+                            f"({format_size(MIN_BUDGET)}): give more")
+    return size
+
+
+def format_size(size: float) -> str:
+    """`268435456` -> `256 MiB`, `1.5 GiB`."""
+    for unit, factor in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if abs(size) >= factor:
+            value = size / factor
+            return f"{value:.0f} {unit}" if value == int(value) or value >= 100 else \
+                f"{value:.1f} {unit}"
+    return f"{size:.0f} B"
+
+
+def own_cgroup_dirs() -> list[Path]:
+    """The memory cgroup folders this process lives in (v1's memory controller, v2's unified
+    hierarchy), innermost first, ancestors after; those that can be read."""
+    try:
+        own = Path("/proc/self/cgroup").read_text().splitlines()
+        mounts = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return []
+    found = []
+    for line in own:
+        hierarchy, _, path = line.partition(":")[2].partition(":")
+        controllers = hierarchy.split(",")
+        for mount in mounts:
+            fields = mount.split()
+            fstype = fields[fields.index("-") + 1] if "-" in fields else ""
+            options = fields[-1].split(",")
+            if (line.startswith("0::") and fstype == "cgroup2") or (
+                    fstype == "cgroup" and "memory" in controllers and "memory" in options):
+                root, point = fields[3], Path(fields[4])
+                relative = Path(path).relative_to(root) if path.startswith(root) else None
+                if relative is None:
+                    continue
+                here = point / relative
+                while True:
+                    found.append(here)
+                    if here == point:
+                        break
+                    here = here.parent
+    return found
+
+
+def cgroup_room() -> int | None:
+    """Bytes left under the tightest memory limit of the cgroups this process is in (limit
+    minus what the cgroup uses now), or None where no limit applies."""
+    rooms = []
+    for folder in own_cgroup_dirs():
+        for limit_file, usage_file in (("memory.max", "memory.current"),
+                                       ("memory.limit_in_bytes", "memory.usage_in_bytes")):
+            try:
+                limit = (folder / limit_file).read_text().strip()
+                usage = int((folder / usage_file).read_text())
+            except (OSError, ValueError):
+                continue
+            if limit != "max" and int(limit) < _V1_UNLIMITED:
+                rooms.append(max(0, int(limit) - usage))
+    return min(rooms) if rooms else None
+
+
+def available() -> int:
+    """Bytes this process may still fill: the machine's available memory, or less where a
+    cgroup's limit leaves less."""
+    room = cgroup_room()
+    free = psutil.virtual_memory().available
+    return free if room is None else min(free, room)
