@@ -25,7 +25,17 @@ from benchmarks.peakmem import measure
 from workloads import engines, spec
 
 from . import outcomes
-from .common import SCALES, SETTINGS, STARTUP, VERSIONS, WORKERS, engine, input_sizes, verified
+from .common import (
+    SCALES,
+    SETTINGS,
+    STARTUP,
+    VERSIONS,
+    WORKERS,
+    enclose,
+    engine,
+    input_sizes,
+    verified,
+)
 
 
 class _EngineSuite:
@@ -40,6 +50,7 @@ class _EngineSuite:
     _checked: set[tuple] = set()
 
     def setup(self, workers: int, scale: str | None = None) -> None:
+        enclose(outcomes.class_name(self), (workers, scale) if scale is not None else (workers,))
         self.data = None if scale is None else verified(scale)
         self.engine = engine(self.engine_name, workers)
         self.answer: tuple[str, Any] | None = None

@@ -10,11 +10,13 @@ from functools import cache
 from pathlib import Path
 from typing import NoReturn
 
+from benchmarks import outcomes
+from reports.sidecar import OOM_EVENT
 from workloads import engines, spec
 from workloads.data.dataset import Dataset
 from workloads.engines.base import Engine
 from workloads.layout import MANIFEST, SCALE_PREFIX, TEXT
-from workloads.runtime import console
+from workloads.runtime import console, enclosure
 from workloads.runtime.errors import DatasetError
 from workloads.runtime.settings import Settings
 
@@ -77,6 +79,7 @@ def input_sizes(data: Dataset, fmt: str) -> dict[str, dict]:
 
 
 _ENGINES: dict[tuple[str, int], Engine] = {}
+_ENCLOSED: list[enclosure.Enclosure] = []
 STARTUP: dict[tuple[str, int], float] = {}
 #: Framework versions of each engine started in this process (for the report's legends).
 VERSIONS: dict[str, dict[str, str]] = {}
@@ -89,6 +92,16 @@ def _interrupted(signum: int, frame: object) -> NoReturn:
         started.halting()
     console.abandon(wait=0.05)
     raise KeyboardInterrupt
+
+
+def enclose(benchmark: str, params: tuple) -> None:
+    """Under the memory setting, put this process and all it starts under that budget (once per
+    process): over it, the process tree is ended and `outcomes` gets the budget and the peak."""
+    if SETTINGS.memory is None or _ENCLOSED:
+        return
+    on_oom = outcomes.prepared(OOM_EVENT, benchmark, params, method=outcomes.asv_method())
+    _ENCLOSED.append(enclosure.enclose_self(SETTINGS.memory, SETTINGS.memory_enforcement,
+                                            on_oom))
 
 
 def engine(name: str, workers: int) -> Engine:

@@ -9,7 +9,9 @@ stderr). So every benchmark process appends what it knows to JSON lines beside a
 * `ready`: `setup` is done; facts the class adds (`info`): data sizes, framework versions;
 * `skip`: a `NotImplementedError` (in `setup` or the benchmark), with its message;
 * `fail`: any other exception in `setup`, the benchmark or `teardown` (a wrong answer's mismatch
-  message), as the exception's last line.
+  message), as the exception's last line;
+* `oom`: written by the watcher of a memory budget (`workloads.runtime.enclosure`) as it ends a
+  process that went over it, with `budget` and `peak` in bytes.
 
 Each record holds `v` (this format), `t` (Unix time), `event`, `env` and `commit` (`ASV_ENV_NAME`,
 `ASV_COMMIT`: asv sets them only in environments it builds), `executable` (the Python that asv
@@ -118,14 +120,24 @@ def _target() -> tuple[Path, dict[str, Any]] | None:
         "executable": sys.executable, "host": host}
 
 
-def write(event: str, benchmark: str, params: tuple, **fields: Any) -> None:
-    """Append one record (one `write` of one line, so concurrent writers do not interleave)."""
+def prepared(event: str, benchmark: str, params: tuple, **fields: Any
+             ) -> tuple[Path, dict[str, Any]] | None:
+    """The sidecar file and the record `write` would append now (None outside asv): for a
+    record that another process writes for this one (a memory budget's watcher)."""
     target = _target()
     if target is None:
-        return
+        return None
     path, common = target
-    record = {**common, "pid": os.getpid(), "t": time.time(), "event": event,
-              "benchmark": benchmark, "params": [repr(p) for p in params], **fields}
+    return path, {**common, "pid": os.getpid(), "t": time.time(), "event": event,
+                  "benchmark": benchmark, "params": [repr(p) for p in params], **fields}
+
+
+def write(event: str, benchmark: str, params: tuple, **fields: Any) -> None:
+    """Append one record (one `write` of one line, so concurrent writers do not interleave)."""
+    target = prepared(event, benchmark, params, **fields)
+    if target is None:
+        return
+    path, record = target
     line = (json.dumps(record, default=str, ensure_ascii=False) + "\n").encode()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -148,14 +160,14 @@ def reason(exc: BaseException) -> str:
     return (f"{type(exc).__name__}: {message}" if message else type(exc).__name__)[:MAX_REASON]
 
 
-def _class_name(obj: object) -> str:
+def class_name(obj: object) -> str:
     """asv's name of a benchmark class: its module below the benchmark package, and the class."""
     cls = type(obj)
     module = cls.__module__.split(".", 1)[-1]
     return f"{module}.{cls.__name__}"
 
 
-def _asv_method() -> str | None:
+def asv_method() -> str | None:
     """The benchmark method asv started this process for, from its command line
     (`benchmark.py run DIR bench_engines.Spark.time_wordcount-3 ...`); None elsewhere."""
     argv = sys.argv
@@ -170,11 +182,11 @@ _STARTED: set[tuple[str, tuple]] = set()
 
 def _wrap_setup(setup: Callable[..., None] | None, info: Info | None) -> Callable[..., None]:
     def wrapper(self: Any, *params: Any) -> None:
-        name = _class_name(self)
+        name = class_name(self)
         first = (name, params) not in _STARTED
         if first:
             _STARTED.add((name, params))
-            write("start", name, params, method=_asv_method(),
+            write("start", name, params, method=asv_method(),
                   timeout=getattr(self, "timeout", None))
         try:
             if setup is not None:
@@ -206,7 +218,7 @@ def _wrap_teardown(teardown: Callable[..., None]) -> Callable[..., None]:
         try:
             teardown(self, *params)
         except Exception as exc:
-            write("fail", _class_name(self), params, method=getattr(self, "_outcome_method", None),
+            write("fail", class_name(self), params, method=getattr(self, "_outcome_method", None),
                   reason=reason(exc), where="teardown")
             raise
 
@@ -220,10 +232,10 @@ def _wrap_benchmark(name: str, method: Callable[..., Any]) -> Callable[..., Any]
         try:
             return method(self, *params)
         except NotImplementedError as exc:
-            write("skip", _class_name(self), params, method=name, reason=reason(exc))
+            write("skip", class_name(self), params, method=name, reason=reason(exc))
             raise
         except Exception as exc:
-            write("fail", _class_name(self), params, method=name, reason=reason(exc),
+            write("fail", class_name(self), params, method=name, reason=reason(exc),
                   where="benchmark")
             raise
 

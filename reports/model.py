@@ -23,7 +23,9 @@ KILLED = "killed"
 #: No result and no sidecar record to say why; long enough to have timed out.
 FAILED_OR_TIMED_OUT = "failed or timed out"
 SKIPPED = "skipped"
-BAD = (FAILED, KILLED, FAILED_OR_TIMED_OUT)
+#: Went over the memory budget of its run (the memory setting) and was ended.
+OUT_OF_MEMORY = "out of memory"
+BAD = (FAILED, KILLED, FAILED_OR_TIMED_OUT, OUT_OF_MEMORY)
 
 #: Metrics of `bench_engines` that are not workloads.
 STARTUP = "startup"

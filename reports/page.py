@@ -51,6 +51,7 @@ details{margin:6px 0}summary{cursor:pointer;color:#1f5fa8}
 """
 
 STATUS_TEXT = {model.FAILED: "FAILED", model.KILLED: "KILLED",
+               model.OUT_OF_MEMORY: "OUT OF MEMORY",
                model.FAILED_OR_TIMED_OUT: "FAILED or timed out", SKIPPED: "skipped"}
 MAX_CELL_REASON = 160
 
@@ -438,6 +439,8 @@ measured scale; "never": slower at the largest.</li>
 <li><b>Status</b>: FAILED — the benchmark raised (a wrong answer shows its mismatch message);
 KILLED — its process started and never finished: asv stopped it at its timeout, or it crashed;
 FAILED or timed out — no reason was recorded and it ran long enough to have timed out;
+OUT OF MEMORY — it went over the memory budget of its run and was ended, with the budget and its
+peak;
 skipped — not applicable, with the reason (one-worker engines at more workers, data missing,
 engine unavailable). Reasons come from the benchmarks' records in <code>.asv/parbench/</code>,
 since asv keeps no error output.</li>

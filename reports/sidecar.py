@@ -21,12 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reports.model import FAILED, FAILED_OR_TIMED_OUT, KILLED, OK, SKIPPED
+from reports.model import FAILED, FAILED_OR_TIMED_OUT, KILLED, OK, OUT_OF_MEMORY, SKIPPED
 
 #: Beside asv's results folder, as `benchmarks/outcomes.py` writes it.
 SIDECAR_DIR = "parbench"
 OUTCOMES_DIR = "outcomes"
 FORMAT = 1
+#: The record a memory budget's watcher writes when it ends a benchmark process.
+OOM_EVENT = "oom"
 #: asv's benchmark kinds, by method prefix.
 BENCHMARK_PREFIXES = ("time_", "timeraw_", "track_", "mem_", "peakmem_")
 #: asv stores start times in whole milliseconds and durations to 5 significant digits.
@@ -50,7 +52,7 @@ class Record:
     """One sidecar line."""
 
     t: float
-    event: str  # start, ready, skip, fail
+    event: str  # start, ready, skip, fail, oom
     benchmark: str  # asv's name of the class: bench_engines.Spark
     method: str | None  # time_wordcount; None for the class's setup (shared by its methods)
     params: tuple[str, ...]
@@ -167,6 +169,9 @@ class Sidecar:
         if status == SKIPPED:
             skips = [r for r in recs if r.event == "skip"]
             return Outcome(SKIPPED, skips[-1].reason if skips else "no reason recorded", facts)
+        ooms = [r for r in recs if r.event == OOM_EVENT]
+        if ooms:
+            return Outcome(OUT_OF_MEMORY, ooms[-1].reason, facts)
         fails = sorted((r for r in recs if r.event == "fail"),
                        key=lambda r: (r.method is not None, r.t))
         if fails:

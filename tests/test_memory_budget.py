@@ -137,3 +137,22 @@ def test_sizes_come_from_the_cgroup_limit_not_the_host():
         assert 0 < int(out[1]) <= 300 * MiB
     finally:
         folder.rmdir()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_asv_records_out_of_memory_with_budget_and_peak(scale10, tmp_path):
+    """Under PARBENCH_MEMORY an asv benchmark process lives in the budget: pandas goes over it
+    and the report says so with the budget and the peak; DuckDB, sized from it, finishes."""
+    from test_benchmarks import cells_of, run_suite
+
+    from reports.model import OK, OUT_OF_MEMORY
+
+    proc, cells = run_suite(
+        tmp_path, scale10.parent, bench=r"^bench_engines\.(Pandas|Duckdb)\.time_team_records",
+        env={"PARBENCH_SCALES": "10", "PARBENCH_WORKERS": "1", "PARBENCH_MEMORY": "128MiB"})
+    pandas = cells_of(cells, "pandas", "team_records")[1]
+    assert pandas.status == OUT_OF_MEMORY, (pandas, proc.stdout[-3000:])
+    assert "128 MiB" in pandas.reason and "peak" in pandas.reason
+    assert cells_of(cells, "duckdb", "team_records")[1].status == OK
+    assert parbench_cgroups() == []

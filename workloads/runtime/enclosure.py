@@ -18,9 +18,11 @@ Whichever it is, the result is the same: the processes are gone, their cgroup re
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Mapping
@@ -30,6 +32,7 @@ from pathlib import Path
 import psutil
 
 from workloads.runtime import memory, scratch
+from workloads.runtime.errors import ParbenchError
 
 #: How often the watchdog sums the tree's memory.
 SAMPLE_SECONDS = 0.05
@@ -89,6 +92,11 @@ class Enclosure:
 
     def peak(self) -> int:
         return self._peak
+
+    def describe(self) -> dict[str, object]:
+        """What `rebuild` needs to watch this enclosure from another process."""
+        return {"kind": self.kind, "budget": self.budget, "root": self.root,
+                "folder": str(getattr(self, "folder", ""))}
 
     # -- the end
     def kill(self) -> None:
@@ -159,6 +167,8 @@ class CgroupV1(_Cgroup):
             (folder / "memory.limit_in_bytes").write_text(str(budget))
             made._write("memory.memsw.limit_in_bytes", str(budget))  # absent without swap
             made._write("memory.swappiness", "0")
+            # a process that joins brings its pages along
+            made._write("memory.move_charge_at_immigrate", "3")
             (folder / "memory.oom_control").write_text("1")
         except OSError:
             made.remove()
@@ -247,7 +257,9 @@ def make(budget: int, kind: str = "auto") -> Enclosure:
             with contextlib.suppress(OSError):
                 return cls.make(budget, parent)
         if kind == "cgroup":
-            raise OSError("no memory cgroup can be made here (not root, no delegated cgroup)")
+            raise ParbenchError("no memory cgroup can be made here (not root, and no cgroup "
+                                "delegated to this user): set the memory enforcement to auto "
+                                "or watchdog (see `python -m workloads settings`)")
     return Enclosure(budget)
 
 
@@ -306,3 +318,91 @@ def supervise(command: list[str], budget: int, kind: str = "auto",
         scratch.remove(tmp)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def rebuild(described: Mapping[str, object]) -> Enclosure:
+    """The enclosure `describe` gave, to watch from another process."""
+    budget, kind = int(described["budget"]), described["kind"]  # type: ignore[arg-type]
+    made: Enclosure
+    if kind in (CgroupV1.kind, CgroupV2.kind):
+        cls = CgroupV1 if kind == CgroupV1.kind else CgroupV2
+        made = cls(budget, Path(str(described["folder"])))
+    else:
+        made = Enclosure(budget)
+    made.root = described.get("root")  # type: ignore[assignment]
+    return made
+
+
+#: Seconds the watcher waits for the process it watches to join its enclosure.
+JOIN_WAIT = 10.0
+
+
+def enclose_self(budget: int, kind: str = "auto",
+                 on_oom: tuple[Path, Mapping[str, object]] | None = None) -> Enclosure:
+    """Put this process, and every process it starts from now on, under `budget` bytes, watched
+    from outside by a process of its own that outlives it: over the budget, the watcher kills
+    the enclosure and appends `on_oom`'s record (with `budget`, `peak` and the reason added) as
+    one JSON line to its file; once the enclosure is empty, it removes it and ends."""
+    made = make(budget, kind)
+    made.adopt(os.getpid())
+    order = {**made.describe(), "on_oom": [str(on_oom[0]), dict(on_oom[1])] if on_oom else None}
+    subprocess.run([sys.executable, "-m", __name__, json.dumps(order, default=str)],
+                   check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    made.enter()
+    return made
+
+
+def oom_reason(budget: int, peak: int, kind: str) -> str:
+    return (f"out of memory: over its budget of {memory.format_size(budget)} "
+            f"(peak {memory.format_size(peak)}, {kind})")
+
+
+def _append(path: Path, record: Mapping[str, object]) -> None:
+    """One JSON line, in one write (other processes append to the same file)."""
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, (json.dumps(record, ensure_ascii=False) + "\n").encode())
+        finally:
+            os.close(fd)
+
+
+def _watch(order: Mapping[str, object]) -> None:
+    """The watcher of `enclose_self`, already detached from the process it watches."""
+    made = rebuild(order)
+    deadline = time.monotonic() + JOIN_WAIT
+    while made.root not in made.pids() and time.monotonic() < deadline:
+        time.sleep(SAMPLE_SECONDS)
+    try:
+        while made.pids():
+            if made.out_of_memory():
+                # Recorded first: whoever waits for the process may read the record once it ends.
+                if order.get("on_oom"):
+                    path, record = order["on_oom"]  # type: ignore[misc]
+                    _append(Path(path), {**record, "t": time.time(), "budget": made.budget,
+                                         "peak": made.peak(),
+                                         "reason": oom_reason(made.budget, made.peak(),
+                                                              made.kind)})
+                made.kill()
+                break
+            time.sleep(SAMPLE_SECONDS)
+    finally:
+        made.remove()
+
+
+def _detach() -> None:
+    """Leave the caller's process tree and session (it may kill its descendants when it ends),
+    with no terminal or pipe of its: the caller's `subprocess.run` returns at once."""
+    if os.fork():
+        os._exit(0)
+    os.setsid()
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+
+
+if __name__ == "__main__":
+    _detach()
+    _watch(json.loads(sys.argv[1]))
