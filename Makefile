@@ -3,7 +3,20 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 QUICK  ?=
-ifeq ($(QUICK),1)
+MEMORY ?=
+ifneq ($(MEMORY),)
+# Data larger than memory: every engine under a memory budget of MEMORY (e.g. 1GiB) for its whole
+# process tree, at the scales whose input is about 0.5, 1, 2 and 4 times it
+# (benchmarks/memory_plan.py), on two workers; the group-by, the sort by key and the join, one
+# timed call each, at most TIMEOUT seconds a combination. Its results go to a machine of their
+# own (NAME-memory-SIZE): asv would otherwise replace the in-memory results of those workloads.
+WORKERS   ?= 2
+TIMEOUT   ?= 240
+MACHINE   ?= $(shell hostname)-memory-$(MEMORY)
+ASV_FLAGS ?= -a repeat=1 -a rounds=1 -a warmup_time=0 \
+	--bench "$$($(BIN)/python -m benchmarks.memory_plan bench)"
+BENCH_SCALES = $$($(BIN)/python -m benchmarks.memory_plan scales $(MEMORY) $(DATA))
+else ifeq ($(QUICK),1)
 # A first look in under 5 minutes: scale 1, one worker (every engine has a bar), the timings only
 # (no start-up or peak-memory benchmark), one warm-up call and one timed call per combination.
 # (`asv run --quick` would time the first, cold call.)
@@ -16,6 +29,8 @@ endif
 WORKERS ?=
 MACHINE ?= $(shell hostname)
 DATA   ?= data
+TIMEOUT ?= 1800
+BENCH_SCALES ?= $(SCALES)
 
 .PHONY: venv tools test lint bench data clean
 venv: $(VENV)/.installed
@@ -47,14 +62,20 @@ test: venv lint tools
 	$(BIN)/python -m pytest -q
 
 data: venv
+ifeq ($(MEMORY),)
 	$(BIN)/python -m datagen --tutorial --out $(DATA)
 	$(BIN)/python -m datagen --scale $(SCALES) --out $(DATA)
+else
+	$(BIN)/python -m datagen --scale 1 --out $(DATA)
+	$(BIN)/python -m datagen --scale $(BENCH_SCALES) --formats csv --out $(DATA)
+endif
 
 bench: data
 	@mkdir -p .asv/parbench
 	$(BIN)/asv machine --yes --machine $(MACHINE) > /dev/null
 	$(BIN)/python -m workloads engines --json > .asv/parbench/$(MACHINE)-versions.json
-	PARBENCH_DATA=$(abspath $(DATA)) PARBENCH_SCALES="$(SCALES)" PARBENCH_WORKERS="$(WORKERS)" \
+	PARBENCH_DATA=$(abspath $(DATA)) PARBENCH_SCALES="$(BENCH_SCALES)" PARBENCH_WORKERS="$(WORKERS)" \
+		PARBENCH_MEMORY="$(MEMORY)" PARBENCH_TIMEOUT="$(TIMEOUT)" \
 		$(BIN)/python -m benchmarks.progress --machine $(MACHINE) -- $(BIN)/asv run --python=same \
 		--machine $(MACHINE) --set-commit-hash $$(git rev-parse HEAD) $(ASV_FLAGS); \
 	status=$$?; $(BIN)/python -m reports --machine $(MACHINE) && exit $$status

@@ -42,7 +42,7 @@ class _EngineSuite:
     engine_name: str
     param_names = ["workers", "scale"]
     params = [WORKERS, SCALES]
-    timeout = 1800
+    timeout = SETTINGS.timeout
     number = 1
     rounds = 1
     # After one warm-up call: at least 3 samples, at most 5, no new one after 5 s.

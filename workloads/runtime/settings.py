@@ -7,6 +7,7 @@ call it once and hand the engines, datasets, clusters and plugins what they need
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -92,6 +93,16 @@ def _plugins(text: str, var: str) -> dict[str, str]:
     return found
 
 
+def _seconds(text: str, var: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < math.inf:
+        raise ParbenchError(f"{var}={text!r}: give a positive number of seconds, e.g. 600")
+    return value
+
+
 def _size(text: str, var: str) -> int:
     return parse_size(text, var)
 
@@ -141,6 +152,9 @@ class Settings:
         "node reads; default: the system's temporary folder"))
     cluster_state: Path = field(default=Path(DEFAULT_CLUSTER_STATE), metadata=_setting(
         "PARBENCH_STATE", _path, "state folder of `python -m workloads cluster`"))
+    timeout: float = field(default=1800.0, metadata=_setting(
+        "PARBENCH_TIMEOUT", _seconds, "seconds a benchmark combination may run before asv ends "
+        "it (reported as timed out)"))
     memory: int | None = field(default=None, metadata=_setting(
         "PARBENCH_MEMORY", _size, "memory budget of a run's whole process tree (e.g. 2GiB); "
         "past it the run ends as out of memory; default: none"))
