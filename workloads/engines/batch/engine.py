@@ -31,6 +31,7 @@ from workloads.data.readers import missing_file
 from workloads.engines.base import Availability, Engine
 from workloads.runtime import scratch
 from workloads.runtime.errors import JobFailed, ParbenchError, last_error_line
+from workloads.runtime.project import CODE_ROOT
 from workloads.runtime.settings import Settings
 
 SLURM_POLL_SECONDS = 0.2
@@ -132,7 +133,7 @@ def task_command(job_dir: Path, index: int | str) -> list[str]:
 def job_env() -> dict[str, str]:
     """The environment of a job: this one, with this project importable and one thread for
     Arrow and numpy (OMP_NUM_THREADS, as for a Slurm task with one CPU): one job, one core."""
-    root = str(Path(__file__).resolve().parents[2])
+    root = str(CODE_ROOT)
     path = os.environ.get("PYTHONPATH", "")
     return {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{path}" if path else root,
             "OMP_NUM_THREADS": "1"}

@@ -27,7 +27,6 @@ import sys
 import traceback
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
 from workloads import spec
@@ -39,6 +38,7 @@ from workloads.engines.base import (
     init_worker_process,
 )
 from workloads.runtime.errors import ParbenchError
+from workloads.runtime.project import CODE_ROOT
 from workloads.runtime.settings import Settings
 
 #: The variable Polars sizes its pools from: its thread pool (at import) and its streaming
@@ -47,7 +47,6 @@ THREADS_VARIABLE = "POLARS_MAX_THREADS"
 #: Seconds the engine's own process gets to end after SIGTERM, before SIGKILL.
 STOP_TIMEOUT = 5.0
 #: The folder that holds the `workloads` package, for the Polars process's imports.
-PROJECT_ROOT = str(Path(__file__).resolve().parents[3])
 
 
 @contextlib.contextmanager
@@ -130,7 +129,7 @@ class PolarsProcess:
     def __init__(self, threads: int) -> None:
         self._conn, child = multiprocessing.Pipe()
         env = {**os.environ, THREADS_VARIABLE: str(threads),
-               "PYTHONPATH": os.pathsep.join(filter(None, (PROJECT_ROOT,
+               "PYTHONPATH": os.pathsep.join(filter(None, (str(CODE_ROOT),
                                                            os.environ.get("PYTHONPATH"))))}
         with children_ignore_interrupts():
             self.process = subprocess.Popen(

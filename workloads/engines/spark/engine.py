@@ -47,6 +47,7 @@ from workloads.engines.spark import jvm
 from workloads.layout import CSV_COLUMNS, GOAL_COLUMNS, MATCHES, PARQUET_COLUMNS
 from workloads.runtime import scratch
 from workloads.runtime.errors import EngineUnavailable
+from workloads.runtime.project import CODE_ROOT
 from workloads.runtime.settings import Settings
 from workloads.spec import JOIN_KEY, MATCH_COLUMNS, STREAK_ORDER, UNKNOWN_SCORER
 
@@ -500,7 +501,7 @@ def _longest_run(matches: Column) -> Column:
 def _code_zip() -> Path:
     """This project's packages zipped for a cluster's executors (what --py-files ships), in a
     private temporary file."""
-    root = Path(__file__).resolve().parents[2]
+    root = CODE_ROOT
     path, fd = scratch.file("spark", ".zip")
     with os.fdopen(fd, "wb") as file, zipfile.ZipFile(file, "w") as z:
         for package in ("workloads", "datagen"):
