@@ -46,7 +46,7 @@ from workloads.engines.base import Availability, Engine
 from workloads.engines.spark import jvm
 from workloads.layout import CSV_COLUMNS, GOAL_COLUMNS, MATCHES, PARQUET_COLUMNS
 from workloads.runtime import scratch
-from workloads.runtime.errors import EngineUnavailable
+from workloads.runtime.errors import EngineUnavailable, first_line
 from workloads.runtime.settings import Settings
 from workloads.spec import JOIN_KEY, MATCH_COLUMNS, STREAK_ORDER, UNKNOWN_SCORER
 
@@ -101,11 +101,11 @@ def _spark_message(exc: BaseException) -> str:
     """One line from a Spark error: the messages of its Java cause chain that say most."""
     java = getattr(exc, "java_exception", None)
     if java is None:
-        return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return first_line(exc)
     messages = []
     try:
         while java is not None and len(messages) < 20:
-            messages.append(str(java.getMessage() or java.toString()).splitlines()[0])
+            messages.append(first_line(str(java.getMessage() or java.toString())))
             java = java.getCause()
     except Py4JError:  # the gateway is gone: keep what was read
         pass
