@@ -3,8 +3,11 @@ here against what it must leave behind."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
+from workloads.runtime import environment
 from workloads.runtime.errors import first_line
 
 
@@ -22,3 +25,17 @@ def test_first_line_is_the_first_with_text() -> None:
     error = ValueError("\n  cannot read a.csv: line 3\nTraceback (most recent call last):\n")
     assert first_line(error) == "cannot read a.csv: line 3"
     assert first_line("java.io.IOException: gone\n\tat Foo.bar") == "java.io.IOException: gone"
+
+
+def test_variables_are_as_before_after_the_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PARBENCH_TEST_SET", "before")
+    monkeypatch.delenv("PARBENCH_TEST_UNSET", raising=False)
+    with pytest.raises(KeyError):  # restored on the way out of an error too
+        with environment.variables({"PARBENCH_TEST_SET": "1", "PARBENCH_TEST_UNSET": "2"}):
+            assert (os.environ["PARBENCH_TEST_SET"], os.environ["PARBENCH_TEST_UNSET"]) == \
+                ("1", "2")
+            del os.environ["PARBENCH_TEST_SET"]  # what the block does to them does not last
+            os.environ["PARBENCH_TEST_UNSET"] = "changed"
+            raise KeyError("inside")
+    assert os.environ["PARBENCH_TEST_SET"] == "before"
+    assert "PARBENCH_TEST_UNSET" not in os.environ

@@ -40,7 +40,7 @@ from workloads.data.readers import count_words, merge_counts
 from workloads.data.validate import locate_malformed
 from workloads.engines.base import Availability, Engine, cap_arrow_threads
 from workloads.layout import GOALS, MATCHES
-from workloads.runtime import scratch
+from workloads.runtime import environment, scratch
 from workloads.runtime.errors import EngineUnavailable, JobFailed, ParbenchError, first_line
 from workloads.runtime.net import LOOPBACK
 from workloads.runtime.settings import Settings
@@ -200,21 +200,6 @@ def session_folder() -> Path:
 
 
 @contextlib.contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
-    """`values` in os.environ (for Ray's processes to inherit) until the block ends."""
-    previous = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-@contextlib.contextmanager
 def loopback_node() -> Iterator[None]:
     """Ray on 127.0.0.1 while the block runs: LOOPBACK_NODE for the processes it starts, and
     the switch it was read into for this one (the driver's node address is fixed by then)."""
@@ -222,7 +207,7 @@ def loopback_node() -> Iterator[None]:
     enabled = constants.ENABLE_RAY_CLUSTER
     constants.ENABLE_RAY_CLUSTER = False
     try:
-        with environment(LOOPBACK_NODE):
+        with environment.variables(LOOPBACK_NODE):
             yield
     finally:
         constants.ENABLE_RAY_CLUSTER = enabled
@@ -398,7 +383,7 @@ class RayEngine(Engine):
         """A Ray of `workers` CPUs on 127.0.0.1, its session in a private folder."""
         self._session = session_folder()
         size, in_shm = object_store_bytes()
-        self._env.enter_context(environment({**QUIET, **auth_token()}))
+        self._env.enter_context(environment.variables({**QUIET, **auth_token()}))
         with loopback_node():
             self._init(num_cpus=self.workers, num_gpus=0, object_store_memory=size,
                        _temp_dir=str(self._session),
@@ -411,7 +396,7 @@ class RayEngine(Engine):
         probes.check_ray(address, CONNECT_TIMEOUT, source=variable)
         endpoint = probes.parse_ray_address(address, variable)
         loopback = probes.host_addresses(endpoint.host) == [LOOPBACK]
-        self._env.enter_context(environment(QUIET))
+        self._env.enter_context(environment.variables(QUIET))
         try:
             with loopback_node() if loopback else contextlib.nullcontext():
                 self._init(address=address)

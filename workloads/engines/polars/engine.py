@@ -25,7 +25,6 @@ import os
 import subprocess
 import sys
 import traceback
-from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ from workloads.engines.base import (
     children_ignore_interrupts,
     init_worker_process,
 )
+from workloads.runtime import environment
 from workloads.runtime.errors import ParbenchError
 from workloads.runtime.settings import Settings
 
@@ -48,20 +48,6 @@ THREADS_VARIABLE = "POLARS_MAX_THREADS"
 STOP_TIMEOUT = 5.0
 #: The folder that holds the `workloads` package, for the Polars process's imports.
 PROJECT_ROOT = str(Path(__file__).resolve().parents[3])
-
-
-@contextlib.contextmanager
-def polars_threads(threads: int) -> Iterator[None]:
-    """POLARS_MAX_THREADS=`threads` in this process's environment while the block runs."""
-    previous = os.environ.get(THREADS_VARIABLE)
-    os.environ[THREADS_VARIABLE] = str(threads)
-    try:
-        yield
-    finally:
-        if previous is None:
-            del os.environ[THREADS_VARIABLE]
-        else:
-            os.environ[THREADS_VARIABLE] = previous
 
 
 def pool_here() -> int | None:
@@ -75,7 +61,8 @@ class LocalPolars:
     lives as long as the process: closing ends nothing."""
 
     def __init__(self, threads: int) -> None:
-        with polars_threads(threads):  # read where Polars builds a pool: see `plans.prepare`
+        # read where Polars builds a pool: see `plans.prepare`
+        with environment.variables({THREADS_VARIABLE: str(threads)}):
             from workloads.engines.polars import plans
 
             plans.prepare(threads)
