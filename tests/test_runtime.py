@@ -4,10 +4,12 @@ here against what it must leave behind."""
 from __future__ import annotations
 
 import os
+import signal
+import threading
 
 import pytest
 
-from workloads.runtime import environment
+from workloads.runtime import environment, signals
 from workloads.runtime.errors import first_line
 
 
@@ -30,12 +32,51 @@ def test_first_line_is_the_first_with_text() -> None:
 def test_variables_are_as_before_after_the_block(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PARBENCH_TEST_SET", "before")
     monkeypatch.delenv("PARBENCH_TEST_UNSET", raising=False)
-    with pytest.raises(KeyError):  # restored on the way out of an error too
-        with environment.variables({"PARBENCH_TEST_SET": "1", "PARBENCH_TEST_UNSET": "2"}):
-            assert (os.environ["PARBENCH_TEST_SET"], os.environ["PARBENCH_TEST_UNSET"]) == \
-                ("1", "2")
-            del os.environ["PARBENCH_TEST_SET"]  # what the block does to them does not last
-            os.environ["PARBENCH_TEST_UNSET"] = "changed"
-            raise KeyError("inside")
+    values = {"PARBENCH_TEST_SET": "1", "PARBENCH_TEST_UNSET": "2"}
+    # restored on the way out of an error too
+    with pytest.raises(KeyError), environment.variables(values):
+        assert {key: os.environ[key] for key in values} == values
+        del os.environ["PARBENCH_TEST_SET"]  # what the block does to them does not last
+        os.environ["PARBENCH_TEST_UNSET"] = "changed"
+        raise KeyError("inside")
     assert os.environ["PARBENCH_TEST_SET"] == "before"
     assert "PARBENCH_TEST_UNSET" not in os.environ
+
+
+def test_kept_puts_back_the_handlers_the_block_replaced() -> None:
+    before = {sig: signal.getsignal(sig) for sig in signals.INTERRUPTS}
+
+    def framework(signum: int, frame: object) -> None:  # as Ray's node sets for SIGTERM
+        raise SystemExit(1)
+
+    with pytest.raises(RuntimeError), signals.kept(signal.SIG_IGN) as previous:
+        assert previous == before
+        assert [signal.getsignal(sig) for sig in signals.INTERRUPTS] == [signal.SIG_IGN] * 2
+        signal.signal(signal.SIGTERM, framework)
+        raise RuntimeError("inside")
+    assert {sig: signal.getsignal(sig) for sig in signals.INTERRUPTS} == before
+
+
+def test_kept_sets_nothing_outside_the_main_thread() -> None:
+    before = signal.getsignal(signal.SIGINT)
+    seen: dict[str, object] = {}
+
+    def body() -> None:
+        with signals.kept(signal.SIG_IGN) as previous:
+            seen.update(previous=previous, inside=signal.getsignal(signal.SIGINT))
+
+    thread = threading.Thread(target=body)
+    thread.start()
+    thread.join(timeout=60)
+    assert seen == {"previous": {}, "inside": before}
+
+
+def test_held_signals_arrive_after_the_step() -> None:
+    before = signal.getsignal(signal.SIGINT)
+    finished = []
+    with pytest.raises(KeyboardInterrupt), signals.HeldSignals() as held:
+        signal.raise_signal(signal.SIGINT)  # its handler runs before raise_signal returns
+        assert held.caught == [signal.SIGINT]
+        finished.append(True)
+    assert finished == [True]
+    assert signal.getsignal(signal.SIGINT) == before

@@ -28,13 +28,13 @@ import psutil
 
 from workloads.runtime.errors import ClusterError, ParbenchError
 from workloads.runtime.settings import Settings
+from workloads.runtime.signals import HeldSignals
 
 from ._procs import (
     LOOPBACK,
     MARKER_VAR,
     OWNER_FILE,
     ClusterInfo,
-    HeldSignals,
     is_alive,
     owned,
     port_answers,

@@ -20,7 +20,6 @@ import os
 import secrets
 import shutil
 import signal
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -40,7 +39,7 @@ from workloads.data.readers import count_words, merge_counts
 from workloads.data.validate import locate_malformed
 from workloads.engines.base import Availability, Engine, cap_arrow_threads
 from workloads.layout import GOALS, MATCHES
-from workloads.runtime import environment, scratch
+from workloads.runtime import environment, scratch, signals
 from workloads.runtime.errors import EngineUnavailable, JobFailed, ParbenchError, first_line
 from workloads.runtime.net import LOOPBACK
 from workloads.runtime.settings import Settings
@@ -214,28 +213,9 @@ def loopback_node() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def signals_kept() -> Iterator[None]:
-    """The caller's SIGINT and SIGTERM handlers after the block: a local Ray's node replaces
-    SIGTERM's with one that kills its processes and calls sys.exit(1); the caller's (the CLI's:
-    unwind, stop the engine) must stay."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    kept = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in kept.items():
-            signal.signal(sig, handler)
-
-
-@contextlib.contextmanager
 def handler_exceptions_kept() -> Iterator[None]:
     """Raise what the caller's SIGINT or SIGTERM handler raised: inside `ray.get` Ray turns it
     into a plain KeyboardInterrupt (the CLI's handler raises a subclass for SIGTERM)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
     raised: list[BaseException] = []
 
     def relay(handler: Callable[[int, Any], Any]) -> Callable[[int, Any], Any]:
@@ -248,19 +228,16 @@ def handler_exceptions_kept() -> Iterator[None]:
 
         return relayed
 
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    for sig, handler in previous.items():
-        if callable(handler):
-            signal.signal(sig, relay(handler))
-    try:
-        yield
-    except KeyboardInterrupt:
-        if raised:
-            raise raised[-1] from None
-        raise
-    finally:
+    with signals.kept() as previous:  # {} outside the main thread: nothing to relay
         for sig, handler in previous.items():
-            signal.signal(sig, handler)
+            if callable(handler):
+                signal.signal(sig, relay(handler))
+        try:
+            yield
+        except KeyboardInterrupt:
+            if raised:
+                raise raised[-1] from None
+            raise
 
 
 def children() -> set[int]:
@@ -371,7 +348,9 @@ class RayEngine(Engine):
     def _init(self, **options: Any) -> None:
         before = children()
         try:
-            with signals_kept():
+            # A local Ray's node replaces SIGTERM's handler with one that kills its processes
+            # and calls sys.exit(1); the caller's (the CLI's: unwind, stop the engine) stays.
+            with signals.kept():
                 ray.init(include_dashboard=False, log_to_driver=False,
                          logging_level=logging.ERROR, configure_logging=True, **options)
         finally:
@@ -442,7 +421,7 @@ class RayEngine(Engine):
                 with contextlib.suppress(Exception):
                     remove_placement_group(self._group)
                 self._group = None
-            with signals_kept():
+            with signals.kept():  # as in `_init`
                 ray.shutdown()
             end_processes(ours, STOP_GRACE)
             self._env.close()
