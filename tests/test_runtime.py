@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 
+import psutil
 import pytest
 
-from workloads.runtime import environment, signals
+from workloads.runtime import environment, processes, signals
 from workloads.runtime.errors import first_line
 
 
@@ -80,3 +83,25 @@ def test_held_signals_arrive_after_the_step() -> None:
         finished.append(True)
     assert finished == [True]
     assert signal.getsignal(signal.SIGINT) == before
+
+
+def sleeper() -> tuple[subprocess.Popen[bytes], float]:
+    """A child that ignores SIGTERM (a process that must be killed), and its start time."""
+    child = subprocess.Popen([sys.executable, "-c", "import signal, time; "
+                              "signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(120)"])
+    return child, psutil.Process(child.pid).create_time()
+
+
+def test_end_kills_only_the_processes_whose_start_time_matches() -> None:
+    """`b` stands for a PID reused by another process: its recorded start time differs."""
+    (a, created_a), (b, created_b) = sleeper(), sleeper()
+    try:
+        assert processes.is_running(a.pid, created_a)
+        assert not processes.is_running(b.pid, created_b - 1.0)
+        processes.end({a.pid: created_a, b.pid: created_b - 1.0}, grace=0.2)
+        assert not processes.is_running(a.pid, created_a)
+        assert b.poll() is None and processes.is_running(b.pid, created_b)
+    finally:
+        for child in (a, b):
+            child.kill()
+            child.wait(timeout=60)

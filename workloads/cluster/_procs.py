@@ -21,6 +21,7 @@ import psutil
 
 from workloads.runtime.errors import ClusterError, ParbenchError, last_error_line
 from workloads.runtime.net import LOOPBACK
+from workloads.runtime.processes import is_running, start_time
 from workloads.runtime.settings import CLUSTER_MARKER as MARKER_VAR
 
 #: The largest state file read (they hold a few hundred bytes per process).
@@ -41,22 +42,10 @@ class Proc:
     cmd: list[str] = field(default_factory=list)
 
 
-def start_time(pid: int) -> float | None:
-    """Creation time of a live, non-zombie process, or None when there is none."""
-    try:
-        proc = psutil.Process(pid)
-        if proc.status() == psutil.STATUS_ZOMBIE:
-            return None
-        return proc.create_time()
-    except psutil.Error:
-        return None
-
-
 def is_alive(proc: Proc) -> bool:
     """True when the recorded process still runs (and its PID was not reused)."""
     reap(proc.pid)
-    created = start_time(proc.pid)
-    return created is not None and abs(created - proc.create_time) < 0.05
+    return is_running(proc.pid, proc.create_time)
 
 
 def reap(pid: int) -> int | None:

@@ -39,7 +39,7 @@ from workloads.data.readers import count_words, merge_counts
 from workloads.data.validate import locate_malformed
 from workloads.engines.base import Availability, Engine, cap_arrow_threads
 from workloads.layout import GOALS, MATCHES
-from workloads.runtime import environment, scratch, signals
+from workloads.runtime import environment, processes, scratch, signals
 from workloads.runtime.errors import EngineUnavailable, JobFailed, ParbenchError, first_line
 from workloads.runtime.net import LOOPBACK
 from workloads.runtime.settings import Settings
@@ -268,29 +268,6 @@ def using(folder: Path) -> dict[int, float]:
     return found
 
 
-def end_processes(procs: dict[int, float], grace: float) -> None:
-    """Wait up to `grace` s for the processes (pid -> start time) to end, then SIGKILL those
-    left, each only if its PID still belongs to the process that was recorded."""
-
-    def alive() -> list[psutil.Process]:
-        running = []
-        for pid, created in procs.items():
-            with contextlib.suppress(psutil.Error):
-                proc = psutil.Process(pid)
-                if (abs(proc.create_time() - created) < 0.05
-                        and proc.status() != psutil.STATUS_ZOMBIE):
-                    running.append(proc)
-        return running
-
-    deadline = time.monotonic() + grace
-    while (left := alive()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    for proc in left:
-        with contextlib.suppress(psutil.Error):
-            proc.kill()
-    psutil.wait_procs(left, timeout=5)
-
-
 # --------------------------------------------------------------------------- the engine
 
 
@@ -423,7 +400,7 @@ class RayEngine(Engine):
                 self._group = None
             with signals.kept():  # as in `_init`
                 ray.shutdown()
-            end_processes(ours, STOP_GRACE)
+            processes.end(ours, STOP_GRACE)
             self._env.close()
             self._env = None
         scratch.remove(self._session)
