@@ -8,11 +8,12 @@ import signal
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import psutil
 import pytest
 
-from workloads.runtime import environment, processes, signals
+from workloads.runtime import environment, processes, scratch, signals
 from workloads.runtime.errors import first_line
 
 
@@ -105,3 +106,13 @@ def test_end_kills_only_the_processes_whose_start_time_matches() -> None:
         for child in (a, b):
             child.kill()
             child.wait(timeout=60)
+
+
+def test_a_lasting_folder_is_not_removed_with_this_process_files(tmp_path: Path) -> None:
+    """A cluster's folder outlives the `up` that made it; an engine's goes when it stops."""
+    lasting, passing = scratch.lasting_folder("test", tmp_path), scratch.folder("test", tmp_path)
+    for made in (lasting, passing):
+        scratch.remove(made)  # what remove_all, at exit or after a signal, does to each
+        assert scratch.is_made_here(made)
+    assert lasting.is_dir() and not passing.exists()
+    assert not scratch.is_made_here(tmp_path)

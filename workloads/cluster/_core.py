@@ -26,6 +26,7 @@ from typing import Protocol
 
 import psutil
 
+from workloads.runtime import scratch
 from workloads.runtime.errors import ClusterError, ParbenchError
 from workloads.runtime.settings import Settings
 from workloads.runtime.signals import HeldSignals
@@ -304,7 +305,7 @@ def _remove(folder: Path) -> None:
     if run.is_symlink():
         target = run.resolve()
         temporary = {Path(tempfile.gettempdir()).resolve(), Path("/tmp").resolve()}
-        if target.parent in temporary and target.name.startswith("parbench-"):
+        if target.parent in temporary and scratch.is_made_here(target):
             shutil.rmtree(target, ignore_errors=True)
     shutil.rmtree(folder, ignore_errors=True)
 
