@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 
 from datagen.cli import main as datagen
-from workloads.runtime import scratch
+from workloads.runtime import limits, scratch
 
 from . import outcomes
 
-CORES = os.cpu_count() or 1
+CORES = limits.default_workers()  # datagen's default worker count
 
 
 @outcomes.recorded

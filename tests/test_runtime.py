@@ -3,18 +3,25 @@ here against what it must leave behind."""
 
 from __future__ import annotations
 
+import json
 import os
+import resource
 import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
 
-from workloads.runtime import environment, processes, scratch, signals
-from workloads.runtime.errors import first_line
+from workloads.runtime import environment, limits, processes, scratch, signals
+from workloads.runtime.errors import ParbenchError, first_line
+from workloads.runtime.settings import Settings
+
+ROOT = str(Path(__file__).resolve().parents[1])
 
 
 class Silent(Exception):
@@ -116,3 +123,64 @@ def test_a_lasting_folder_is_not_removed_with_this_process_files(tmp_path: Path)
         assert scratch.is_made_here(made)
     assert lasting.is_dir() and not passing.exists()
     assert not scratch.is_made_here(tmp_path)
+
+
+#: Prints the bounds as this machine's limits set them for the process (a JSON object).
+BOUNDS = """
+import json
+from workloads.runtime import limits
+from workloads.runtime.errors import ParbenchError
+try:
+    default = limits.default_workers(2)
+except ParbenchError as exc:
+    default = str(exc)
+print(json.dumps({"cores": limits.cores(), "threads": limits.machine_bound(0).workers,
+                  "cluster": limits.machine_bound(2, least=0).__dict__,
+                  "engine": limits.machine_bound(2).workers, "default": default,
+                  "default_threads": limits.default_workers()}))
+"""
+
+
+def bounds_under(limit: Callable[[], None]) -> dict[str, Any]:
+    """BOUNDS in a fresh Python started under `limit` (a ulimit, an affinity)."""
+    proc = subprocess.run([sys.executable, "-c", BOUNDS], capture_output=True, text=True,
+                          timeout=120, preexec_fn=limit, env={**os.environ, "PYTHONPATH": ROOT})
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_one_core_bounds_threads_at_workers_per_core_and_defaults_to_one() -> None:
+    if not hasattr(os, "sched_setaffinity"):
+        pytest.skip("no CPU affinity here")
+    found = bounds_under(lambda: os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}))
+    assert (found["cores"], found["threads"], found["default_threads"]) == \
+        (1, limits.WORKERS_PER_CORE, 1)
+    assert found["cluster"]["workers"] <= limits.WORKERS_PER_CORE
+
+
+def test_the_process_limit_bounds_a_cluster_at_0_and_an_engine_at_1() -> None:
+    """Under `ulimit -u 1` no worker process fits: a cluster (its workers all new processes)
+    starts none; an engine still runs its first worker, the process itself."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NPROC)
+    found = bounds_under(lambda: resource.setrlimit(resource.RLIMIT_NPROC, (1, hard)))
+    assert found["cluster"]["workers"] == 0 and "ulimit -u 1," in found["cluster"]["reason"]
+    assert found["engine"] == 1
+    assert found["default"].startswith("this machine cannot run another worker (ulimit -u 1,")
+    assert found["threads"] == limits.WORKERS_PER_CORE * found["cores"]  # threads: no limit
+
+
+def test_the_memory_bound_names_the_memory() -> None:
+    huge = 2**60  # more than any machine has free: not one worker fits
+    assert limits.machine_bound(1, memory_per_worker=huge, least=0).workers == 0
+    bound = limits.machine_bound(1, memory_per_worker=huge)
+    assert bound.workers == 1 and bound.reason.endswith(f"{huge // 2**20} MiB per worker process")
+    with pytest.raises(ParbenchError, match="at most 1 .* MiB per worker process"):
+        limits.check_workers("engine 'x'", 2, processes=2**40)
+
+
+@pytest.mark.parametrize(("cores", "counts"), [
+    (1, (1,)), (2, (1, 2)), (4, (1, 2, 4)), (6, (1, 2, 4, 6)), (16, (1, 2, 4, 8, 16))])
+def test_the_benchmarks_worker_counts_double_up_to_the_cores(cores: int,
+                                                              counts: tuple[int, ...]) -> None:
+    assert limits.worker_counts(cores) == counts
+    assert Settings.from_env({}, cores=cores).workers == counts

@@ -15,6 +15,7 @@ from typing import Any
 
 from workloads.layout import FORMATS
 from workloads.runtime.errors import ParbenchError
+from workloads.runtime.limits import worker_counts
 
 #: Set in the environment of every daemon a `cluster up` starts, so that orphans are found.
 CLUSTER_MARKER = "PARBENCH_CLUSTER_ID"
@@ -22,15 +23,6 @@ CLUSTER_MARKER = "PARBENCH_CLUSTER_ID"
 DEFAULT_DATA = "data"
 DEFAULT_CLUSTER_STATE = ".parbench/cluster"
 BATCH_BACKENDS = ("local", "slurm")
-
-
-def default_workers(cores: int) -> tuple[int, ...]:
-    """1, 2, 4, … below the core count, plus the core count itself."""
-    counts, p = [], 1
-    while p < cores:
-        counts.append(p)
-        p *= 2
-    return (*counts, cores)
 
 
 def _words(text: str) -> list[str]:
@@ -147,7 +139,7 @@ class Settings:
         values: dict[str, Any] = {
             "data": base / DEFAULT_DATA,
             "cluster_state": base / DEFAULT_CLUSTER_STATE,
-            "workers": default_workers(cores or os.cpu_count() or 1),
+            "workers": worker_counts(cores),
         }
         sources = {}
         for f in fields(cls):
