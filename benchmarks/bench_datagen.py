@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
-import shutil
-import tempfile
 
 from datagen.cli import main as datagen
+from workloads.runtime import limits, scratch
 
 from . import outcomes
 
-CORES = os.cpu_count() or 1
+CORES = limits.default_workers()  # datagen's default worker count
 
 
 @outcomes.recorded
@@ -25,14 +23,14 @@ class Datagen:
     timeout = 600
 
     def setup(self, workers: int, scale: str) -> None:
-        self.out = tempfile.mkdtemp(prefix="parbench-datagen-")
+        self.out = scratch.folder("datagen")
 
     def teardown(self, workers: int, scale: str) -> None:
-        shutil.rmtree(self.out, ignore_errors=True)
+        scratch.remove(self.out)
 
     def time_generate(self, workers: int, scale: str) -> None:
         with contextlib.redirect_stderr(io.StringIO()):
-            status = datagen(["--scale", scale, "--out", self.out, "--workers", str(workers),
+            status = datagen(["--scale", scale, "--out", str(self.out), "--workers", str(workers),
                               "--force"])
         if status != 0:
             raise RuntimeError(f"datagen --scale {scale} --workers {workers} exited {status}")

@@ -16,7 +16,7 @@ from workloads import engines, spec
 from workloads.data.dataset import Dataset
 from workloads.engines.base import Engine
 from workloads.layout import MANIFEST, SCALE_PREFIX, TEXT
-from workloads.runtime import console, enclosure
+from workloads.runtime import console, enclosure, signals
 from workloads.runtime.errors import DatasetError
 from workloads.runtime.settings import Settings
 
@@ -108,7 +108,7 @@ def engine(name: str, workers: int) -> Engine:
     """The started engine of this process (started once; its start-up time kept in STARTUP)."""
     key = (name, workers)
     if key not in _ENGINES:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in signals.INTERRUPTS:
             signal.signal(sig, _interrupted)
         cls = engines.engine_class(name, SETTINGS)
         if cls.max_workers is not None and workers > cls.max_workers:

@@ -38,13 +38,6 @@ class WriteFailed(ParbenchError):
     exit_code = EXIT_FAILED
 
 
-def _cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = console.ArgumentParser(prog=PROG,
                 description="Write parbench datasets: synthetic data at any scale (folders "
@@ -63,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="random seed, a whole number >= 0; the same seed gives the same bytes "
                         f"(default: {DEFAULT_SEED})")
     p.add_argument("--workers", default=None, metavar="W",
-                   help=f"generator processes (default: all cores, here {_cpus()})")
+                   help="generator processes (default: all cores, here "
+                        f"{limits.default_workers()})")
     p.add_argument("--formats", default=",".join(FORMATS), metavar="LIST",
                    help="formats of the match and goal tables, comma-separated: csv, "
                         "parquet or csv,parquet (default: csv,parquet)")
@@ -148,7 +142,8 @@ def parse_args(argv: list[str] | None) -> Options:
     if not scales and not args.tutorial:
         raise ParbenchError("nothing to do: give --scale N [N ...] and/or --tutorial "
                             "(see python -m datagen --help)")
-    workers = _cpus() if args.workers is None else _whole("--workers", args.workers, 1, "2")
+    workers = (limits.default_workers() if args.workers is None
+               else _whole("--workers", args.workers, 1, "2"))
     limits.check_workers("datagen --workers", workers, Settings.from_env().max_workers)
     seed = _whole("--seed", args.seed, 0, str(DEFAULT_SEED))
     formats = _formats(args.formats)

@@ -24,6 +24,7 @@ from servers import closed_port
 
 from workloads import cluster, probes
 from workloads.cluster._procs import port_free
+from workloads.runtime import limits
 from workloads.runtime.errors import ParbenchError
 
 LOOPBACK = {"127.0.0.1", "::ffff:127.0.0.1"}  # Java's IPv4 sockets show as IPv4-mapped IPv6
@@ -343,8 +344,9 @@ def test_bad_input_is_one_line_exit_2_nothing_started_or_written(tmp_path, capsy
 
 
 def test_worker_bound_names_the_machine_limit(tmp_path, capsys):
-    limit, why = cluster.worker_limit()
-    assert 1 <= limit <= cluster.WORKERS_PER_CORE * (os.cpu_count() or 1)
+    bound = cluster.worker_limit()
+    limit, why = bound.workers, bound.reason
+    assert 1 <= limit <= limits.WORKERS_PER_CORE * limits.cores()
     for kind in cluster.KINDS:
         argv = ["up", kind, "--workers", str(limit + 1), "--state", str(tmp_path / "s")]
         assert cluster.main(argv) == 2

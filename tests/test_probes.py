@@ -3,6 +3,7 @@ real servers on 127.0.0.1 (a Dask scheduler and worker, HTTP, a silent port, non
 
 from __future__ import annotations
 
+import struct
 import time
 from collections.abc import Callable, Iterator
 
@@ -69,6 +70,19 @@ def test_a_server_talking_nonsense_is_refused(check, scheme, payload):
     that ends early, silence."""
     with talker(payload) as port:
         refused(check, url(scheme, port))
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    (b"", "no reason given"), (b"\n", "no reason given"),
+    (b"java.lang.IllegalStateException: busy\n\tat Foo.bar",
+     "java.lang.IllegalStateException: busy"),
+])
+def test_a_spark_rpc_failure_is_one_line_with_its_reason(text, reason):
+    """An RpcFailure to the probe's request (id "Parbe"), its message empty or not: one line."""
+    body = struct.pack(">i", len(text)) + text
+    with talker(struct.pack(">qbq", 17 + len(body), 5, 0x5061726265) + body) as port:
+        message = refused(probes.check_spark_master, url("spark", port))
+    assert message.endswith(f"its Spark RPC refused the request: {reason}")
 
 
 def test_dask_scheduler_passes_and_a_worker_is_named(dask_local):

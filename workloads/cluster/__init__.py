@@ -11,7 +11,6 @@ CLI: `python -m workloads cluster up|down|status [dask|spark|slurm|ray] [--worke
 from ._cli import main
 from ._core import (
     KINDS,
-    WORKERS_PER_CORE,
     ClusterStatus,
     down,
     running,
@@ -25,7 +24,6 @@ from ._procs import ClusterInfo, Proc
 
 __all__ = [
     "KINDS",
-    "WORKERS_PER_CORE",
     "ClusterInfo",
     "ClusterStatus",
     "Proc",

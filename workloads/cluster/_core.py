@@ -13,7 +13,6 @@ import fcntl
 import ipaddress
 import math
 import os
-import resource
 import shutil
 import socket
 import tempfile
@@ -26,15 +25,16 @@ from typing import Protocol
 
 import psutil
 
+from workloads.runtime import limits, scratch
 from workloads.runtime.errors import ClusterError, ParbenchError
 from workloads.runtime.settings import Settings
+from workloads.runtime.signals import HeldSignals
 
 from ._procs import (
     LOOPBACK,
     MARKER_VAR,
     OWNER_FILE,
     ClusterInfo,
-    HeldSignals,
     is_alive,
     owned,
     port_answers,
@@ -47,11 +47,9 @@ from ._procs import (
 KINDS = ("dask", "spark", "slurm", "ray")
 #: The command line, for messages that say what to run.
 COMMAND = "python -m workloads cluster"
-#: `--workers` bounds: workers one core may carry (more only measures contention), the memory
-#: one worker process needs at least, and the processes each may run (counted against ulimit -u).
-WORKERS_PER_CORE = 4
-WORKER_MEMORY_MB = 256
-PROCESSES_PER_WORKER = 3
+#: Processes one cluster worker is at most (a dask worker: its nanny and itself), for the bound
+#: on `--workers` (`limits.machine_bound`).
+PROCESSES_PER_WORKER = 2
 #: The longest `--timeout` (seconds).
 MAX_TIMEOUT = 86400.0
 
@@ -111,30 +109,10 @@ class Request:
     host: str = LOOPBACK
 
 
-def worker_limit() -> tuple[int, str]:
-    """The most workers `up` starts on this machine, and the constraint that sets it."""
-    cores = os.cpu_count() or 1
-    memory_mb = psutil.virtual_memory().total // 2**20
-    limits = [(WORKERS_PER_CORE * cores, f"{WORKERS_PER_CORE} per core, {cores} cores"),
-              (memory_mb // WORKER_MEMORY_MB,
-               f"{WORKER_MEMORY_MB} MiB each, {memory_mb // 1024} GiB of memory")]
-    soft, _ = resource.getrlimit(resource.RLIMIT_NPROC)
-    if soft != resource.RLIM_INFINITY:
-        used = _tasks_of_user()
-        limits.append((max(0, soft - used) // PROCESSES_PER_WORKER,
-                       f"{PROCESSES_PER_WORKER} processes each, ulimit -u {soft} with {used} "
-                       "in use"))
-    return min(limits)
-
-
-def _tasks_of_user() -> int:
-    """Processes and threads of this user: what RLIMIT_NPROC counts."""
-    uid, total = os.getuid(), 0
-    for proc in psutil.process_iter(["uids", "num_threads"]):
-        uids, threads = proc.info["uids"], proc.info["num_threads"]
-        if uids is not None and uids.real == uid:
-            total += threads or 1
-    return total
+def worker_limit() -> limits.Bound:
+    """The most workers `up` starts on this machine, and the constraint that sets it: 0 when
+    not one more fits (a cluster's workers are new processes)."""
+    return limits.machine_bound(PROCESSES_PER_WORKER, least=0)
 
 
 def _check_workers(kind: str, workers: int | None) -> None:
@@ -142,10 +120,10 @@ def _check_workers(kind: str, workers: int | None) -> None:
         return
     if workers < 1:
         raise ParbenchError(f"{kind}: --workers must be at least 1 (got {workers})")
-    limit, why = worker_limit()
-    if workers > limit:
+    bound = worker_limit()
+    if workers > bound.workers:
         raise ParbenchError(f"{kind}: --workers {workers} is more than this machine can run: "
-                            f"at most {limit} ({why})")
+                            f"at most {bound.workers} ({bound.reason})")
 
 
 def _check_port(kind: str, flag: str, port: int | None, span: int = 1) -> None:
@@ -200,14 +178,6 @@ def check_request(kind: str, workers: int | None = None, port: int | None = None
                             f"{MAX_TIMEOUT:g} (got {timeout})")
     host = _check_host(kind, host, impl)
     return Request(kind, workers, port, web_port, timeout, host), impl
-
-
-def default_workers() -> int:
-    """One worker per core, within the machine's limit."""
-    limit, why = worker_limit()
-    if limit < 1:
-        raise ParbenchError(f"this machine cannot run another worker ({why})")
-    return min(os.cpu_count() or 1, limit)
 
 
 # --------------------------------------------------------------------------- the state folder
@@ -304,7 +274,7 @@ def _remove(folder: Path) -> None:
     if run.is_symlink():
         target = run.resolve()
         temporary = {Path(tempfile.gettempdir()).resolve(), Path("/tmp").resolve()}
-        if target.parent in temporary and target.name.startswith("parbench-"):
+        if target.parent in temporary and scratch.is_made_here(target):
             shutil.rmtree(target, ignore_errors=True)
     shutil.rmtree(folder, ignore_errors=True)
 
@@ -419,7 +389,7 @@ def start(req: Request, impl: Backend,
         return _reuse(existing, req, impl), True
     _check_not_busy(root, req.kind)
     impl.check()
-    workers = req.workers or default_workers()
+    workers = req.workers or limits.default_workers(PROCESSES_PER_WORKER)
     ports = impl.ports(req.port, req.web_port, req.host)
     _check_ports(req, ports)
     with _locked(root, req.kind, "up"):

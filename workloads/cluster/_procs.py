@@ -11,52 +11,24 @@ import signal
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import psutil
 
 from workloads.runtime.errors import ClusterError, ParbenchError, last_error_line
 from workloads.runtime.net import LOOPBACK
+from workloads.runtime.processes import is_running, start_time
 from workloads.runtime.settings import CLUSTER_MARKER as MARKER_VAR
 
-#: The signals that interrupt a command (Ctrl-C, kill).
-INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
 #: The largest state file read (they hold a few hundred bytes per process).
 MAX_STATE_BYTES = 2**20
 
 # Popen objects of daemons started by this Python process, kept so they can be reaped (no zombies).
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
-
-
-class HeldSignals:
-    """`with HeldSignals() as held:` notes SIGINT and SIGTERM in `held.caught` instead of
-    letting them interrupt, and delivers them when the block ends: for steps that must not be
-    cut short (starting a daemon and recording it, stopping daemons and removing their state).
-    Outside the main thread, where Python runs no signal handler, it holds nothing."""
-
-    def __init__(self) -> None:
-        self.caught: list[int] = []
-        self._previous: dict[int, Any] = {}
-
-    def _note(self, signum: int, frame: FrameType | None) -> None:
-        self.caught.append(signum)
-
-    def __enter__(self) -> HeldSignals:
-        if threading.current_thread() is threading.main_thread():
-            self._previous = {sig: signal.signal(sig, self._note) for sig in INTERRUPTS}
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
-        for sig in dict.fromkeys(self.caught):
-            signal.raise_signal(sig)  # now handled as it would have been (KeyboardInterrupt)
 
 
 @dataclass
@@ -70,22 +42,10 @@ class Proc:
     cmd: list[str] = field(default_factory=list)
 
 
-def start_time(pid: int) -> float | None:
-    """Creation time of a live, non-zombie process, or None when there is none."""
-    try:
-        proc = psutil.Process(pid)
-        if proc.status() == psutil.STATUS_ZOMBIE:
-            return None
-        return proc.create_time()
-    except psutil.Error:
-        return None
-
-
 def is_alive(proc: Proc) -> bool:
     """True when the recorded process still runs (and its PID was not reused)."""
     reap(proc.pid)
-    created = start_time(proc.pid)
-    return created is not None and abs(created - proc.create_time) < 0.05
+    return is_running(proc.pid, proc.create_time)
 
 
 def reap(pid: int) -> int | None:

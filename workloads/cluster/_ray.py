@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from workloads import probes
 from workloads.probes import RAY_PORT
+from workloads.runtime import scratch
 from workloads.runtime.errors import EngineUnavailable, ParbenchError
 from workloads.runtime.settings import Settings
 
@@ -52,7 +52,7 @@ class RayBackend:
 
         folder = info.folder / "run"
         if not sockets_fit(folder):
-            folder.symlink_to(tempfile.mkdtemp(prefix="parbench-ray-", dir="/tmp"))
+            folder.symlink_to(scratch.lasting_folder("ray", within=Path("/tmp")))
         else:
             folder.mkdir()
         return folder.resolve()

@@ -8,11 +8,11 @@ import os
 import shutil
 import socket
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from workloads import probes
+from workloads.runtime import scratch
 from workloads.runtime.errors import ClusterError, ParbenchError
 
 from ._procs import (
@@ -140,7 +140,7 @@ class SlurmBackend:
         """
         folder = info.folder / "run"
         if len(str(folder / "spool")) + len(node_name()) + 23 > SOCKET_MAX:
-            folder.symlink_to(tempfile.mkdtemp(prefix="parbench-slurm-"))
+            folder.symlink_to(scratch.lasting_folder("slurm"))
         folder.mkdir(exist_ok=True)
         folder.chmod(0o755)
         for sub in ("munge", "spool"):

@@ -21,14 +21,13 @@ import abc
 import contextlib
 import functools
 import signal
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from workloads import spec
 from workloads.data.dataset import Dataset, Inputs
-from workloads.runtime import limits
+from workloads.runtime import limits, signals
 from workloads.runtime.errors import ParbenchError
 from workloads.runtime.settings import Settings
 
@@ -70,14 +69,8 @@ def children_ignore_interrupts() -> Iterator[None]:
     """Processes started inside this block ignore Ctrl-C (an ignored signal stays ignored across
     exec): the terminal's SIGINT reaches the whole process group, and only this process should
     act on it, by stopping them. While the block runs, this process ignores Ctrl-C too."""
-    if threading.current_thread() is not threading.main_thread():
+    with signals.kept(signal.SIG_IGN, (signal.SIGINT,)):
         yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ from workloads.engines.base import (
 )
 from workloads.layout import GOALS
 from workloads.runtime import scratch
-from workloads.runtime.errors import DataError, EngineUnavailable
+from workloads.runtime.errors import DataError, EngineUnavailable, first_line
 from workloads.runtime.net import LOOPBACK
 from workloads.runtime.settings import Settings
 from workloads.spec import JOIN_KEY, MATCH_COLUMNS
@@ -469,9 +469,8 @@ class DaskDistributedEngine(DaskEngine):
         except Exception as exc:  # the probe passed: a timeout, or the scheduler went away
             self.stop()
             variable = Settings.variable(ADDRESS_SETTING)
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise EngineUnavailable(f"the Dask scheduler at {address} (${variable}) did not "
-                                    f"give {self.workers} worker(s): {reason}") from None
+                                    f"give {self.workers} worker(s): {first_line(exc)}") from None
         available = sorted(self.client.scheduler_info()["workers"])
         chosen = available[:self.workers]
         if len(chosen) < len(available):

@@ -34,7 +34,7 @@ from workloads.data.readers import missing_file, unreadable
 from workloads.engines.base import Availability, Engine
 from workloads.layout import GOALS, MATCH_ID, MATCHES, TABLE_COLUMNS, TEXT
 from workloads.runtime import limits, scratch
-from workloads.runtime.errors import EngineUnavailable, ParbenchError
+from workloads.runtime.errors import EngineUnavailable, ParbenchError, first_line
 from workloads.runtime.settings import Settings
 
 #: DuckDB's name of each Arrow type of `validate`'s column types.
@@ -189,10 +189,6 @@ def _source(inp: Input) -> str:
     return f"read_csv(${inp.kind}, {_csv_options(inp.kind)})"
 
 
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0]
-
-
 @contextlib.contextmanager
 def _reading(inputs: Iterable[Input]) -> Iterator[None]:
     """Turn DuckDB's errors while reading `inputs` into a DataError naming the file (and line);
@@ -201,7 +197,7 @@ def _reading(inputs: Iterable[Input]) -> Iterator[None]:
         yield
     except duckdb.OutOfMemoryException as exc:
         raise ParbenchError(f"DuckDB ran out of memory, its limit a share of the memory free "
-                            f"when it started (limits.engine_memory): {_first_line(exc)}") from exc
+                            f"when it started (limits.engine_memory): {first_line(exc)}") from exc
     except duckdb.Error as exc:
         inputs = list(inputs)
         for inp in inputs:
@@ -249,7 +245,7 @@ class DuckDBEngine(Engine):
             self.con = duckdb.connect(":memory:", config=self.config(self._temp))
         except duckdb.Error as exc:
             self.stop()
-            raise EngineUnavailable(f"DuckDB did not start: {_first_line(exc)}") from exc
+            raise EngineUnavailable(f"DuckDB did not start: {first_line(exc)}") from exc
         self._client = ThreadPoolExecutor(1, thread_name_prefix="parbench-duckdb")
         (threads,), = self._fetch("SELECT current_setting('threads')")
         if threads != self.workers:

@@ -20,7 +20,6 @@ import os
 import secrets
 import shutil
 import signal
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -40,8 +39,8 @@ from workloads.data.readers import count_words, merge_counts
 from workloads.data.validate import locate_malformed
 from workloads.engines.base import Availability, Engine, cap_arrow_threads
 from workloads.layout import GOALS, MATCHES
-from workloads.runtime import memory, scratch
-from workloads.runtime.errors import EngineUnavailable, JobFailed, ParbenchError
+from workloads.runtime import environment, memory, processes, scratch, signals
+from workloads.runtime.errors import EngineUnavailable, JobFailed, ParbenchError, first_line
 from workloads.runtime.net import LOOPBACK
 from workloads.runtime.settings import Settings
 
@@ -200,21 +199,6 @@ def session_folder() -> Path:
 
 
 @contextlib.contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
-    """`values` in os.environ (for Ray's processes to inherit) until the block ends."""
-    previous = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-@contextlib.contextmanager
 def loopback_node() -> Iterator[None]:
     """Ray on 127.0.0.1 while the block runs: LOOPBACK_NODE for the processes it starts, and
     the switch it was read into for this one (the driver's node address is fixed by then)."""
@@ -222,35 +206,16 @@ def loopback_node() -> Iterator[None]:
     enabled = constants.ENABLE_RAY_CLUSTER
     constants.ENABLE_RAY_CLUSTER = False
     try:
-        with environment(LOOPBACK_NODE):
+        with environment.variables(LOOPBACK_NODE):
             yield
     finally:
         constants.ENABLE_RAY_CLUSTER = enabled
 
 
 @contextlib.contextmanager
-def signals_kept() -> Iterator[None]:
-    """The caller's SIGINT and SIGTERM handlers after the block: a local Ray's node replaces
-    SIGTERM's with one that kills its processes and calls sys.exit(1); the caller's (the CLI's:
-    unwind, stop the engine) must stay."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    kept = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in kept.items():
-            signal.signal(sig, handler)
-
-
-@contextlib.contextmanager
 def handler_exceptions_kept() -> Iterator[None]:
     """Raise what the caller's SIGINT or SIGTERM handler raised: inside `ray.get` Ray turns it
     into a plain KeyboardInterrupt (the CLI's handler raises a subclass for SIGTERM)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
     raised: list[BaseException] = []
 
     def relay(handler: Callable[[int, Any], Any]) -> Callable[[int, Any], Any]:
@@ -263,19 +228,16 @@ def handler_exceptions_kept() -> Iterator[None]:
 
         return relayed
 
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    for sig, handler in previous.items():
-        if callable(handler):
-            signal.signal(sig, relay(handler))
-    try:
-        yield
-    except KeyboardInterrupt:
-        if raised:
-            raise raised[-1] from None
-        raise
-    finally:
+    with signals.kept() as previous:  # {} outside the main thread: nothing to relay
         for sig, handler in previous.items():
-            signal.signal(sig, handler)
+            if callable(handler):
+                signal.signal(sig, relay(handler))
+        try:
+            yield
+        except KeyboardInterrupt:
+            if raised:
+                raise raised[-1] from None
+            raise
 
 
 def children() -> set[int]:
@@ -304,34 +266,6 @@ def using(folder: Path) -> dict[int, float]:
         if any(mark in arg for arg in cmdline) and proc.pid != os.getpid():
             found[proc.pid] = proc.info["create_time"]
     return found
-
-
-def end_processes(procs: dict[int, float], grace: float) -> None:
-    """Wait up to `grace` s for the processes (pid -> start time) to end, then SIGKILL those
-    left, each only if its PID still belongs to the process that was recorded."""
-
-    def alive() -> list[psutil.Process]:
-        running = []
-        for pid, created in procs.items():
-            with contextlib.suppress(psutil.Error):
-                proc = psutil.Process(pid)
-                if (abs(proc.create_time() - created) < 0.05
-                        and proc.status() != psutil.STATUS_ZOMBIE):
-                    running.append(proc)
-        return running
-
-    deadline = time.monotonic() + grace
-    while (left := alive()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    for proc in left:
-        with contextlib.suppress(psutil.Error):
-            proc.kill()
-    psutil.wait_procs(left, timeout=5)
-
-
-def first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 # --------------------------------------------------------------------------- the engine
@@ -391,7 +325,9 @@ class RayEngine(Engine):
     def _init(self, **options: Any) -> None:
         before = children()
         try:
-            with signals_kept():
+            # A local Ray's node replaces SIGTERM's handler with one that kills its processes
+            # and calls sys.exit(1); the caller's (the CLI's: unwind, stop the engine) stays.
+            with signals.kept():
                 ray.init(include_dashboard=False, log_to_driver=False,
                          logging_level=logging.ERROR, configure_logging=True, **options)
         finally:
@@ -403,7 +339,7 @@ class RayEngine(Engine):
         """A Ray of `workers` CPUs on 127.0.0.1, its session in a private folder."""
         self._session = session_folder()
         size, in_shm = object_store_bytes()
-        self._env.enter_context(environment({**QUIET, **auth_token()}))
+        self._env.enter_context(environment.variables({**QUIET, **auth_token()}))
         with loopback_node():
             self._init(num_cpus=self.workers, num_gpus=0, object_store_memory=size,
                        _temp_dir=str(self._session),
@@ -416,7 +352,7 @@ class RayEngine(Engine):
         probes.check_ray(address, CONNECT_TIMEOUT, source=variable)
         endpoint = probes.parse_ray_address(address, variable)
         loopback = probes.host_addresses(endpoint.host) == [LOOPBACK]
-        self._env.enter_context(environment(QUIET))
+        self._env.enter_context(environment.variables(QUIET))
         try:
             with loopback_node() if loopback else contextlib.nullcontext():
                 self._init(address=address)
@@ -462,9 +398,9 @@ class RayEngine(Engine):
                 with contextlib.suppress(Exception):
                     remove_placement_group(self._group)
                 self._group = None
-            with signals_kept():
+            with signals.kept():  # as in `_init`
                 ray.shutdown()
-            end_processes(ours, STOP_GRACE)
+            processes.end(ours, STOP_GRACE)
             self._env.close()
             self._env = None
         scratch.remove(self._session)

@@ -18,6 +18,7 @@ from workloads.probes.wire import (
     recv,
     unavailable,
 )
+from workloads.runtime.errors import first_line
 from workloads.runtime.net import LOOPBACK
 
 _LOCAL_MASTER = re.compile(r"^local(\[[^\]]*\])?$|^local-cluster\[[^\]]*\]$")
@@ -69,7 +70,8 @@ def _spark_master_reply(sock: socket.socket, deadline: Deadline) -> None:
         if f"Could not find {_MASTER_ENDPOINT}" in text:
             raise WrongService("it is a Spark process but not a standalone master (a worker or "
                                 "a driver?)")
-        raise WrongService(f"its Spark RPC refused the request: {text.splitlines()[0][:160]}")
+        reason = first_line(text)[:160] or "no reason given"
+        raise WrongService(f"its Spark RPC refused the request: {reason}")
 
 
 def is_local_master(master: str) -> bool:

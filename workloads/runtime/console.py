@@ -21,7 +21,7 @@ from typing import NoReturn
 
 import psutil
 
-from workloads.runtime import scratch
+from workloads.runtime import scratch, signals
 from workloads.runtime.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, ParbenchError
 
 
@@ -114,20 +114,16 @@ def report(prog: str, message: str) -> None:
 def run(prog: str, main: Callable[[], int], interrupted: str = "interrupted") -> int:
     """Run a CLI's `main`; its exit status, or the status and one line of the error that
     stopped it (`interrupted` is the line printed after Ctrl-C or SIGTERM)."""
-    in_main = threading.current_thread() is threading.main_thread()
-    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)
-                } if in_main else {}
-    _running.append((prog, interrupted))
-    try:
-        return main()
-    except ParbenchError as exc:
-        report(prog, f"error: {exc}")
-        return exc.exit_code
-    except KeyboardInterrupt as exc:
-        report(prog, interrupted)
-        return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
-    finally:
-        _running.pop()
-        _unmute_stderr()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    with signals.kept(_stop):
+        _running.append((prog, interrupted))
+        try:
+            return main()
+        except ParbenchError as exc:
+            report(prog, f"error: {exc}")
+            return exc.exit_code
+        except KeyboardInterrupt as exc:
+            report(prog, interrupted)
+            return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+        finally:
+            _running.pop()
+            _unmute_stderr()

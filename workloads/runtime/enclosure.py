@@ -31,7 +31,7 @@ from pathlib import Path
 
 import psutil
 
-from workloads.runtime import memory, scratch
+from workloads.runtime import memory, scratch, signals
 from workloads.runtime.errors import ParbenchError
 
 #: How often the watchdog sums the tree's memory.
@@ -296,11 +296,15 @@ def supervise(command: list[str], budget: int, kind: str = "auto",
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child.pid, signum)
 
-    previous = {sig: signal.signal(sig, forward) for sig in FORWARDED}
     out_of_memory = False
-    try:
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(signals.kept(forward, FORWARDED))
+        stack.callback(scratch.remove, tmp)
+        stack.callback(enclosure.remove)
         child = subprocess.Popen(command, env={**(env or os.environ), "TMPDIR": str(tmp)},
                                  preexec_fn=enclosure.enter, process_group=0)
+        stack.callback(child.wait)
+        stack.callback(enclosure.kill)
         enclosure.adopt(child.pid)
         while child.poll() is None:
             if enclosure.out_of_memory():
@@ -308,16 +312,7 @@ def supervise(command: list[str], budget: int, kind: str = "auto",
                 break
             time.sleep(SAMPLE_SECONDS)
         enclosure.kill()
-        code = child.wait()
-        return Ended(code, out_of_memory, enclosure.peak(), enclosure.kind)
-    finally:
-        if child is not None and child.poll() is None:
-            enclosure.kill()
-            child.wait()
-        enclosure.remove()
-        scratch.remove(tmp)
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        return Ended(child.wait(), out_of_memory, enclosure.peak(), enclosure.kind)
 
 
 def rebuild(described: Mapping[str, object]) -> Enclosure:

@@ -59,6 +59,15 @@ class ClusterError(ParbenchError):
     exit_code = EXIT_FAILED
 
 
+def first_line(error: BaseException | str) -> str:
+    """The first line of an error's message that holds text, for one-line messages; an
+    exception without one gives its type's name (DuckDB's and Ray's may be empty), a text ""."""
+    text = str(error).strip()
+    if text:
+        return text.splitlines()[0]
+    return "" if isinstance(error, str) else type(error).__name__
+
+
 def last_error_line(text: str, limit: int = 240) -> str:
     """The last line of `text` that looks like an error (else its last line), for one-line
     messages about a log; Java stack frames ("at ...") are skipped."""

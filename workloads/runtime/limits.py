@@ -22,8 +22,18 @@ from workloads.runtime.errors import ParbenchError
 WORKERS_PER_CORE = 4
 #: Resident memory of one worker process (a Python with pandas and Arrow loaded), for the bound.
 PROCESS_BYTES = 200 * 2**20
+#: Tasks that one worker process adds to what the process limit counts (Linux counts every
+#: thread): itself and at least one thread of its own.
+TASKS_PER_PROCESS = 2
 #: Share of the memory available when an engine starts that its own memory manager may fill.
 ENGINE_MEMORY_SHARE = 0.75
+
+
+def cores() -> int:
+    """The cores this process may run on (its CPU affinity, where the system has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 @dataclass(frozen=True)
@@ -34,22 +44,55 @@ class Bound:
     reason: str
 
 
-def machine_bound(processes: int = 1, memory_per_worker: int = PROCESS_BYTES) -> Bound:
-    """The bound on this machine for workers that are `processes` processes each (0: threads)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    bounds = [Bound(WORKERS_PER_CORE * (cores or 1),
-                    f"{WORKERS_PER_CORE} per core, {cores} cores")]
+def tasks_of_user() -> int:
+    """Processes and threads of this user: what the process limit (`ulimit -u`) counts."""
+    uid, total = os.getuid(), 0
+    for proc in psutil.process_iter(["uids", "num_threads"]):
+        uids, threads = proc.info["uids"], proc.info["num_threads"]
+        if uids is not None and uids.real == uid:
+            total += threads or 1
+    return total
+
+
+def machine_bound(processes: int = 1, memory_per_worker: int = PROCESS_BYTES,
+                  least: int = 1) -> Bound:
+    """The bound on this machine for workers that are `processes` processes each (0: threads),
+    never below `least`: 1 where the first worker is this process, 0 where every worker is a
+    new process (a cluster's) that may not fit at all."""
+    here = cores()
+    bounds = [Bound(WORKERS_PER_CORE * here, f"{WORKERS_PER_CORE} per core, {here} cores")]
     if processes:
         available = memory.available()
-        bounds.append(Bound(max(1, available // (processes * memory_per_worker)),
+        bounds.append(Bound(max(least, available // (processes * memory_per_worker)),
                             f"{available / 2**30:.1f} GiB free memory, "
                             f"{memory_per_worker // 2**20} MiB per worker process"))
         soft, _ = resource.getrlimit(resource.RLIMIT_NPROC)
         if soft != resource.RLIM_INFINITY:
-            running = len(psutil.pids())
-            bounds.append(Bound(max(1, (soft - running) // (2 * processes)),
-                                f"process limit {soft}, {running} processes running"))
+            used = tasks_of_user()
+            bounds.append(Bound(max(least, (soft - used) // (TASKS_PER_PROCESS * processes)),
+                                f"ulimit -u {soft}, {used} processes and threads of this user "
+                                "running"))
     return min(bounds, key=lambda b: b.workers)
+
+
+def default_workers(processes: int = 0) -> int:
+    """The worker count of a run, a generation or a cluster that names none: one per core,
+    within the bound for workers of `processes` processes each; ParbenchError when not even one
+    fits."""
+    bound = machine_bound(processes, least=0)
+    if bound.workers < 1:
+        raise ParbenchError(f"this machine cannot run another worker ({bound.reason})")
+    return min(cores(), bound.workers)
+
+
+def worker_counts(top: int | None = None) -> tuple[int, ...]:
+    """The benchmarks' worker counts: 1, 2, 4, … below `top` (default: the cores), and `top`."""
+    top = top or cores()
+    counts, p = [], 1
+    while p < top:
+        counts.append(p)
+        p *= 2
+    return (*counts, top)
 
 
 def check_workers(what: str, workers: int, override: int | None = None,

@@ -1,4 +1,4 @@
-"""The temporary files and folders of engines: one place that makes and removes them.
+"""The temporary files and folders of parbench: one place that makes and removes them.
 
 Each is made by `tempfile` (private, with an unpredictable name) and removed when the engine
 stops, unless an error message names it (`keep`). A process stopped by a signal may get no time
@@ -19,9 +19,20 @@ _MADE: set[Path] = set()
 
 def folder(what: str, within: Path | None = None) -> Path:
     """A new private folder `parbench-<what>-XXXX` (in `within`, else the temporary folder)."""
-    made = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{what}-", dir=within))
+    made = lasting_folder(what, within)
     _MADE.add(made)
     return made
+
+
+def lasting_folder(what: str, within: Path | None = None) -> Path:
+    """A folder as `folder` makes, that outlives this process: a cluster's, which `cluster down`
+    removes (it knows it by `is_made_here`)."""
+    return Path(tempfile.mkdtemp(prefix=f"{PREFIX}{what}-", dir=within))
+
+
+def is_made_here(path: Path) -> bool:
+    """Whether `path` has a name this module gives (`folder`, `lasting_folder`, `file`)."""
+    return path.name.startswith(PREFIX)
 
 
 def file(what: str, suffix: str) -> tuple[Path, int]:

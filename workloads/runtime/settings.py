@@ -16,6 +16,7 @@ from typing import Any
 
 from workloads.layout import FORMATS
 from workloads.runtime.errors import ParbenchError
+from workloads.runtime.limits import worker_counts
 from workloads.runtime.memory import parse_size
 
 #: Set in the environment of every daemon a `cluster up` starts, so that orphans are found.
@@ -26,15 +27,6 @@ DEFAULT_CLUSTER_STATE = ".parbench/cluster"
 BATCH_BACKENDS = ("local", "slurm")
 #: How a memory budget is enforced (`workloads.runtime.enclosure.make`).
 ENFORCEMENTS = ("auto", "cgroup", "watchdog")
-
-
-def default_workers(cores: int) -> tuple[int, ...]:
-    """1, 2, 4, … below the core count, plus the core count itself."""
-    counts, p = [], 1
-    while p < cores:
-        counts.append(p)
-        p *= 2
-    return (*counts, cores)
 
 
 def _words(text: str) -> list[str]:
@@ -174,7 +166,7 @@ class Settings:
         values: dict[str, Any] = {
             "data": base / DEFAULT_DATA,
             "cluster_state": base / DEFAULT_CLUSTER_STATE,
-            "workers": default_workers(cores or os.cpu_count() or 1),
+            "workers": worker_counts(cores),
         }
         sources = {}
         for f in fields(cls):

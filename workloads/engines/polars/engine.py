@@ -25,7 +25,6 @@ import os
 import subprocess
 import sys
 import traceback
-from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -37,6 +36,7 @@ from workloads.engines.base import (
     children_ignore_interrupts,
     init_worker_process,
 )
+from workloads.runtime import environment
 from workloads.runtime.errors import ParbenchError
 from workloads.runtime.project import CODE_ROOT
 from workloads.runtime.settings import Settings
@@ -47,20 +47,6 @@ THREADS_VARIABLE = "POLARS_MAX_THREADS"
 #: Seconds the engine's own process gets to end after SIGTERM, before SIGKILL.
 STOP_TIMEOUT = 5.0
 #: The folder that holds the `workloads` package, for the Polars process's imports.
-
-
-@contextlib.contextmanager
-def polars_threads(threads: int) -> Iterator[None]:
-    """POLARS_MAX_THREADS=`threads` in this process's environment while the block runs."""
-    previous = os.environ.get(THREADS_VARIABLE)
-    os.environ[THREADS_VARIABLE] = str(threads)
-    try:
-        yield
-    finally:
-        if previous is None:
-            del os.environ[THREADS_VARIABLE]
-        else:
-            os.environ[THREADS_VARIABLE] = previous
 
 
 def pool_here() -> int | None:
@@ -74,7 +60,8 @@ class LocalPolars:
     lives as long as the process: closing ends nothing."""
 
     def __init__(self, threads: int) -> None:
-        with polars_threads(threads):  # read where Polars builds a pool: see `plans.prepare`
+        # read where Polars builds a pool: see `plans.prepare`
+        with environment.variables({THREADS_VARIABLE: str(threads)}):
             from workloads.engines.polars import plans
 
             plans.prepare(threads)

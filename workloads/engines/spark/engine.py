@@ -18,7 +18,6 @@ import pickle
 import re
 import signal
 import subprocess
-import threading
 import warnings
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -45,8 +44,8 @@ from workloads.data.validate import find_malformed
 from workloads.engines.base import Availability, Engine
 from workloads.engines.spark import jvm
 from workloads.layout import CSV_COLUMNS, GOAL_COLUMNS, MATCHES, PARQUET_COLUMNS
-from workloads.runtime import scratch
-from workloads.runtime.errors import EngineUnavailable
+from workloads.runtime import scratch, signals
+from workloads.runtime.errors import EngineUnavailable, first_line
 from workloads.runtime.project import CODE_ROOT
 from workloads.runtime.settings import Settings
 from workloads.spec import JOIN_KEY, MATCH_COLUMNS, STREAK_ORDER, UNKNOWN_SCORER
@@ -102,11 +101,11 @@ def _spark_message(exc: BaseException) -> str:
     """One line from a Spark error: the messages of its Java cause chain that say most."""
     java = getattr(exc, "java_exception", None)
     if java is None:
-        return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return first_line(exc)
     messages = []
     try:
         while java is not None and len(messages) < 20:
-            messages.append(str(java.getMessage() or java.toString()).splitlines()[0])
+            messages.append(first_line(str(java.getMessage() or java.toString())))
             java = java.getCause()
     except Py4JError:  # the gateway is gone: keep what was read
         pass
@@ -246,10 +245,8 @@ class SparkEngine(Engine):
             # SparkContext replaces the process's Ctrl-C handler with one that calls into the
             # JVM from inside the interrupted call; the caller's (the CLI's: unwind, stop the
             # JVM) is put back.
-            handler = signal.getsignal(signal.SIGINT)
-            self.spark = SparkSession(SparkContext(conf=conf, gateway=self._gateway))
-            if threading.current_thread() is threading.main_thread():
-                signal.signal(signal.SIGINT, handler)
+            with signals.kept(signals=(signal.SIGINT,)):
+                self.spark = SparkSession(SparkContext(conf=conf, gateway=self._gateway))
             if not self.sc.master.startswith("local"):
                 self._shipped = _code_zip()
                 self.sc.addPyFile(str(self._shipped))
