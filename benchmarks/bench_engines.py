@@ -103,7 +103,8 @@ def _facts(self: _EngineSuite, workers: int, scale: str | None = None) -> dict[s
     """What the report shows beside this process's times: data sizes, format, versions."""
     sizes = {} if self.data is None else input_sizes(self.data, SETTINGS.format)
     return {"format": SETTINGS.format, "data": sizes,
-            "versions": VERSIONS.get(self.engine_name, {})}
+            "versions": VERSIONS.get(self.engine_name, {}), "memory": SETTINGS.memory,
+            "spans_hosts": type(self.engine).spans_hosts}
 
 
 outcomes.recorded(_EngineSuite, info=_facts)

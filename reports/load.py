@@ -97,6 +97,10 @@ def _size(facts: dict, metric: str) -> DataSize | None:
     return DataSize(d["bytes"], rows, d.get("format") or facts.get("format"))
 
 
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _python(res: Results, facts: dict) -> str:
     """The Python version: recorded by the benchmark process, else asv's (a path for
     `--python=same`, in which case the version is unknown)."""
@@ -152,7 +156,10 @@ def stored_cells(results_dir: Path, machine: str, default_timeout: float = DEFAU
                     size=_size(out.facts, metric),
                     versions=tuple(sorted((str(k), str(v)) for k, v in versions.items()))
                     if isinstance(versions, dict) else (),
-                    python=_python(res, out.facts)))
+                    python=_python(res, out.facts),
+                    memory=_int(out.facts.get("memory")),
+                    spans_hosts=out.facts.get("spans_hosts")
+                    if isinstance(out.facts.get("spans_hosts"), bool) else None))
     return cells
 
 

@@ -91,6 +91,8 @@ class Cell:
     size: DataSize | None = None
     versions: tuple[tuple[str, str], ...] = ()
     python: str = ""
+    memory: int | None = None  # the memory budget it ran under (bytes), if any
+    spans_hosts: bool | None = None  # whether its engine can run across hosts (None: unknown)
     shown: bool = True  # the newest of its combination (after --commit/--env)
     hidden: str = ""  # why not shown: superseded by a newer result, or not selected
 
@@ -295,6 +297,8 @@ class Verdict:
     runner_up: Pick | None
     close: bool  # the fastest and the runner-up's interquartile ranges overlap
     parallel_note: str = ""
+    #: The fastest engine that can run across hosts (Dask distributed, Spark, Ray, batch).
+    hosts: Pick | None = None
 
 
 def _pick(engine: str, cell: Cell, base: Cell | None, **kw) -> Pick:
@@ -363,7 +367,9 @@ def verdicts(cells: list[Cell]) -> list[Verdict]:
             note = "" if pars else "no engine measured at more than one worker count"
             close = runner is not None and metrics.overlap(fastest.cell.quartiles,
                                                           runner.cell.quartiles)
-            rows.append(Verdict(w, s, size_of.get(s), fastest, par, runner, close, note))
+            spanning = next(((e, c) for _, e, c in bests if c.spans_hosts), None)
+            hosts = _pick(*spanning, base) if spanning else None
+            rows.append(Verdict(w, s, size_of.get(s), fastest, par, runner, close, note, hosts))
     return rows
 
 

@@ -11,7 +11,7 @@ from html import escape
 
 from matplotlib.figure import Figure
 
-from reports import export, figures, metrics, model
+from reports import export, figures, memory, metrics, model
 from reports.model import (
     BAD,
     OK,
@@ -27,6 +27,7 @@ from reports.model import (
     fmt_scale,
     fmt_time,
 )
+from workloads.runtime.memory import format_size
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;
@@ -210,6 +211,10 @@ def verdict_table(rows: list[Verdict], marks: Marks) -> str:
             if v.close:
                 runner_extra += (' <span class="warn" title="the interquartile ranges of the '
                                  'fastest and the runner-up overlap">too close to call</span>')
+        hosts_extra = ""
+        if v.hosts is not None and f is not None and f.time > 0:
+            hosts_extra = (f" · {v.hosts.time / f.time:.2f}× the fastest"
+                           + _mixed(marks, {v.hosts.cell.ident, f.cell.ident}))
         over = f.over_serial if f else None
         body.append(
             f'<tr data-workload="{escape(v.workload)}" data-scale="{fmt_scale(v.scale)}">'
@@ -219,12 +224,15 @@ def verdict_table(rows: list[Verdict], marks: Marks) -> str:
             f"{_pick_td(f, marks)}"
             f'<td class="over">{fmt_ratio(over)}{marks.html(f.idents) if over else ""}</td>'
             f"{_pick_td(par, marks, v.parallel_note, eff)}"
-            f"{_pick_td(run, marks, 'no other engine measured', runner_extra)}</tr>")
+            f"{_pick_td(run, marks, 'no other engine measured', runner_extra)}"
+            f"{_pick_td(v.hosts, marks, 'none measured', hosts_extra)}</tr>")
     return ('<table class="verdict"><tr><th class="l">workload</th><th class="l">data read</th>'
             '<th class="l">fastest engine (its best worker count)</th>'
             "<th>speedup over serial</th>"
             '<th class="l">fastest parallel engine, at the most workers with efficiency ≥ 0.5'
-            '</th><th class="l">runner-up</th></tr>' + "".join(body) + "</table>")
+            '</th><th class="l">runner-up</th>'
+            '<th class="l">fastest engine that can span hosts</th></tr>'
+            + "".join(body) + "</table>")
 
 
 def growth_table(fits: list[Growth], marks: Marks | None = None,
@@ -535,6 +543,69 @@ def workload_section(m: MachineReport, w: str, style: dict, marks: Marks,
         results_table(cells, marks, heads), "</details></section>"])
 
 
+def memory_verdict(secs: list[memory.Section], marks: Marks) -> str:
+    """Per workload and budget: the engine to use at the largest ratio measured."""
+    body = []
+    for s in secs:
+        pick, spanning, single = s.pick, s.spanning, s.single
+        if spanning is None or single is None:
+            verdict = "–: " + ("no engine that can span hosts completed" if spanning is None
+                               else "no single-process engine completed")
+        elif s.distributed_wins:
+            verdict = (f"yes: {escape(spanning.engine)} is "
+                       f"{(single.value or 0) / (spanning.value or 1):.2f}× faster than "
+                       f"{escape(single.engine)}")
+        else:
+            verdict = (f"no: the fastest of them, {escape(spanning.engine)}, takes "
+                       f"{(spanning.value or 0) / (single.value or 1):.2f}× "
+                       f"{escape(single.engine)}'s time")
+        engine = (f"<b>{escape(pick.engine)}</b> · {pick.workers} workers · "
+                  f"{fmt_time(pick.value)}{marks.html({pick.ident})}" if pick else
+                  '<span class="bad">none completed</span>')
+        body.append(f'<tr><td class="l">{escape(s.workload)}</td>'
+                    f'<td class="l">{memory_size(s.budget)}</td>'
+                    f"<td>{memory.ratio_label(s.top)}</td><td class=\"l\">{engine}</td>"
+                    f'<td class="l">{verdict}</td></tr>')
+    return ('<table class="verdict"><tr><th class="l">workload</th><th class="l">memory</th>'
+            "<th>input / memory</th><th class=\"l\">engine to use there</th>"
+            '<th class="l">does an engine that can span hosts beat the single-process ones?'
+            "</th></tr>" + "".join(body) + "</table>")
+
+
+def memory_section(secs: list[memory.Section], cells: list[Cell], marks: Marks) -> str:
+    """Every engine's outcome by ratio of input to memory, per workload and budget."""
+    out = ['<section id="memory"><h2>When the data outgrows memory</h2>',
+           "<p>Each run's whole process tree under a memory budget (driver, JVM, workers, "
+           "object store), enforced by a cgroup or a watchdog; the input is the bytes of the "
+           "files the workload reads. <b>Spill cost</b>: time per MB at the largest ratio the "
+           "engine completed over its time per MB at the smallest.</p>"]
+    for s in secs:
+        sizes = model.sizes(cells, s.workload)
+        scale_of = {size.bytes / s.budget: scale for scale, size in sizes.items()
+                    if size is not None and size.bytes}
+        heads = "".join(
+            f"<th>{memory.ratio_label(r)}<small>"
+            f"{escape(model.size_label(scale_of.get(r, 0), sizes.get(scale_of.get(r, 0))))}"
+            "</small></th>" for r in s.ratios)
+        rows = []
+        for row in s.rows:
+            tds = "".join(cell_td(row.outcomes.get(r), marks) for r in s.ratios)
+            largest = memory.ratio_label(row.largest) if row.largest is not None else "none"
+            cost = f"{row.spill_cost:.2f}" if row.spill_cost is not None else "–"
+            rows.append(f'<tr><td class="l">{escape(row.engine)}</td>{tds}'
+                        f"<td>{largest}</td><td>{cost}</td></tr>")
+        out.append(f"<h3>{escape(s.workload)} · memory {memory_size(s.budget)}</h3>"
+                   '<table class="results"><tr><th class="l">engine</th>' + heads
+                   + "<th>largest completed</th><th>spill cost</th></tr>" + "".join(rows)
+                   + "</table>")
+    out.append("</section>")
+    return "".join(out)
+
+
+def memory_size(size: int) -> str:
+    return escape(format_size(size))
+
+
 def render(m: MachineReport, generated: str) -> str:
     """The whole page of one machine."""
     engine_cells = [c for c in m.cells if c.suite == "engines"]
@@ -542,7 +613,9 @@ def render(m: MachineReport, generated: str) -> str:
     marks = Marks(m)
     versions = engine_versions(m)
     ws = model.workloads(m.cells)
-    nav = '<a href="#verdict">verdict</a>' + "".join(
+    outgrown = memory.sections(m.cells)
+    nav = '<a href="#verdict">verdict</a>' + ('<a href="#memory">outgrowing memory</a>'
+                                              if outgrown else "") + "".join(
         f'<a href="#w-{escape(w)}">{escape(w)}</a>' for w in ws)
     nav += ('<a href="#resources">start-up &amp; memory</a><a href="#problems">failures</a>'
             '<a href="#machine">machine &amp; versions</a><a href="#method">how to read</a>')
@@ -564,7 +637,11 @@ def render(m: MachineReport, generated: str) -> str:
         out.append("<details><summary>Results of several commits or environments: marks "
                    f"{', '.join(i.tag for i in m.identities)}</summary>"
                    f"{identity_table(m)}</details>")
+    if outgrown:
+        out += ["<h3>When the input is larger than memory</h3>", memory_verdict(outgrown, marks)]
     out += ["</div>", f"<nav>{nav}</nav>"]
+    if outgrown:
+        out.append(memory_section(outgrown, m.cells, marks))
     out += [workload_section(m, w, style, marks, versions) for w in ws]
     startup = model.spreads(m.cells, STARTUP)
     mem = model.select(m.cells, "engines", PEAK_MEMORY)

@@ -170,8 +170,9 @@ class Sidecar:
             skips = [r for r in recs if r.event == "skip"]
             return Outcome(SKIPPED, skips[-1].reason if skips else "no reason recorded", facts)
         ooms = [r for r in recs if r.event == OOM_EVENT]
-        if ooms:
-            return Outcome(OUT_OF_MEMORY, ooms[-1].reason, facts)
+        if ooms:  # its budget, also where it ended before `ready`
+            return Outcome(OUT_OF_MEMORY, ooms[-1].reason,
+                           {"memory": ooms[-1].fields.get("budget"), **facts})
         fails = sorted((r for r in recs if r.event == "fail"),
                        key=lambda r: (r.method is not None, r.t))
         if fails:

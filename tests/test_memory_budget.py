@@ -156,3 +156,38 @@ def test_asv_records_out_of_memory_with_budget_and_peak(scale10, tmp_path):
     assert "128 MiB" in pandas.reason and "peak" in pandas.reason
     assert cells_of(cells, "duckdb", "team_records")[1].status == OK
     assert parbench_cgroups() == []
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_report_by_ratio_of_input_to_memory(scale10, tmp_path):
+    """Runs under a budget: the report's section gives every engine's outcome per ratio, the
+    largest ratio each completed, and the engine to use at the largest ratio."""
+    from test_benchmarks import MACHINE, run_suite
+
+    from reports import memory
+    from reports.load import load_machine
+    from reports.model import OK, OUT_OF_MEMORY
+
+    run_cli("datagen", "--scale", "1", "--formats", "csv", "--out", str(scale10.parent),
+            check=True)
+    proc, _ = run_suite(
+        tmp_path, scale10.parent,
+        bench=r"^bench_engines\.(Pandas|Duckdb|DaskDistributed)\.time_team_records",
+        env={"PARBENCH_SCALES": "1 10", "PARBENCH_WORKERS": "1", "PARBENCH_MEMORY": "128MiB"})
+    m = load_machine(tmp_path / "results", MACHINE)
+    (section,) = memory.sections(m.cells)
+    matches_bytes = sum(p.stat().st_size for p in (scale10 / "matches").glob("*.csv"))
+    assert section.workload == "team_records" and section.budget == 128 * MiB
+    assert section.ratios[-1] == pytest.approx(matches_bytes / (128 * MiB))
+    rows = {r.engine: r for r in section.rows}
+    assert rows["pandas"].outcomes[section.ratios[-1]].status == OUT_OF_MEMORY, proc.stdout[-3000:]
+    assert rows["duckdb"].outcomes[section.ratios[-1]].status == OK
+    assert rows["duckdb"].largest == section.ratios[-1]
+    assert section.pick is not None and section.pick.status == OK
+    proc = run_cli("reports", "--results", str(tmp_path / "results"), "--machine", MACHINE,
+                   "--out", str(tmp_path / "html"))
+    assert proc.returncode == 0, proc.stderr
+    page = (tmp_path / "html" / "index.html").read_text()
+    assert "When the data outgrows memory" in page and "OUT OF MEMORY" in page
+    assert "fastest engine that can span hosts" in page

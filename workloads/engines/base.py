@@ -93,6 +93,9 @@ class Engine(abc.ABC):
     in_process: ClassVar[bool] = False
     #: Processes each worker is on this machine (0: a thread), for the bound on workers.
     processes_per_worker: ClassVar[int] = 0
+    #: True where the engine's workers can be on other hosts (a cluster it connects to): the
+    #: report compares the fastest of these with the fastest engine at every size.
+    spans_hosts: ClassVar[bool] = False
 
     def __init__(self, workers: int = 1, settings: Settings | None = None) -> None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:

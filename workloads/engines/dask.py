@@ -410,6 +410,7 @@ class DaskDistributedEngine(DaskEngine):
     """dask.distributed: a LocalCluster of `workers` processes, or an existing scheduler."""
 
     name = "dask-distributed"
+    spans_hosts = True
     needs_distributed = True
     processes_per_worker = 2  # a nanny and its worker
     client: Client | None = None
