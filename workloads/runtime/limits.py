@@ -107,7 +107,7 @@ def check_workers(what: str, workers: int, override: int | None = None,
                             f"max_workers (see `python -m workloads settings`)")
 
 
-def engine_memory(share: float = ENGINE_MEMORY_SHARE) -> int:
+def engine_memory(share: float = ENGINE_MEMORY_SHARE, budget: int | None = None) -> int:
     """Bytes an engine's own memory manager may fill (DuckDB's `memory_limit`): a share of the
     memory available now, not of the machine's total as such managers assume by default.
 
@@ -115,5 +115,6 @@ def engine_memory(share: float = ENGINE_MEMORY_SHARE) -> int:
     available makes the engine spill to its temporary folder instead of pushing the machine into
     swap or the out-of-memory killer. The rest is left for what the manager does not count (the
     Python objects of the results, the interpreter) and for the other processes growing.
+    `budget`: the memory budget of the run (the memory setting), where one is set.
     """
-    return int(memory.available() * share)
+    return int(memory.available(budget) * share)

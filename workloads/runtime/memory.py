@@ -99,9 +99,27 @@ def cgroup_room() -> int | None:
     return min(rooms) if rooms else None
 
 
-def available() -> int:
+def tree_usage() -> int:
+    """Bytes this process and its descendants hold: their proportional set sizes (a page shared
+    by several of them counted once), else their resident sizes."""
+    total = 0
+    me = psutil.Process()
+    for process in (me, *me.children(recursive=True)):
+        try:
+            info = process.memory_full_info()
+        except psutil.AccessDenied:
+            info = process.memory_info()
+        except psutil.Error:
+            continue
+        total += getattr(info, "pss", info.rss)
+    return total
+
+
+def available(budget: int | None = None) -> int:
     """Bytes this process may still fill: the machine's available memory, or less where a
-    cgroup's limit leaves less."""
+    cgroup's limit leaves less, or where `budget` (for this process and its descendants, as a
+    memory budget enforced by a watchdog counts them) leaves less."""
     room = cgroup_room()
     free = psutil.virtual_memory().available
-    return free if room is None else min(free, room)
+    best = free if room is None else min(free, room)
+    return best if budget is None else min(best, max(0, budget - tree_usage()))
