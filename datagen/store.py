@@ -156,10 +156,10 @@ def finish(partial: Path, target: Path, manifest: dict[str, Any], replace: bool)
         with contextlib.suppress(OSError):
             os.rename(old, target)
         raise
-    if old.is_symlink():
-        old.unlink()
-    else:
+    if old.is_dir() and not old.is_symlink():
         shutil.rmtree(old, ignore_errors=True)
+    else:  # a link or a file that stood where the dataset goes (--force replaces it too)
+        old.unlink()
 
 
 def _rename_new(src: Path, dst: Path) -> None:

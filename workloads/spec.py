@@ -11,6 +11,7 @@ definition in words.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -177,22 +178,51 @@ def _compare_maps(name: str, expected: Mapping, actual: Mapping,
 
 
 def _exact(a: Any, b: Any) -> bool:
-    return a == b
+    """Equal, and of the same types: the canonical forms hold `int` and `str` (tuples of them),
+    so a value the canonical form could not make an integer (2.7, "3", True) never equals one."""
+    if isinstance(a, tuple) or isinstance(b, tuple):
+        return (isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b)
+                and all(map(_exact, a, b)))
+    return type(a) is type(b) and a == b
 
 
-def _relative(a: float, b: float) -> bool:
-    return math.isclose(a, b, rel_tol=MEAN_REL_TOL, abs_tol=0.0)
+def _relative(a: Any, b: Any) -> bool:
+    return (type(a) is float and type(b) is float
+            and math.isclose(a, b, rel_tol=MEAN_REL_TOL, abs_tol=0.0))
 
 
-def _absolute(a: float, b: float) -> bool:
-    return abs(a - b) <= RATING_ABS_TOL
+def _absolute(a: Any, b: Any) -> bool:
+    return type(a) is float and type(b) is float and abs(a - b) <= RATING_ABS_TOL
 
 
 # --------------------------------------------------------------------------- canonical forms
 
 
+def _integer(value: Any) -> Any:
+    """An integer value as `int`: Python's and NumPy's integers, and integral floats (pandas
+    turns integer columns into floats when a join leaves gaps). Anything else (2.7, "3", True,
+    NaN) is returned unchanged, never truncated, so that the comparison reports it; a NumPy
+    bool as a Python bool, which JSON can write."""
+    if isinstance(value, bool):
+        return value
+    if getattr(getattr(value, "dtype", None), "kind", None) == "b":
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real) and math.isfinite(value) and float(value).is_integer():
+        return int(value)
+    return value
+
+
+def _real(value: Any) -> Any:
+    """A number as `float` (an `int` included); a string or a bool is returned unchanged."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
 def _counts(answer: Mapping[str, Any]) -> WordCounts:
-    return {str(k): int(v) for k, v in answer.items()}
+    return {str(k): _integer(v) for k, v in answer.items()}
 
 
 def _records(answer: Mapping[str, Any]) -> TeamRecords:
@@ -200,12 +230,12 @@ def _records(answer: Mapping[str, Any]) -> TeamRecords:
     for team, rec in answer.items():
         if isinstance(rec, Mapping):
             rec = [rec[f] for f in RECORD_FIELDS]
-        out[str(team)] = TeamRecord(*(int(v) for v in rec))
+        out[str(team)] = TeamRecord(*(_integer(v) for v in rec))
     return out
 
 
 def _ratings(answer: Mapping[str, Any]) -> Ratings:
-    return {str(k): float(v) for k, v in answer.items()}
+    return {str(k): _real(v) for k, v in answer.items()}
 
 
 def _records_json(answer: TeamRecords) -> dict[str, dict[str, int]]:
@@ -215,7 +245,7 @@ def _records_json(answer: TeamRecords) -> dict[str, dict[str, int]]:
 def _tops(answer: Mapping[str, Any]) -> TopScorers:
     out: TopScorers = {}
     for tournament, (scorer, goals) in answer.items():
-        out[str(tournament)] = (str(scorer), int(goals))
+        out[str(tournament)] = (str(scorer), _integer(goals))
     return out
 
 
@@ -298,10 +328,10 @@ WORKLOADS: tuple[Workload, ...] = (
              "word -> count over all files; words are str.split() tokens, case kept",
              _counts, _exact, keyed=True, summarize=_words_summary),
     Workload("mean_home_score", (MATCHES,), "mean of home_score (relative tolerance 1e-9)",
-             float, _relative, keyed=False),
+             _real, _relative, keyed=False),
     Workload("home_advantage", (MATCHES,),
              "sum over non-neutral matches of sign(home_score - away_score)",
-             int, _exact, keyed=False),
+             _integer, _exact, keyed=False),
     Workload("team_records", (MATCHES,),
              "team -> played, won, drawn, lost, goals_for, goals_against (home and away)",
              _records, _exact, keyed=True, to_json=_records_json, summarize=_records_summary),
