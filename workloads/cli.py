@@ -104,8 +104,12 @@ def run(args: argparse.Namespace, settings: Settings, argv: list[str]) -> int:
                                "check": check, "seconds": seconds}
         print(json.dumps(out, ensure_ascii=False))
     else:
+        try:
+            summary = workload.summary(answer)
+        except (TypeError, ValueError, AttributeError, KeyError, IndexError):
+            summary = "an answer not of this workload's form (see the check)"
         print(f"{workload.name} on {args.engine} ({args.workers} worker(s)), {dataset.name}: "
-              f"{workload.summary(answer)}")
+              f"{summary}")
         print(f"check: {check}")
         print(f"time: {seconds:.3f} s")
     return 0 if check == "ok" else EXIT_FAILED
