@@ -25,29 +25,24 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from workloads import spec
 from workloads.data import frames, validate
 from workloads.data.dataset import Input
 from workloads.data.readers import missing_file, unreadable
 from workloads.engines.base import Availability, Engine
-from workloads.layout import GOALS, MATCH_ID, MATCHES, TABLE_COLUMNS, TEXT
+from workloads.layout import BOOL, COLUMN_TYPES, DATE, GOALS, INT64, MATCHES, STRING, TEXT
 from workloads.runtime import limits, scratch
 from workloads.runtime.errors import EngineUnavailable, ParbenchError
 from workloads.runtime.settings import Settings
 
-#: DuckDB's name of each Arrow type of `validate`'s column types.
-_SQL_TYPES = {pa.int64(): "BIGINT", pa.date32(): "DATE", pa.string(): "VARCHAR",
-              pa.bool_(): "BOOLEAN"}
-#: Each CSV column's DuckDB type, by kind of table, in file order: the match CSV's unnamed first
-#: column is the match id; a goal's minute (`NA` when missing, never read) stays text.
-CSV_TYPES = {
-    MATCHES: {name or MATCH_ID: _SQL_TYPES[validate.CSV_TYPES[name]]
-              for name in TABLE_COLUMNS[MATCHES, "csv"]},
-    GOALS: {name: "VARCHAR" if name == "minute" else _SQL_TYPES[validate.GOAL_TYPES[name]]
-            for name in TABLE_COLUMNS[GOALS, "csv"]},
-}
+#: DuckDB's type of each type name of `layout.COLUMN_TYPES`.
+SQL_TYPES = {INT64: "BIGINT", DATE: "DATE", STRING: "VARCHAR", BOOL: "BOOLEAN"}
+#: Each CSV column's DuckDB type, by kind of table, in file order (the match CSV's unnamed first
+#: column is the match id); a goal's minute (`NA` when missing, never read) stays text.
+CSV_TYPES = {kind: {name: "VARCHAR" if (kind, name) == (GOALS, "minute") else SQL_TYPES[type_]
+                    for name, type_ in COLUMN_TYPES[kind].items()}
+             for kind in (MATCHES, GOALS)}
 
 
 def _sql_string(text: str) -> str:

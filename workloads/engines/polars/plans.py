@@ -9,31 +9,42 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 
 from workloads import spec
 from workloads.data import frames
 from workloads.data.dataset import Input
-from workloads.data.validate import CSV_TYPES, GOAL_TYPES, find_malformed
-from workloads.layout import GOALS, MATCH_ID, MATCHES, MISSING_MINUTE
+from workloads.data.validate import find_malformed
+from workloads.layout import (
+    BOOL,
+    COLUMN_TYPES,
+    DATE,
+    GOALS,
+    INT64,
+    MATCH_ID,
+    MATCHES,
+    MISSING_MINUTE,
+    PARQUET_INT32,
+    STRING,
+    csv_types,
+)
 from workloads.runtime.errors import EngineUnavailable
 from workloads.spec import JOIN_KEY, MATCH_COLUMNS, RECORD_FIELDS, STREAK_ORDER
 
-
-def polars_schema(arrow_types: dict[str, pa.DataType]) -> pl.Schema:
-    """The same columns with the Polars types of their Arrow types."""
-    return pl.Schema({name: pl.from_arrow(pa.array([], kind)).dtype
-                      for name, kind in arrow_types.items()})
-
-
-#: The CSV columns of each kind of table with their types (one definition: `validate`); Polars
-#: checks the header against the names.
-CSV_SCHEMAS = {MATCHES: polars_schema(CSV_TYPES), GOALS: polars_schema(GOAL_TYPES)}
+#: Polars' type of each type name of `layout.COLUMN_TYPES`.
+POLARS_TYPES = {INT64: pl.Int64, DATE: pl.Date, STRING: pl.String, BOOL: pl.Boolean}
+#: The CSV columns of each kind of table with their types, by header name; Polars checks the
+#: header against the names.
+CSV_SCHEMAS = {kind: pl.Schema({name: POLARS_TYPES[t] for name, t in csv_types(kind).items()})
+               for kind in (MATCHES, GOALS)}
+#: The Parquet columns stored narrower than read (`layout.PARQUET_INT32`), with the type a plan
+#: reads them as: sums of 32-bit scores must not overflow.
+WIDENED = {kind: {name: POLARS_TYPES[COLUMN_TYPES[kind][name]] for name in PARQUET_INT32
+                  if name in COLUMN_TYPES[kind]}
+           for kind in (MATCHES, GOALS)}
 #: The goal field that may be missing, and how; a scorer `NA` stays a string.
 CSV_OPTIONS = {MATCHES: {}, GOALS: {"null_values": {"minute": MISSING_MINUTE}}}
 #: The matches' unnamed first CSV column is the match id, as Parquet names it.
 CSV_NAMES = {MATCHES: {"": MATCH_ID}, GOALS: {}}
-SCORES = ("home_score", "away_score")
 #: What `str.split()` splits at besides " ": Unicode's White_Space (`\s` of Polars' regular
 #: expressions) and U+001C-U+001F, which `str.isspace` counts too.
 OTHER_WHITESPACE = r"[\s\x1c-\x1f]"
@@ -70,14 +81,14 @@ def collect(plan: pl.LazyFrame, *inputs: Input) -> pl.DataFrame:
 
 def scan(table: Input) -> pl.LazyFrame:
     """Every file of a table (matches or goals) as one lazy frame: the paths as given (no glob
-    or Hive expansion), CSV with its explicit schema, scores as Int64 in both formats."""
+    or Hive expansion), CSV with its explicit schema, every column of its type in
+    `layout.COLUMN_TYPES` in both formats."""
     paths = list(table.paths)
     if table.fmt == "parquet":
-        lf = pl.scan_parquet(paths, glob=False, hive_partitioning=False)
-    else:
-        lf = pl.scan_csv(paths, schema=CSV_SCHEMAS[table.kind], glob=False,
-                         **CSV_OPTIONS[table.kind]).rename(CSV_NAMES[table.kind])
-    return lf.with_columns(pl.col(SCORES).cast(pl.Int64)) if table.kind == MATCHES else lf
+        return pl.scan_parquet(paths, glob=False, hive_partitioning=False).cast(
+            WIDENED[table.kind])
+    return pl.scan_csv(paths, schema=CSV_SCHEMAS[table.kind], glob=False,
+                       **CSV_OPTIONS[table.kind]).rename(CSV_NAMES[table.kind])
 
 
 # --------------------------------------------------------------------------- the workloads

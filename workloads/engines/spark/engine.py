@@ -44,7 +44,16 @@ from workloads.data.readers import missing_file, unreadable
 from workloads.data.validate import find_malformed
 from workloads.engines.base import Availability, Engine
 from workloads.engines.spark import jvm
-from workloads.layout import CSV_COLUMNS, GOAL_COLUMNS, MATCHES, PARQUET_COLUMNS
+from workloads.layout import (
+    BOOL,
+    DATE,
+    GOALS,
+    INT64,
+    MATCHES,
+    STRING,
+    TABLE_COLUMNS,
+    csv_types,
+)
 from workloads.runtime import scratch
 from workloads.runtime.errors import EngineUnavailable
 from workloads.runtime.settings import Settings
@@ -58,16 +67,16 @@ CORES_WAIT_SECONDS = 10
 #: the separators U+001C..U+001F. A property test, not a list of 29 characters: 2x faster.
 WORD_SEPARATOR = r"[\p{IsWhite_Space}\x{1c}-\x{1f}]+"
 
-_TYPES = {"": T.LongType(), "home_score": T.IntegerType(), "away_score": T.IntegerType(),
-          "neutral": T.BooleanType()}
-#: The tutorial's CSV columns, typed: no schema inference (a full extra pass over the data).
-CSV_SCHEMA = T.StructType([T.StructField(c, _TYPES.get(c, T.StringType())) for c in CSV_COLUMNS])
-_GOAL_TYPES = {"own_goal": T.BooleanType(), "penalty": T.BooleanType()}
-#: The goal CSV columns, typed (Spark reads the booleans TRUE/FALSE). `minute` stays a string: its
-#: `NA` would need nullValue="NA", which applies to every column and would make the scorer `NA`
-#: (a name) a null; the default nullValue, "", keeps it the string.
-GOAL_SCHEMA = T.StructType([T.StructField(c, _GOAL_TYPES.get(c, T.StringType()))
-                            for c in GOAL_COLUMNS])
+#: Spark's type of each type name of `layout.COLUMN_TYPES`.
+SPARK_TYPES = {INT64: T.LongType(), DATE: T.DateType(), STRING: T.StringType(),
+               BOOL: T.BooleanType()}
+#: The CSV columns of each kind of table, typed, by header name: no schema inference (a full
+#: extra pass over the data). Spark reads the booleans True/False and TRUE/FALSE alike. A goal's
+#: `minute` stays a string: its `NA` would need nullValue="NA", which applies to every column and
+#: would make the scorer `NA` (a name) a null; the default nullValue, "", keeps it the string.
+CSV_SCHEMAS = {kind: T.StructType([
+    T.StructField(name, T.StringType() if (kind, name) == (GOALS, "minute") else SPARK_TYPES[t])
+    for name, t in csv_types(kind).items()]) for kind in (MATCHES, GOALS)}
 
 # --------------------------------------------------------------------------- availability
 
@@ -336,13 +345,12 @@ class SparkEngine(Engine):
         assert self.spark is not None, "start() the engine first"
         if inp.fmt == "parquet":
             return self.spark.read.parquet(*literal(inp.paths))
-        matches = inp.kind == MATCHES
         # escape='"': RFC 4180 doubled quotes, as Python's csv module reads them;
         # enforceSchema=False: the header must name the table's columns.
-        df = self.spark.read.csv(literal(inp.paths), schema=CSV_SCHEMA if matches else GOAL_SCHEMA,
-                                 header=True, enforceSchema=False, mode="FAILFAST", escape='"',
+        df = self.spark.read.csv(literal(inp.paths), schema=CSV_SCHEMAS[inp.kind], header=True,
+                                 enforceSchema=False, mode="FAILFAST", escape='"',
                                  encoding="UTF-8")
-        return df.toDF(*PARQUET_COLUMNS) if matches else df  # the unnamed match id: match_id
+        return df.toDF(*TABLE_COLUMNS[inp.kind, "parquet"])  # the unnamed match id: match_id
 
     def _read_matches(self, inp: Input) -> DataFrame:
         """The match columns the first five workloads use."""
