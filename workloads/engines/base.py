@@ -24,13 +24,19 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
+import workloads
 from workloads import spec
 from workloads.data.dataset import Dataset, Inputs
 from workloads.runtime import limits
 from workloads.runtime.errors import ParbenchError
 from workloads.runtime.settings import Settings
+
+#: The folder that holds the `workloads` package: what an engine's own processes, jobs and
+#: executors need on their path to import this project.
+PROJECT_ROOT = Path(workloads.__file__).resolve().parent.parent
 
 
 @functools.cache

@@ -28,7 +28,7 @@ from workloads import spec
 from workloads.data import frames
 from workloads.data.dataset import Input
 from workloads.data.readers import missing_file
-from workloads.engines.base import Availability, Engine
+from workloads.engines.base import PROJECT_ROOT, Availability, Engine
 from workloads.runtime import scratch
 from workloads.runtime.errors import JobFailed, ParbenchError, last_error_line
 from workloads.runtime.settings import Settings
@@ -132,7 +132,7 @@ def task_command(job_dir: Path, index: int | str) -> list[str]:
 def job_env() -> dict[str, str]:
     """The environment of a job: this one, with this project importable and one thread for
     Arrow and numpy (OMP_NUM_THREADS, as for a Slurm task with one CPU): one job, one core."""
-    root = str(Path(__file__).resolve().parents[2])
+    root = str(PROJECT_ROOT)
     path = os.environ.get("PYTHONPATH", "")
     return {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{path}" if path else root,
             "OMP_NUM_THREADS": "1"}

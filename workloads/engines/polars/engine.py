@@ -27,12 +27,12 @@ import sys
 import traceback
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
 from workloads import spec
 from workloads.data.dataset import Input
 from workloads.engines.base import (
+    PROJECT_ROOT,
     Availability,
     Engine,
     children_ignore_interrupts,
@@ -46,8 +46,6 @@ from workloads.runtime.settings import Settings
 THREADS_VARIABLE = "POLARS_MAX_THREADS"
 #: Seconds the engine's own process gets to end after SIGTERM, before SIGKILL.
 STOP_TIMEOUT = 5.0
-#: The folder that holds the `workloads` package, for the Polars process's imports.
-PROJECT_ROOT = str(Path(__file__).resolve().parents[3])
 
 
 @contextlib.contextmanager
@@ -130,7 +128,7 @@ class PolarsProcess:
     def __init__(self, threads: int) -> None:
         self._conn, child = multiprocessing.Pipe()
         env = {**os.environ, THREADS_VARIABLE: str(threads),
-               "PYTHONPATH": os.pathsep.join(filter(None, (PROJECT_ROOT,
+               "PYTHONPATH": os.pathsep.join(filter(None, (str(PROJECT_ROOT),
                                                            os.environ.get("PYTHONPATH"))))}
         with children_ignore_interrupts():
             self.process = subprocess.Popen(

@@ -42,7 +42,7 @@ from workloads.data import frames
 from workloads.data.dataset import Input
 from workloads.data.readers import missing_file, unreadable
 from workloads.data.validate import find_malformed
-from workloads.engines.base import Availability, Engine
+from workloads.engines.base import PROJECT_ROOT, Availability, Engine
 from workloads.engines.spark import jvm
 from workloads.layout import (
     BOOL,
@@ -505,15 +505,18 @@ def _longest_run(matches: Column) -> Column:
     return F.aggregate(matches, start, step, lambda acc: acc["best"])
 
 
+#: The packages a cluster's executors import: the engine's task functions are in `workloads`.
+SHIPPED_PACKAGES = ("workloads",)
+
+
 def _code_zip() -> Path:
-    """This project's packages zipped for a cluster's executors (what --py-files ships), in a
-    private temporary file."""
-    root = Path(__file__).resolve().parents[2]
+    """The packages of `SHIPPED_PACKAGES` zipped for a cluster's executors (what --py-files
+    ships), in a private temporary file."""
     path, fd = scratch.file("spark", ".zip")
     with os.fdopen(fd, "wb") as file, zipfile.ZipFile(file, "w") as z:
-        for package in ("workloads", "datagen"):
-            for file in sorted((root / package).rglob("*.py")):
-                z.write(file, file.relative_to(root))
+        for package in SHIPPED_PACKAGES:
+            for file in sorted((PROJECT_ROOT / package).rglob("*.py")):
+                z.write(file, file.relative_to(PROJECT_ROOT))
     return path
 
 
