@@ -13,6 +13,7 @@ from conftest import asv_args
 
 from reports.load import load_machine
 from reports.model import FAILED, OK, PEAK_MEMORY, SKIPPED, STARTUP, Cell
+from reports.sidecar import suite_name
 from workloads import engines, spec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,7 +70,7 @@ SLOW_START = ("spark", "ray", "dask-distributed")
 @pytest.mark.timeout(1200)  # about 80 asv processes, each starting its engine
 def test_smoke_every_engine(tmp_path, data_dir):
     """The suite on scale 0.01 and one worker, one repeat: every combination run checks out."""
-    slow = "|".join(engines.suite_name(n) for n in SLOW_START)
+    slow = "|".join(suite_name(n) for n in SLOW_START)
     bench = (rf"^(bench_datagen|bench_engines\.(?!({slow})\.)|"
              rf"bench_engines\.({slow})\.(time_top_scorers|track_))")
     proc, cells = run_suite(tmp_path, data_dir, bench=bench, env={"PARBENCH_WORKERS": "1"})
