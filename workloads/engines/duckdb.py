@@ -78,9 +78,9 @@ WORD_SEPARATORS = _character_class(_WHITESPACE) + "+"
 OTHER_WHITESPACE = _character_class(c for c in _WHITESPACE if c != ord(" "))
 
 #: Words of every line (lines split at LF): a line holding only spaces as whitespace, as in the
-#: generated text, is split by `string_split` on ' ', any other by the regular expression, which
-#: costs about 2.5x more (docs/engines.md); "" comes from leading, trailing or repeated
-#: separators.
+#: generated text, is split by `string_split` on ' ', any other by the regular expression, whose
+#: cost grows with the text it scans (docs/engines.md); "" comes from leading, trailing or
+#: repeated separators.
 WORDCOUNT = f"""
 SELECT word, count(*)
 FROM (
@@ -310,8 +310,10 @@ class DuckDBEngine(Engine):
 
     def team_ratings(self, matches: Input) -> spec.Ratings:
         """Teams and coded matches by two queries, the coded columns fetched once as numpy
-        arrays; the passes in numpy (`frames`): as fast as one UPDATE per pass in the connection
-        on 2 threads at scale 100, and 1.2-2.3x faster at scales 1 and 10 (docs/engines.md)."""
+        arrays; the passes in numpy (`frames`): an UPDATE per pass in the connection pays a
+        statement's fixed cost every pass, which numpy's two bincounts do not; only on large
+        data and many threads would the UPDATE's use of every thread make up for it
+        (docs/engines.md)."""
         try:
             self._query(RATING_TEAMS, matches=matches)
             coded = pd.DataFrame(self._query(CODED_MATCHES, "fetchnumpy", matches=matches),

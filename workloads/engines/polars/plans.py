@@ -95,9 +95,10 @@ def scan(table: Input) -> pl.LazyFrame:
 
 
 def wordcount(text: Input) -> spec.WordCounts:
-    """Lines split at spaces in the plan (a literal split, 3x faster than a regular expression),
-    counted per distinct word; the few distinct words that hold other whitespace (or none at
-    all: "") are then split by `str.split()` itself, each part counted as often as the word."""
+    """Lines split at spaces in the plan (a literal split: a regular expression would test
+    every character against a class), counted per distinct word; the few distinct words that
+    hold other whitespace (or none at all: "") are then split by `str.split()` itself, each part
+    counted as often as the word."""
     plan = (pl.scan_lines(list(text.paths), name="word", glob=False)
             .select(pl.col("word").str.split(" ").explode())
             .group_by("word").len())
@@ -152,7 +153,8 @@ def coded(matches: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame]:
 
 def team_ratings(matches: Input) -> spec.Ratings:
     """The matches read and coded once, in memory; each pass is the shared numpy pass over the
-    coded columns (`frames.gradient`: measured faster than a Polars group-by per pass)."""
+    coded columns (`frames.gradient`: two bincounts over arrays already in memory, where a
+    Polars group-by per pass would build a hash table of the teams every time)."""
     teams, c = coded(collect(scan(matches).select(MATCH_COLUMNS), matches))
     n_played = frames.played(c, len(teams))
     ratings = np.zeros(len(teams))
@@ -164,9 +166,10 @@ def team_ratings(matches: Input) -> spec.Ratings:
 def unbeaten_streaks(matches: Input) -> spec.Streaks:
     """Each side of each match (team, date, match id, unbeaten) in memory, the team as a
     categorical; ordered by team, date and match id with one stable sort per key, least
-    significant first, the team by its code (five times faster than Polars' sort on three
-    keys). Then, in one pass, the length so far of each unbeaten run (a run starts at a team's
-    first match or after a loss), and per team the longest (0 if it lost every match)."""
+    significant first, the team by its code (sorts of one integer column each, which beat
+    Polars' sort on three keys: docs/engines.md). Then, in one pass, the length so far of each
+    unbeaten run (a run starts at a team's first match or after a loss), and per team the
+    longest (0 if it lost every match)."""
     hs, as_ = pl.col("home_score"), pl.col("away_score")
     lf = scan(matches)
     sides = collect(pl.concat([lf.select(*STREAK_ORDER, team="home_team", unbeaten=hs >= as_),

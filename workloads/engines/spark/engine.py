@@ -64,7 +64,8 @@ MASTER_SETTING = "spark_master"
 CORES_WAIT_SECONDS = 10
 
 #: A Java regex for runs of what str.split() splits on (str.isspace): Unicode's White_Space plus
-#: the separators U+001C..U+001F. A property test, not a list of 29 characters: 2x faster.
+#: the separators U+001C..U+001F. A property test, not a list of 29 characters: one lookup per
+#: character, where a listed class is tested member by member.
 WORD_SEPARATOR = r"[\p{IsWhite_Space}\x{1c}-\x{1f}]+"
 
 #: Spark's type of each type name of `layout.COLUMN_TYPES`.
@@ -359,9 +360,10 @@ class SparkEngine(Engine):
     # ----------------------------------------------------------------- workloads
 
     def wordcount(self, text: Input) -> spec.WordCounts:
-        """split + explode + groupBy().count(), all in the JVM: 1.5-2x faster than the tutorial's
-        RDD flatMap/reduceByKey, and faster than (or as fast as) an RDD with a Counter per
-        partition at every measured scale and worker count (docs/engines.md)."""
+        """split + explode + groupBy().count(), all in the JVM: an RDD (the tutorial's
+        flatMap/reduceByKey, or a Counter per partition) serialises every line out of the JVM
+        to a Python worker and its pairs or Counters back; this never leaves it
+        (docs/engines.md)."""
         assert self.spark is not None, "start() the engine first"
         with self._reading(text):
             words = (self.spark.read.text(literal(text.paths))
@@ -394,8 +396,8 @@ class SparkEngine(Engine):
         """Code the matches once into a cached RDD of numpy arrays, then K cheap passes.
 
         Each pass broadcasts the ratings and sums per-partition gradients (numpy bincount):
-        one single-stage job over in-memory arrays, several times faster than a DataFrame pass
-        (docs/engines.md).
+        one single-stage job over in-memory arrays, where a DataFrame pass is a new plan to
+        analyse and optimise, and a shuffle, every time (docs/engines.md).
         """
         teams, n_played, coded = self._coded_matches(matches)
         try:
