@@ -84,7 +84,7 @@ COLUMN_TYPES = {
             "scorer": STRING, "minute": INT64, "own_goal": BOOL, "penalty": BOOL},
 }
 #: Integer columns that the generator stores as 32-bit integers in Parquet (their values are
-#: small); a reader that sums them widens them to `INT64` first.
+#: small): a Parquet reader may get them so, as long as it sums them in 64 bits.
 PARQUET_INT32 = ("home_score", "away_score", "minute")
 
 #: The name (the folder) of the dataset of the tutorial's real files.
