@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks.peakmem import measure
+from reports.sidecar import suite_name
 from workloads import engines, spec
 
 from . import outcomes
@@ -110,5 +111,5 @@ def _facts(self: _EngineSuite, workers: int, scale: str | None = None) -> dict[s
 outcomes.recorded(_EngineSuite, info=_facts)
 
 for _name in engines.names(SETTINGS):
-    globals()[engines.suite_name(_name)] = type(
-        engines.suite_name(_name), (_EngineSuite,), {"engine_name": _name, "__module__": __name__})
+    globals()[suite_name(_name)] = type(
+        suite_name(_name), (_EngineSuite,), {"engine_name": _name, "__module__": __name__})

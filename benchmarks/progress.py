@@ -25,8 +25,9 @@ from workloads.runtime import console
 from workloads.runtime.errors import ParbenchError
 
 PROG = "python -m benchmarks.progress"
-#: The suite's modules (those asv discovers in `benchmarks/`).
-SUITE = ("benchmarks.bench_engines", "benchmarks.bench_datagen")
+#: The suite's modules: asv's benchmark files in this folder (`bench_*.py`).
+SUITE = tuple(f"{__package__}.{path.stem}" for path in
+              sorted(Path(__file__).parent.glob(f"{sidecar.MODULE_PREFIX}*.py")))
 POLL_SECONDS = 1.0
 
 

@@ -173,11 +173,13 @@ class MatchTable:
     def rest_bytes(self) -> list[bytes]:
         """Each row's CSV bytes after its date, from `,home_team` to the LF, as the csv
         module writes them (minimal quoting)."""
+        from workloads.layout import MATCH_FALSE, MATCH_TRUE
+
         home = [self.teams[i] for i in self.home]
         away = [self.teams[i] for i in self.away]
         rows = zip(home, away, map(str, self.home_score.tolist()),
                    map(str, self.away_score.tolist()), self.tournament, self.city, self.country,
-                   ["True" if n else "False" for n in self.neutral.tolist()], strict=True)
+                   [MATCH_TRUE if n else MATCH_FALSE for n in self.neutral.tolist()], strict=True)
         fields = {*self.teams, *self.tournament, *self.city, *self.country}
         if not any(c in f for f in fields for c in ',"\r\n'):
             # no field needs quoting: the csv module would write the fields as they are
@@ -229,7 +231,7 @@ class TableError(ValueError):
 
 def parse_matches(data: bytes, source: str = MATCHES_FILE) -> MatchTable:
     """Parse a results table in the tutorial's CSV form (header, then one row per match)."""
-    from workloads.layout import CSV_COLUMNS
+    from workloads.layout import CSV_COLUMNS, MATCH_FALSE, MATCH_TRUE
 
     text = data.decode("utf-8")
     if '"' in text or "\r" in text:
@@ -243,8 +245,8 @@ def parse_matches(data: bytes, source: str = MATCHES_FILE) -> MatchTable:
     if not rows or any(len(r) != len(CSV_COLUMNS) for r in rows):
         raise TableError(f"{source}: no rows, or rows without {len(CSV_COLUMNS)} fields")
     index, date, home, away, hs, as_, tournament, city, country, neutral = zip(*rows, strict=True)
-    if not set(neutral) <= {"True", "False"}:
-        raise TableError(f"{source}: neutral must be True or False")
+    if not set(neutral) <= {MATCH_TRUE, MATCH_FALSE}:
+        raise TableError(f"{source}: neutral must be {MATCH_TRUE} or {MATCH_FALSE}")
     teams = tuple(sorted(set(home) | set(away)))
     ids = {t: i for i, t in enumerate(teams)}
     return MatchTable(
@@ -259,7 +261,7 @@ def parse_matches(data: bytes, source: str = MATCHES_FILE) -> MatchTable:
         tournament=tournament,
         city=city,
         country=country,
-        neutral=np.array([n == "True" for n in neutral], dtype=bool),
+        neutral=np.array([n == MATCH_TRUE for n in neutral], dtype=bool),
     )
 
 

@@ -24,6 +24,7 @@ from workloads import spec
 from workloads.layout import (
     GOAL_TRUE,
     GOALS,
+    MATCH_TRUE,
     MATCHES,
     TEXT,
     TEXT_FORMAT,
@@ -66,7 +67,7 @@ def tutorial_wordcount(texts: Iterable[str]) -> dict[str, int]:
 
 def advantage(row: dict[str, str]) -> int:
     """One match's contribution to home advantage: sign(home - away), 0 on neutral ground."""
-    if row["neutral"] == "True":
+    if row["neutral"] == MATCH_TRUE:
         return 0
     home, away = int(row["home_score"]), int(row["away_score"])
     return (home > away) - (home < away)

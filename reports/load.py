@@ -24,8 +24,7 @@ from asv.results import Results, iter_results_paths
 
 from reports import model
 from reports.model import PEAK_MEMORY, STARTUP, Cell, DataSize, MachineReport
-from reports.sidecar import Sidecar, folder
-from workloads import engines
+from reports.sidecar import MODULE_PREFIX, Sidecar, engine_of_suite, folder
 from workloads.runtime.errors import ParbenchError
 
 #: asv's own default when neither the benchmark nor asv.conf.json sets a timeout.
@@ -67,17 +66,18 @@ def _literal(text: str) -> object:
 
 
 def _split(name: str, unit: str | None, known: list[str]) -> tuple[str, str, str, str]:
-    """asv name → (suite, engine, metric, unit): bench_engines.DaskThreads.time_wordcount."""
+    """asv name → (suite, engine, metric, unit): bench_engines.DaskThreads.time_wordcount; an
+    engine's name is found among the `known` ones (else read from its class name)."""
     parts = name.split(".")
     module, cls, method = parts[0], ".".join(parts[1:-1]), parts[-1]
-    suite = module.removeprefix("bench_")
+    suite = module.removeprefix(MODULE_PREFIX)
     metric = method.split("_", 1)[1] if "_" in method else method
     if suite == "engines" and method == "track_startup":
         metric, unit = STARTUP, unit or "seconds"
     elif suite == "engines" and method == "track_peak_memory":
         metric, unit = PEAK_MEMORY, unit or "bytes"
     unit = unit or ("seconds" if method.startswith("time_") else "")
-    engine = engines.engine_of_suite(cls, known) if suite == "engines" else (cls or module)
+    engine = engine_of_suite(cls, known) if suite == "engines" else (cls or module)
     return suite, engine, metric, unit
 
 
@@ -110,12 +110,18 @@ def _python(res: Results, facts: dict) -> str:
     return "" if os.sep in stored else stored
 
 
+def known_engines(results_dir: Path, machine: str) -> list[str]:
+    """The engines `make bench` listed on `machine` (its versions file), whether or not they
+    ran: the report learns the engines from the results, never from the engine registry."""
+    return [str(e["engine"]) for e in model.versions_file_engines(_versions(results_dir, machine))]
+
+
 def stored_cells(results_dir: Path, machine: str, default_timeout: float = DEFAULT_TIMEOUT
                  ) -> list[Cell]:
     """Every stored result of `machine`, each with its identity, status and reason."""
     benchmarks = current_benchmarks(results_dir)
     side = Sidecar.read(results_dir)
-    known = engines.names()
+    known = known_engines(results_dir, machine)
     cells = []
     for res in _iter_results(results_dir / machine):
         python_param = str(res.params.get("python") or "")
@@ -195,12 +201,13 @@ def load_machine(results_dir: Path, machine: str, default_timeout: float = DEFAU
         for c in stored]
     shown = [c for c in stored if c.shown]
     ran = {c.engine for c in stored if c.suite == "engines"}
-    suite = {_split(k, None, engines.names())[1] for k in current_benchmarks(results_dir)
-             if k.startswith("bench_engines.")}
+    known = known_engines(results_dir, machine)
+    suite = {_split(k, None, known)[1] for k in current_benchmarks(results_dir)
+             if k.startswith(f"{MODULE_PREFIX}engines.")}
     return MachineReport(
         machine, _machine_info(results_dir / machine), shown, _versions(results_dir, machine),
         stored=stored, identities=model.identities(stored, shown),
-        not_measured=model.engine_order((set(engines.names()) | suite) - ran), selection=words)
+        not_measured=model.engine_order((set(known) | suite) - ran), selection=words)
 
 
 def _machine_info(machine_dir: Path) -> dict[str, object]:

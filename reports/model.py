@@ -135,6 +135,16 @@ class Identity:
         return (self.commit, self.env)
 
 
+def versions_file_engines(versions: object) -> list[dict]:
+    """The engine records of `make bench`'s versions file (`python -m workloads engines --json`:
+    `{"engines": [{"engine", "available", "reason", "versions"}, ...], "python"}`), those with a
+    name; none for a file of another form."""
+    engines = versions.get("engines") if isinstance(versions, dict) else None
+    if not isinstance(engines, list):
+        return []
+    return [e for e in engines if isinstance(e, dict) and e.get("engine")]
+
+
 @dataclass
 class MachineReport:
     """Everything the report shows for one machine."""
@@ -147,6 +157,11 @@ class MachineReport:
     identities: list[Identity] = field(default_factory=list)
     not_measured: list[str] = field(default_factory=list)  # engines with no stored result
     selection: str = ""  # the --commit/--env filter, in words
+
+    @property
+    def file_engines(self) -> list[dict]:
+        """The engines of the versions file, as `versions_file_engines` reads them."""
+        return versions_file_engines(self.versions)
 
     @property
     def commits(self) -> list[str]:

@@ -295,16 +295,11 @@ def engine_versions(m: MachineReport) -> dict[str, str]:
             if text not in seen[c.engine]:
                 seen[c.engine].append(text)
     out = {e: "; ".join(v) for e, v in seen.items()}
-    for e in _file_engines(m):
+    for e in m.file_engines:
         vers = e.get("versions")
         if e.get("engine") not in out and isinstance(vers, dict) and vers:
             out[str(e["engine"])] = ", ".join(f"{k} {v}" for k, v in vers.items()) + " (file)"
     return out
-
-
-def _file_engines(m: MachineReport) -> list[dict]:
-    engines = (m.versions or {}).get("engines")
-    return [e for e in engines if isinstance(e, dict)] if isinstance(engines, list) else []
 
 
 def machine_table(m: MachineReport) -> str:
@@ -324,7 +319,7 @@ def machine_table(m: MachineReport) -> str:
 
 def versions_table(m: MachineReport) -> str:
     vers = engine_versions(m)
-    avail = {str(e.get("engine")): e for e in _file_engines(m)}
+    avail = {str(e.get("engine")): e for e in m.file_engines}
     names = model.engine_order(set(vers) | set(avail))
     if not names:
         return ('<p class="na">Framework versions unknown: no benchmark process recorded them '

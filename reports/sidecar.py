@@ -1,4 +1,9 @@
-"""Read the benchmarks' sidecar records and tie each to the asv result it explains.
+"""The contract between `benchmarks/` and the report: what asv's benchmarks are called, and the
+sidecar records the benchmarks write, each tied here to the asv result it explains.
+
+An engine's benchmark class is named after the engine (`suite_name`: dask-threads →
+`bench_engines.DaskThreads`); the report reads the engine back from the class (`engine_of_suite`)
+without importing any engine.
 
 `benchmarks/outcomes.py` writes them (its docstring has the format): JSON lines under
 `<results>/../parbench/outcomes/`. asv tells a benchmark process neither its machine nor (with
@@ -16,7 +21,9 @@ import bisect
 import json
 import math
 import os
+import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +38,8 @@ FORMAT = 1
 OOM_EVENT = "oom"
 #: asv's benchmark kinds, by method prefix.
 BENCHMARK_PREFIXES = ("time_", "timeraw_", "track_", "mem_", "peakmem_")
+#: asv's benchmark modules in `benchmarks/` are the files `bench_<suite>.py`.
+MODULE_PREFIX = "bench_"
 #: asv stores start times in whole milliseconds and durations to 5 significant digits.
 START_SLACK = 0.001
 DURATION_SLACK = 1e-4
@@ -40,6 +49,20 @@ TIMED_OUT_SHARE = 0.9
 TIMED_OUT_SLACK = 5.0
 NO_RECORD = ("no reason recorded: asv keeps no error output and no parbench sidecar record "
              "matches (run with the current benchmarks, or `asv run --show-stderr`)")
+
+
+def suite_name(engine: str) -> str:
+    """The benchmark class of an engine: dask-threads → DaskThreads (`asv run -b DaskThreads`)."""
+    return "".join(part.capitalize() for part in engine.split("-"))
+
+
+def engine_of_suite(suite: str, known: Iterable[str] = ()) -> str:
+    """The engine of a benchmark class: the engine of `known` whose `suite_name` it is, else the
+    class name in kebab case (DaskThreads → dask-threads, DuckDB → duckdb)."""
+    for name in known:
+        if suite_name(name) == suite:
+            return name
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z][a-z])", "-", suite).lower()
 
 
 def folder(results_dir: Path) -> Path:

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from reports.sidecar import engine_of_suite
 from workloads import engines, spec
 
 
@@ -26,6 +27,6 @@ def _marking(method: Any) -> Any:
 
 def __getattr__(suite: str) -> type:
     """The engine whose benchmark class is `suite` (DaskThreads), with marking methods."""
-    base = engines.engine_class(engines.engine_of_suite(suite, engines.names()))
+    base = engines.engine_class(engine_of_suite(suite, engines.names()))
     methods = {w: _marking(getattr(base, w)) for w in spec.NAMES}
     return type(f"Marked{suite}", (base,), {**methods, "name": f"marked-{base.name}"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import subprocess
@@ -13,6 +14,7 @@ from conftest import asv_args
 
 from reports.load import load_machine
 from reports.model import FAILED, OK, PEAK_MEMORY, SKIPPED, STARTUP, Cell
+from reports.sidecar import suite_name
 from workloads import engines, spec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,7 +71,7 @@ SLOW_START = ("spark", "ray", "dask-distributed")
 @pytest.mark.timeout(1200)  # about 80 asv processes, each starting its engine
 def test_smoke_every_engine(tmp_path, data_dir):
     """The suite on scale 0.01 and one worker, one repeat: every combination run checks out."""
-    slow = "|".join(engines.suite_name(n) for n in SLOW_START)
+    slow = "|".join(suite_name(n) for n in SLOW_START)
     bench = (rf"^(bench_datagen|bench_engines\.(?!({slow})\.)|"
              rf"bench_engines\.({slow})\.(time_top_scorers|track_))")
     proc, cells = run_suite(tmp_path, data_dir, bench=bench, env={"PARBENCH_WORKERS": "1"})
@@ -113,6 +115,24 @@ def test_altered_data_fails_before_timing(tmp_path, data_dir):
     out = proc.stdout + proc.stderr
     assert "part-00001.csv no longer matches its sha256" in out, out[-4000:]
     assert cells_of(cells, "pandas", "mean_home_score")[1].status == FAILED
+
+
+def test_progress_counts_every_benchmark_module():
+    """The runner counts the combinations of every module of benchmarks/ that holds an asv
+    benchmark (a class with a method of asv's prefixes), and of no other."""
+    from benchmarks import progress
+    from reports.sidecar import BENCHMARK_PREFIXES
+
+    with_benchmarks = set()
+    for path in (ROOT / "benchmarks").glob("*.py"):
+        module = importlib.import_module(f"benchmarks.{path.stem}")
+        if any(isinstance(cls, type) and cls.__module__ == module.__name__
+               and any(a.startswith(BENCHMARK_PREFIXES) for a in dir(cls))
+               for cls in vars(module).values()):
+            with_benchmarks.add(module.__name__)
+    assert set(progress.SUITE) == with_benchmarks
+    assert {name.split(".")[0] for name in progress.combinations([])} == \
+        {m.removeprefix("benchmarks.") for m in with_benchmarks}
 
 
 def test_live_progress_counts_every_combination(tmp_path, data_dir):

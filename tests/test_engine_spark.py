@@ -22,7 +22,7 @@ from workloads import spec
 from workloads.data.dataset import Input
 from workloads.engines import spark as spark_engine
 from workloads.engines.spark import jvm
-from workloads.layout import GOAL_COLUMNS
+from workloads.layout import COLUMN_TYPES, GOAL_COLUMNS, GOALS, MATCHES
 from workloads.runtime.errors import DataError
 from workloads.runtime.settings import Settings
 
@@ -31,6 +31,8 @@ needs_java = pytest.mark.skipif(not spark_engine.SparkEngine.availability().ok,
                                 reason=f"Spark needs Java {MIN_JAVA}+")
 #: "Java 17+ is needed for PySpark 4.x.y" with the installed PySpark.
 NEEDED = f"Java {MIN_JAVA}+ is needed for PySpark {pyspark.__version__}"
+#: Spark SQL's name of each type name of `layout.COLUMN_TYPES`.
+SPARK_SQL_TYPES = {"int64": "bigint", "date": "date", "string": "string", "bool": "boolean"}
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -228,6 +230,18 @@ def test_goal_csv_scorer_na_is_a_name(engine, tmp_path):
     rows = e._read(Input("goals", (str(path),), "csv")).collect()
     assert [(r.scorer, r.minute, r.own_goal, r.penalty) for r in rows] == [
         ("NA", "NA", True, False), ("Bo", "7", False, True)]
+
+
+@needs_java
+@pytest.mark.parametrize("kind", [MATCHES, GOALS])
+def test_csv_schema_is_the_declared_column_types(engine, dataset, kind):
+    """Scores and match ids as 64-bit integers, dates as dates; a goal's minute stays a string
+    (see the test above)."""
+    schema = engine("spark", 2)._read(dataset("tutorial").input(kind, "csv")).schema
+    expected = {c: SPARK_SQL_TYPES[t] for c, t in COLUMN_TYPES[kind].items()}
+    if kind == GOALS:
+        expected["minute"] = "string"
+    assert {f.name: f.dataType.simpleString() for f in schema} == expected
 
 
 @needs_java

@@ -164,3 +164,33 @@ def test_batch_job_is_one_core():
     probe = [sys.executable, "-c", "import pyarrow; print(pyarrow.cpu_count())"]
     out = subprocess.run(probe, env=job_env(), capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "1"
+
+
+def test_engine_processes_import_this_checkout(tmp_path, monkeypatch):
+    """A batch job (and the Polars process, which puts the same `CODE_ROOT` on its path)
+    imports the `workloads` of this checkout, even started elsewhere without a PYTHONPATH."""
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    probe = [sys.executable, "-c", "import workloads; print(workloads.__file__)"]
+    out = subprocess.run(probe, env=job_env(), cwd=tmp_path, capture_output=True, text=True,
+                         check=True)
+    assert Path(out.stdout.strip()) == ROOT / "workloads" / "__init__.py"
+
+
+def test_spark_ships_every_module_of_workloads_and_nothing_else():
+    """What a Spark cluster's executors get (--py-files): every module of `workloads`, by its
+    import path, and no other package."""
+    pytest.importorskip("pyspark")
+    import zipfile
+
+    from workloads.engines.spark import engine as spark
+    from workloads.runtime import scratch
+
+    shipped = spark._code_zip()
+    try:
+        with zipfile.ZipFile(shipped) as z:
+            names = set(z.namelist())
+    finally:
+        scratch.remove(shipped)
+    expected = {p.relative_to(ROOT).as_posix() for p in (ROOT / "workloads").rglob("*.py")}
+    assert names == expected
+    assert "workloads/engines/spark/engine.py" in names

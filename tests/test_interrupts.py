@@ -19,6 +19,7 @@ import psutil
 import pytest
 from conftest import asv_args
 
+from reports.sidecar import suite_name
 from workloads import engines
 from workloads.runtime.errors import EXIT_INTERRUPTED, EXIT_TERMINATED
 
@@ -47,7 +48,7 @@ def marked(name: str, tmp: Path) -> tuple[dict[str, str], Path]:
     methods touch the returned file first) with `tmp` as the temporary folder."""
     mark = tmp.parent / f"{tmp.name}.mark"
     plugin = f"marked-{name}={Path(__file__).with_name('midrun_engine.py')}:" \
-             f"{engines.suite_name(name)}"
+             f"{suite_name(name)}"
     return {**os.environ, "TMPDIR": str(tmp), "MIDRUN_MARK": str(mark),
             "PARBENCH_ENGINES": plugin}, mark
 
@@ -131,6 +132,6 @@ def test_asv_interrupted_mid_benchmark(name, big, tmp_path):
     interrupt_when_marked(
         asv_args(tmp_path, "run", "--python=same", "--quick", "--machine", "interrupted",
                  "--set-commit-hash", head, "-b",
-                 f"Marked{engines.suite_name(name)}.time_team_ratings"),
+                 f"Marked{suite_name(name)}.time_team_ratings"),
         env, mark, signal.SIGINT, cwd=tmp_path)
     assert list(tmp.iterdir()) == [], "temporary files left behind"

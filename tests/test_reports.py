@@ -31,7 +31,7 @@ from conftest import require
 from reports import metrics, model
 from reports.__main__ import main
 from reports.load import load_machine, versions_path
-from reports.sidecar import NO_RECORD
+from reports.sidecar import NO_RECORD, engine_of_suite, suite_name
 from workloads import engines
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,10 +105,42 @@ def test_crossings_by_hand() -> None:
 
 
 def test_engine_names() -> None:
+    """Every registered engine's benchmark class names it again, known or not; a name that
+    kebab case cannot give back is found among the known ones."""
     for name in engines.names():
-        assert engines.engine_of_suite(engines.suite_name(name)) == name
-    assert engines.engine_of_suite("DaskThreads") == "dask-threads"
-    assert engines.engine_of_suite("DuckDB", known=[]) == "duckdb"
+        assert engine_of_suite(suite_name(name)) == name
+        assert engine_of_suite(suite_name(name), engines.names()) == name
+    assert engine_of_suite("DaskThreads") == "dask-threads"
+    assert engine_of_suite("DuckDB") == "duckdb"
+    assert suite_name("spark-3") == "Spark3" and engine_of_suite("Spark3") == "spark3"
+    assert engine_of_suite("Spark3", ["spark", "spark-3"]) == "spark-3"
+
+
+def test_report_imports_no_engine() -> None:
+    """The report reads results: building a page imports neither the engine registry nor any
+    engine (nor, through them, a framework)."""
+    code = ("import sys, reports.__main__, reports.build, reports.load, reports.page\n"
+            "print(sorted(m for m in sys.modules if m.startswith('workloads.engines')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert out.stdout.strip() == "[]"
+
+
+def test_engines_known_from_the_versions_file(tmp_path: Path) -> None:
+    """The engines the report knows are the versions file's: a class whose engine name kebab
+    case cannot give back is named as the file names it, and a listed engine without results is
+    not measured."""
+    results = tmp_path / ".asv" / "results"
+    write_hand(results, {"bench_engines.Serial.time_wordcount": {(1, "1"): (2.0, 2.0, 2.0, 3)},
+                         "bench_engines.Spark3.time_wordcount": {(1, "1"): (1.0, 1.0, 1.0, 3)}})
+    m = load_machine(results, "handbox")
+    assert {c.engine for c in m.cells} == {"serial", "spark3"} and m.not_measured == []
+    versions_path(results, "handbox").write_text(json.dumps({"engines": [
+        {"engine": name, "available": True, "reason": "", "versions": {}}
+        for name in ("serial", "spark-3", "duckdb")], "python": "3.11.7"}))
+    m = load_machine(results, "handbox")
+    assert {c.engine for c in m.cells} == {"serial", "spark-3"}
+    assert m.not_measured == ["duckdb"]
 
 
 def _cells(engine: str, times: dict[int, float]) -> dict[int, model.Cell]:
@@ -601,7 +633,9 @@ def asv_runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     results = project / ".asv" / "results"
     versions_path(results, "fakebox").write_text(json.dumps({"engines": [
         {"engine": "spark", "available": False, "reason": "needs <java> 17",
-         "versions": {"pyspark": "4.3.0"}}], "python": "3.11.7"}))
+         "versions": {"pyspark": "4.3.0"}},
+        {"engine": "mapreduce", "available": True, "reason": "", "versions": {}}],
+        "python": "3.11.7"}))
     return {"results": results, "a": a, "b": b}
 
 
@@ -668,7 +702,7 @@ def test_real_page(real_page: Path, asv_runs: dict, tmp_path: Path) -> None:
     assert "killed: timed out after 1 s (or crashed)" in html
     assert "answer differs from expected" in html and "serial runs on at most 1 worker(s)" in html
     assert "needs &lt;java&gt; 17" in html and "fakeframe 1.0" in html
-    assert "No results on this machine for:" in html and "mapreduce" in html
+    assert "No results on this machine for: mapreduce." in html
     rows = list(csv.DictReader(io.StringIO((real_page.parent / "results.csv").read_text())))
     assert {(r["commit"], r["environment"], r["benchmark"]) for r in rows} == \
         {x[:3] for x in stored_values(asv_runs["results"])}

@@ -12,6 +12,9 @@ A dataset is a folder::
 The manifest is written last, so a folder without a complete manifest is not a dataset. A kind of
 input (`TEXT`, `MATCHES`, `GOALS`) is also the name of its folder.
 
+The columns of each table and their types (`COLUMN_TYPES`) are defined here once; each engine maps
+the type names to its framework's own types in one small mapping.
+
 Reading the tables:
 
 * The match CSV's first column has an empty name: it holds the integer match id (the tutorial's
@@ -36,7 +39,6 @@ MANIFEST_KEYS = ("format", "name", "generator", "params", "files", "counts", "an
 TEXT = "text"
 MATCHES = "matches"
 GOALS = "goals"
-INPUT_KINDS = (TEXT, MATCHES, GOALS)
 #: Formats of the tables (text is always .txt).
 FORMATS = ("csv", "parquet")
 TEXT_FORMAT = "txt"
@@ -48,12 +50,14 @@ MATCH_ID = "match_id"
 #: The match CSV's columns, the tutorial's: the first, unnamed, is the match id.
 CSV_COLUMNS = ("", "date", "home_team", "away_team", "home_score", "away_score", "tournament",
                "city", "country", "neutral")
-#: The match Parquet columns: int64 match_id, date32, strings, int32 scores, bool neutral.
+#: The match Parquet columns: the CSV's, the first named.
 PARQUET_COLUMNS = (MATCH_ID, *CSV_COLUMNS[1:])
+#: How match CSV files write `neutral`.
+MATCH_TRUE, MATCH_FALSE = "True", "False"
 
 #: The goal columns, the same in CSV and Parquet (the real `goalscorers.csv`'s): the match
 #: (`date`, `home_team`, `away_team`), the side credited (`team`), `scorer`, `minute`, and the
-#: `own_goal` and `penalty` flags. Parquet types: date32, strings, nullable int32 minute, bools.
+#: `own_goal` and `penalty` flags.
 GOAL_COLUMNS = ("date", "home_team", "away_team", "team", "scorer", "minute", "own_goal",
                 "penalty")
 #: How goal CSV files write booleans and a missing minute.
@@ -63,9 +67,27 @@ MISSING_MINUTE = "NA"
 #: The columns of each kind of table in each format.
 TABLE_COLUMNS = {(MATCHES, "csv"): CSV_COLUMNS, (MATCHES, "parquet"): PARQUET_COLUMNS,
                  (GOALS, "csv"): GOAL_COLUMNS, (GOALS, "parquet"): GOAL_COLUMNS}
+#: How the CSV files of each kind of table write true and false.
+CSV_BOOLEANS = {MATCHES: (MATCH_TRUE, MATCH_FALSE), GOALS: (GOAL_TRUE, GOAL_FALSE)}
 
-#: `params.kind` of a manifest: generated data, or the tutorial's real files.
-DATASET_KINDS = ("synthetic", "tutorial")
+#: The type names of `COLUMN_TYPES`: a 64-bit integer, a calendar day (`YYYY-MM-DD` in CSV), text,
+#: a boolean.
+INT64, DATE, STRING, BOOL = "int64", "date", "string", "bool"
+#: Every column's type as a reader gets it, by kind of table, in file order, keyed by the Parquet
+#: names (the match CSV's unnamed first column is `match_id`). The one nullable column is a goal's
+#: `minute` (`NA` in CSV); an engine that never reads it may keep it as text.
+COLUMN_TYPES = {
+    MATCHES: {MATCH_ID: INT64, "date": DATE, "home_team": STRING, "away_team": STRING,
+              "home_score": INT64, "away_score": INT64, "tournament": STRING, "city": STRING,
+              "country": STRING, "neutral": BOOL},
+    GOALS: {"date": DATE, "home_team": STRING, "away_team": STRING, "team": STRING,
+            "scorer": STRING, "minute": INT64, "own_goal": BOOL, "penalty": BOOL},
+}
+#: Integer columns that the generator stores as 32-bit integers in Parquet (their values are
+#: small): a Parquet reader may get them so, as long as it sums them in 64 bits.
+PARQUET_INT32 = ("home_score", "away_score", "minute")
+
+#: The name (the folder) of the dataset of the tutorial's real files.
 TUTORIAL = "tutorial"
 SCALE_PREFIX = "scale-"
 
@@ -73,6 +95,11 @@ SCALE_PREFIX = "scale-"
 #: `.<name>.partial-<host>-<pid>`, and is renamed into place once its manifest is written;
 #: a folder whose name starts with "." is never a dataset.
 PARTIAL_MARK = ".partial-"
+
+
+def csv_types(kind: str) -> dict[str, str]:
+    """`COLUMN_TYPES` of a kind of table keyed by the CSV header's names (the match id: "")."""
+    return dict(zip(TABLE_COLUMNS[kind, "csv"], COLUMN_TYPES[kind].values(), strict=True))
 
 
 def part_name(index: int, fmt: str) -> str:

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from workloads import spec
-from workloads.runtime.errors import DatasetError
 from workloads.layout import (
     FORMATS,
     MANIFEST,
@@ -25,6 +24,7 @@ from workloads.layout import (
     TUTORIAL,
     scale_dirname,
 )
+from workloads.runtime.errors import DatasetError
 
 
 def datagen_command(path: Path) -> str:

@@ -27,10 +27,10 @@ import pyarrow.parquet as pq
 
 from workloads import spec
 from workloads.data.dataset import Input
-from workloads.layout import GOAL_FALSE, GOAL_TRUE, GOALS, MATCH_ID, MATCHES
 from workloads.data.readers import missing_file
+from workloads.data.validate import GOAL_TYPES, MATCH_TYPES, locate_malformed
+from workloads.layout import CSV_BOOLEANS, GOALS, MATCH_ID, MATCHES
 from workloads.spec import JOIN_KEY, MATCH_COLUMNS, RECORD_FIELDS, STREAK_ORDER
-from workloads.data.validate import CSV_TYPES, GOAL_TYPES, locate_malformed
 
 TEAM_COLUMNS = ("home_team", "away_team")
 #: The columns of `home_advantage`.
@@ -42,10 +42,7 @@ GOAL_READ = ("date", *TEAM_COLUMNS, "scorer", "own_goal")
 FIXTURE_READ = (*JOIN_KEY, "tournament")
 #: Arrow types of the columns of each kind of table when read from CSV (by the name a reader
 #: asks for: the match id is the CSV's unnamed column); Parquet files carry their own.
-CSV_READ_TYPES = {MATCHES: {name or MATCH_ID: t for name, t in CSV_TYPES.items()},
-                  GOALS: GOAL_TYPES}
-#: How each kind of table writes its booleans in CSV.
-CSV_BOOLS = {MATCHES: (["True"], ["False"]), GOALS: ([GOAL_TRUE], [GOAL_FALSE])}
+CSV_READ_TYPES = {MATCHES: MATCH_TYPES, GOALS: GOAL_TYPES}
 
 
 def read_table(path: str, fmt: str, columns: Sequence[str] = MATCH_COLUMNS,
@@ -57,9 +54,9 @@ def read_table(path: str, fmt: str, columns: Sequence[str] = MATCH_COLUMNS,
         if fmt == "parquet":
             return pq.read_table(path, columns=columns)
         on_disk = ["" if c == MATCH_ID and kind == MATCHES else c for c in columns]
-        true, false = CSV_BOOLS[kind]
+        true, false = CSV_BOOLEANS[kind]
         table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
-            include_columns=on_disk, true_values=true, false_values=false,
+            include_columns=on_disk, true_values=[true], false_values=[false],
             column_types={d: CSV_READ_TYPES[kind][c] for d, c in zip(on_disk, columns,
                                                                     strict=True)}))
         return table.rename_columns(columns)

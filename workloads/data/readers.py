@@ -2,7 +2,8 @@
 
 `match_rows`, `fixture_rows` and `goal_rows` are the tutorial's way of reading a table (the `csv`
 module, row by row), parsing what the workloads need; a row they cannot parse is an error that
-names the file and line. What makes a file well-formed is defined once, in `workloads.data.validate`.
+names the file and line. What makes a file well-formed is defined once, in
+`workloads.data.validate`.
 """
 
 from __future__ import annotations
@@ -13,15 +14,23 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+from workloads.layout import (
+    CSV_COLUMNS,
+    GOAL_COLUMNS,
+    GOAL_FALSE,
+    GOAL_TRUE,
+    MATCH_FALSE,
+    MATCH_ID,
+    MATCH_TRUE,
+)
 from workloads.runtime.errors import DataError
-from workloads.layout import CSV_COLUMNS, GOAL_COLUMNS, GOAL_FALSE, GOAL_TRUE, MATCH_ID
 from workloads.spec import FIXTURE_COLUMNS, GOAL_FIELDS, MATCH_COLUMNS, Fixture, Goal, Match
 
 Row = TypeVar("Row")
 
 _M = {name: i for i, name in enumerate(CSV_COLUMNS)}
 _G = {name: i for i, name in enumerate(GOAL_COLUMNS)}
-_BOOL = {"True": True, "False": False}
+_BOOL = {MATCH_TRUE: True, MATCH_FALSE: False}
 _GOAL_BOOL = {GOAL_TRUE: True, GOAL_FALSE: False}
 
 

@@ -26,31 +26,45 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from workloads.data.dataset import Input
-from workloads.runtime.errors import DataError
+from workloads.data.readers import header_problem, missing_file, unreadable
 from workloads.layout import (
+    BOOL,
+    COLUMN_TYPES,
+    CSV_BOOLEANS,
     CSV_COLUMNS,
+    DATE,
     GOAL_COLUMNS,
     GOAL_FALSE,
     GOAL_TRUE,
     GOALS,
-    MATCH_ID,
+    INT64,
+    MATCH_FALSE,
+    MATCH_TRUE,
     MATCHES,
     MISSING_MINUTE,
+    STRING,
     TEXT,
+    csv_types,
 )
-from workloads.data.readers import header_problem, missing_file, unreadable
+from workloads.runtime.errors import DataError
 
-#: Arrow types of every match CSV column, as a well-formed file has them.
-CSV_TYPES = {"": pa.int64(), "date": pa.date32(), "home_team": pa.string(),
-             "away_team": pa.string(), "home_score": pa.int64(), "away_score": pa.int64(),
-             "tournament": pa.string(), "city": pa.string(), "country": pa.string(),
-             "neutral": pa.bool_()}
+#: The Arrow type of each of `layout.COLUMN_TYPES`' type names.
+ARROW_TYPES = {INT64: pa.int64(), DATE: pa.date32(), STRING: pa.string(), BOOL: pa.bool_()}
+
+
+def arrow_types(types: dict[str, str]) -> dict[str, pa.DataType]:
+    """The same columns with their Arrow types."""
+    return {name: ARROW_TYPES[kind] for name, kind in types.items()}
+
+
+#: Arrow types of every match CSV column (by header name), as a well-formed file has them.
+CSV_TYPES = arrow_types(csv_types(MATCHES))
+#: Arrow types of every match Parquet column, as a reader gets them.
+MATCH_TYPES = arrow_types(COLUMN_TYPES[MATCHES])
 NON_EMPTY = ("home_team", "away_team")
 SCORES = ("home_score", "away_score")
-#: Arrow types of every goal column, as a well-formed file has them.
-GOAL_TYPES = {"date": pa.date32(), "home_team": pa.string(), "away_team": pa.string(),
-              "team": pa.string(), "scorer": pa.string(), "minute": pa.int64(),
-              "own_goal": pa.bool_(), "penalty": pa.bool_()}
+#: Arrow types of every goal column (the same names in CSV and Parquet).
+GOAL_TYPES = arrow_types(COLUMN_TYPES[GOALS])
 GOAL_NON_EMPTY = ("home_team", "away_team", "team", "scorer")
 GOAL_FLAGS = ("own_goal", "penalty")
 _DATE = re.compile(r"\d{4}-\d\d-\d\d")
@@ -72,8 +86,8 @@ def row_problem(row: list[str]) -> str | None:
     for name in SCORES:
         if not field[name].isdigit():
             return f"{name} {field[name]!r} is not a non-negative integer"
-    if field["neutral"] not in ("True", "False"):
-        return f"neutral {field['neutral']!r} is not True or False"
+    if field["neutral"] not in CSV_BOOLEANS[MATCHES]:
+        return f"neutral {field['neutral']!r} is not {MATCH_TRUE} or {MATCH_FALSE}"
     return None
 
 
@@ -90,7 +104,7 @@ def goal_row_problem(row: list[str]) -> str | None:
     if field["minute"] != MISSING_MINUTE and not field["minute"].isdigit():
         return f"minute {field['minute']!r} is not a non-negative integer or {MISSING_MINUTE}"
     for name in GOAL_FLAGS:
-        if field[name] not in (GOAL_TRUE, GOAL_FALSE):
+        if field[name] not in CSV_BOOLEANS[GOALS]:
             return f"{name} {field[name]!r} is not {GOAL_TRUE} or {GOAL_FALSE}"
     return None
 
@@ -137,8 +151,8 @@ def _csv_rows(path: Path, columns: tuple[str, ...] = CSV_COLUMNS,
 def _matches_csv(path: Path) -> None:
     """Arrow parses every column strictly (fast); on a failure the csv module names the line."""
     options = pacsv.ConvertOptions(column_types=CSV_TYPES, null_values=[],
-                                   strings_can_be_null=False, true_values=["True"],
-                                   false_values=["False"])
+                                   strings_can_be_null=False, true_values=[MATCH_TRUE],
+                                   false_values=[MATCH_FALSE])
     try:
         table = pacsv.read_csv(path, convert_options=options)
         ok = (tuple(table.column_names) == CSV_COLUMNS
@@ -202,7 +216,7 @@ def _goals_parquet(path: Path) -> None:
 
 
 def _matches_parquet(path: Path) -> None:
-    _typed_parquet(path, {name or MATCH_ID: t for name, t in CSV_TYPES.items()})
+    _typed_parquet(path, MATCH_TYPES)
 
 
 def _compatible(have: pa.DataType, want: pa.DataType) -> bool:

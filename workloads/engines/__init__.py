@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import re
 from pathlib import Path
 from types import ModuleType
 
@@ -96,19 +95,5 @@ def create(name: str, workers: int = 1, settings: Settings | None = None) -> Eng
     return cls(workers, settings)
 
 
-def suite_name(engine: str) -> str:
-    """The benchmark class of an engine: dask-threads → DaskThreads (`asv run -b DaskThreads`)."""
-    return "".join(part.capitalize() for part in engine.split("-"))
-
-
-def engine_of_suite(suite: str, known: list[str] | None = None) -> str:
-    """The engine of a benchmark class: the registered engine whose `suite_name` it is, else
-    the class name in kebab case (DaskThreads → dask-threads, DuckDB → duckdb)."""
-    for name in known if known is not None else names():
-        if suite_name(name) == suite:
-            return name
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z][a-z])", "-", suite).lower()
-
-
 __all__ = ["BUILTIN", "Availability", "Engine", "EngineUnavailable", "availability", "create",
-           "engine_class", "engine_of_suite", "implementation", "names", "registry", "suite_name"]
+           "engine_class", "implementation", "names", "registry"]

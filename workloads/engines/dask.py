@@ -235,9 +235,9 @@ class DaskEngine(Engine):
     # --- workloads -------------------------------------------------------------------------
 
     def wordcount(self, text: Input) -> spec.WordCounts:
-        # One partition per file counted by Counter's C loop, Counters merged in a tree: 1.25x
-        # (processes) to 11x (distributed, 2 workers) faster than bag.str.split().flatten()
-        # .frequencies(), which moves every word through Python generators.
+        # One partition per file counted by Counter's C loop, Counters merged in a tree:
+        # bag.str.split().flatten().frequencies() moves every word through Python generators
+        # and, on distributed, its per-word partial dicts between processes.
         with data_errors(text):
             counts = db.from_sequence(text.paths, npartitions=len(text.paths)).map(count_words)
             (total,) = self.compute(counts.reduction(merge_counts, merge_counts,
@@ -257,8 +257,8 @@ class DaskEngine(Engine):
         return float(total["total"] / total["n"])
 
     def home_advantage(self, matches: Input) -> int:
-        # The numpy partial is 1.4-1.75x faster than dataframe operations (filter, subtract,
-        # sign, sum), which build a pandas object at every step.
+        # A numpy partial, not dataframe operations (filter, subtract, sign, sum), which build
+        # a pandas object at every step.
         with data_errors(matches):
             partial = self.read_matches(matches, frames.SCORE_COLUMNS).map_partitions(
                 as_series, frames.home_advantage, meta=(None, "int64"))
@@ -279,10 +279,10 @@ class DaskEngine(Engine):
 
     def team_ratings(self, matches: Input) -> spec.Ratings:
         # Read once: persist the partitions, take the team index from them, persist their coded
-        # form and drop them. Reading twice (index, then codes) is 1.2-1.5x slower; re-reading
-        # on every pass 4-7x slower. Partitions are persisted as delayed values, not as a
-        # frame: persisting a frame whose reader the optimizer fuses (read_parquet) loses keys
-        # (dask/dask#12488).
+        # form and drop them: every further read (one for the index, one for the codes, or one
+        # per pass) would parse the files again. Partitions are persisted as delayed values, not
+        # as a frame: persisting a frame whose reader the optimizer fuses (read_parquet) loses
+        # keys (dask/dask#12488).
         with data_errors(matches):
             raw = self.persist(*self.read_matches(matches).to_delayed())
             (teams,) = self.compute(tree_reduce([delayed(frames.team_index)(p) for p in raw],
@@ -315,7 +315,7 @@ class DaskEngine(Engine):
         # Each match as two sides, shuffled by team, so that a team's sides meet in one
         # partition, where `longest_runs` sorts them: no per-team Python call. Parquet too is
         # read by `frames.read_matches`: `dd.read_parquet` gives dates as Python objects, which
-        # made the sort 2-9x slower.
+        # Dask turns into strings to sort and shuffle; `frames` keeps them datetime64.
         sides = self.read_each(frames.read_matches, matches, frames.empty(frames.STREAK_COLUMNS),
                                columns=frames.STREAK_COLUMNS)
         sides = sides.map_partitions(frames.streak_sides, meta=SIDES_META)

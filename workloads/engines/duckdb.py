@@ -25,29 +25,24 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from workloads import spec
 from workloads.data import frames, validate
 from workloads.data.dataset import Input
 from workloads.data.readers import missing_file, unreadable
 from workloads.engines.base import Availability, Engine
-from workloads.layout import GOALS, MATCH_ID, MATCHES, TABLE_COLUMNS, TEXT
+from workloads.layout import BOOL, COLUMN_TYPES, DATE, GOALS, INT64, MATCHES, STRING, TEXT
 from workloads.runtime import limits, scratch
 from workloads.runtime.errors import EngineUnavailable, ParbenchError, first_line
 from workloads.runtime.settings import Settings
 
-#: DuckDB's name of each Arrow type of `validate`'s column types.
-_SQL_TYPES = {pa.int64(): "BIGINT", pa.date32(): "DATE", pa.string(): "VARCHAR",
-              pa.bool_(): "BOOLEAN"}
-#: Each CSV column's DuckDB type, by kind of table, in file order: the match CSV's unnamed first
-#: column is the match id; a goal's minute (`NA` when missing, never read) stays text.
-CSV_TYPES = {
-    MATCHES: {name or MATCH_ID: _SQL_TYPES[validate.CSV_TYPES[name]]
-              for name in TABLE_COLUMNS[MATCHES, "csv"]},
-    GOALS: {name: "VARCHAR" if name == "minute" else _SQL_TYPES[validate.GOAL_TYPES[name]]
-            for name in TABLE_COLUMNS[GOALS, "csv"]},
-}
+#: DuckDB's type of each type name of `layout.COLUMN_TYPES`.
+SQL_TYPES = {INT64: "BIGINT", DATE: "DATE", STRING: "VARCHAR", BOOL: "BOOLEAN"}
+#: Each CSV column's DuckDB type, by kind of table, in file order (the match CSV's unnamed first
+#: column is the match id); a goal's minute (`NA` when missing, never read) stays text.
+CSV_TYPES = {kind: {name: "VARCHAR" if (kind, name) == (GOALS, "minute") else SQL_TYPES[type_]
+                    for name, type_ in COLUMN_TYPES[kind].items()}
+             for kind in (MATCHES, GOALS)}
 
 
 def _sql_string(text: str) -> str:
@@ -83,9 +78,9 @@ WORD_SEPARATORS = _character_class(_WHITESPACE) + "+"
 OTHER_WHITESPACE = _character_class(c for c in _WHITESPACE if c != ord(" "))
 
 #: Words of every line (lines split at LF): a line holding only spaces as whitespace, as in the
-#: generated text, is split by `string_split` on ' ', any other by the regular expression, which
-#: costs about 2.5x more (docs/engines.md); "" comes from leading, trailing or repeated
-#: separators.
+#: generated text, is split by `string_split` on ' ', any other by the regular expression, whose
+#: cost grows with the text it scans (docs/engines.md); "" comes from leading, trailing or
+#: repeated separators.
 WORDCOUNT = f"""
 SELECT word, count(*)
 FROM (
@@ -311,8 +306,10 @@ class DuckDBEngine(Engine):
 
     def team_ratings(self, matches: Input) -> spec.Ratings:
         """Teams and coded matches by two queries, the coded columns fetched once as numpy
-        arrays; the passes in numpy (`frames`): as fast as one UPDATE per pass in the connection
-        on 2 threads at scale 100, and 1.2-2.3x faster at scales 1 and 10 (docs/engines.md)."""
+        arrays; the passes in numpy (`frames`): an UPDATE per pass in the connection pays a
+        statement's fixed cost every pass, which numpy's two bincounts do not; only on large
+        data and many threads would the UPDATE's use of every thread make up for it
+        (docs/engines.md)."""
         try:
             self._query(RATING_TEAMS, matches=matches)
             coded = pd.DataFrame(self._query(CODED_MATCHES, "fetchnumpy", matches=matches),

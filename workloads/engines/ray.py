@@ -443,8 +443,9 @@ class RayEngine(Engine):
     # --- workloads -------------------------------------------------------------------------
 
     def wordcount(self, text: Input) -> spec.WordCounts:
-        # One Counter per file, merged here: 6-7x faster than a tree of merge tasks, 20-40x
-        # faster than Ray Data (docs/engines.md).
+        # One Counter per file, merged here once: a tree of merge tasks would pass whole
+        # Counters through the object store at every level, and Ray Data moves every line
+        # through its executor as rows and shuffles for its groupby (docs/engines.md).
         counts = self.get([self.task("count_words", path) for path in text.paths], text)
         return dict(merge_counts(counts))
 
@@ -461,10 +462,11 @@ class RayEngine(Engine):
 
     def team_ratings(self, matches: Input) -> spec.Ratings:
         # One partition per worker (its share of the files), read once by a task that returns
-        # it (kept in the object store) and its teams (the only part fetched): 2-3x faster than
-        # a partition per file, whose 16 tasks per pass cost more than their work. The coded
-        # partitions are task outputs too, so Ray rebuilds a lost one from its lineage. The raw
-        # partitions go once coded.
+        # it (kept in the object store) and its teams (the only part fetched): a pass is then
+        # `workers` tasks, where a partition per file makes it one task per file, whose
+        # scheduling and fetches cost more than their work. The coded partitions are task
+        # outputs too, so Ray rebuilds a lost one from its lineage. The raw partitions go once
+        # coded.
         read = [READ_INDEXED.options(**self.task_options).remote(share, matches.fmt)
                 for share in shares(matches.paths, self.workers)]
         teams = frames.union_index(*self.get([index for _, index in read], matches))

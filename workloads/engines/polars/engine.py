@@ -46,7 +46,6 @@ from workloads.runtime.settings import Settings
 THREADS_VARIABLE = "POLARS_MAX_THREADS"
 #: Seconds the engine's own process gets to end after SIGTERM, before SIGKILL.
 STOP_TIMEOUT = 5.0
-#: The folder that holds the `workloads` package, for the Polars process's imports.
 
 
 def pool_here() -> int | None:

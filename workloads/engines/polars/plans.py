@@ -9,31 +9,42 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 
 from workloads import spec
 from workloads.data import frames
 from workloads.data.dataset import Input
-from workloads.data.validate import CSV_TYPES, GOAL_TYPES, find_malformed
-from workloads.layout import GOALS, MATCH_ID, MATCHES, MISSING_MINUTE
+from workloads.data.validate import find_malformed
+from workloads.layout import (
+    BOOL,
+    COLUMN_TYPES,
+    DATE,
+    GOALS,
+    INT64,
+    MATCH_ID,
+    MATCHES,
+    MISSING_MINUTE,
+    PARQUET_INT32,
+    STRING,
+    csv_types,
+)
 from workloads.runtime.errors import EngineUnavailable
 from workloads.spec import JOIN_KEY, MATCH_COLUMNS, RECORD_FIELDS, STREAK_ORDER
 
-
-def polars_schema(arrow_types: dict[str, pa.DataType]) -> pl.Schema:
-    """The same columns with the Polars types of their Arrow types."""
-    return pl.Schema({name: pl.from_arrow(pa.array([], kind)).dtype
-                      for name, kind in arrow_types.items()})
-
-
-#: The CSV columns of each kind of table with their types (one definition: `validate`); Polars
-#: checks the header against the names.
-CSV_SCHEMAS = {MATCHES: polars_schema(CSV_TYPES), GOALS: polars_schema(GOAL_TYPES)}
+#: Polars' type of each type name of `layout.COLUMN_TYPES`.
+POLARS_TYPES = {INT64: pl.Int64, DATE: pl.Date, STRING: pl.String, BOOL: pl.Boolean}
+#: The CSV columns of each kind of table with their types, by header name; Polars checks the
+#: header against the names.
+CSV_SCHEMAS = {kind: pl.Schema({name: POLARS_TYPES[t] for name, t in csv_types(kind).items()})
+               for kind in (MATCHES, GOALS)}
+#: The Parquet columns stored narrower than read (`layout.PARQUET_INT32`), with the type a plan
+#: reads them as: sums of 32-bit scores must not overflow.
+WIDENED = {kind: {name: POLARS_TYPES[COLUMN_TYPES[kind][name]] for name in PARQUET_INT32
+                  if name in COLUMN_TYPES[kind]}
+           for kind in (MATCHES, GOALS)}
 #: The goal field that may be missing, and how; a scorer `NA` stays a string.
 CSV_OPTIONS = {MATCHES: {}, GOALS: {"null_values": {"minute": MISSING_MINUTE}}}
 #: The matches' unnamed first CSV column is the match id, as Parquet names it.
 CSV_NAMES = {MATCHES: {"": MATCH_ID}, GOALS: {}}
-SCORES = ("home_score", "away_score")
 #: What `str.split()` splits at besides " ": Unicode's White_Space (`\s` of Polars' regular
 #: expressions) and U+001C-U+001F, which `str.isspace` counts too.
 OTHER_WHITESPACE = r"[\s\x1c-\x1f]"
@@ -70,23 +81,24 @@ def collect(plan: pl.LazyFrame, *inputs: Input) -> pl.DataFrame:
 
 def scan(table: Input) -> pl.LazyFrame:
     """Every file of a table (matches or goals) as one lazy frame: the paths as given (no glob
-    or Hive expansion), CSV with its explicit schema, scores as Int64 in both formats."""
+    or Hive expansion), CSV with its explicit schema, every column of its type in
+    `layout.COLUMN_TYPES` in both formats."""
     paths = list(table.paths)
     if table.fmt == "parquet":
-        lf = pl.scan_parquet(paths, glob=False, hive_partitioning=False)
-    else:
-        lf = pl.scan_csv(paths, schema=CSV_SCHEMAS[table.kind], glob=False,
-                         **CSV_OPTIONS[table.kind]).rename(CSV_NAMES[table.kind])
-    return lf.with_columns(pl.col(SCORES).cast(pl.Int64)) if table.kind == MATCHES else lf
+        return pl.scan_parquet(paths, glob=False, hive_partitioning=False).cast(
+            WIDENED[table.kind])
+    return pl.scan_csv(paths, schema=CSV_SCHEMAS[table.kind], glob=False,
+                       **CSV_OPTIONS[table.kind]).rename(CSV_NAMES[table.kind])
 
 
 # --------------------------------------------------------------------------- the workloads
 
 
 def wordcount(text: Input) -> spec.WordCounts:
-    """Lines split at spaces in the plan (a literal split, 3x faster than a regular expression),
-    counted per distinct word; the few distinct words that hold other whitespace (or none at
-    all: "") are then split by `str.split()` itself, each part counted as often as the word."""
+    """Lines split at spaces in the plan (a literal split: a regular expression would test
+    every character against a class), counted per distinct word; the few distinct words that
+    hold other whitespace (or none at all: "") are then split by `str.split()` itself, each part
+    counted as often as the word."""
     plan = (pl.scan_lines(list(text.paths), name="word", glob=False)
             .select(pl.col("word").str.split(" ").explode())
             .group_by("word").len())
@@ -141,7 +153,8 @@ def coded(matches: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame]:
 
 def team_ratings(matches: Input) -> spec.Ratings:
     """The matches read and coded once, in memory; each pass is the shared numpy pass over the
-    coded columns (`frames.gradient`: measured faster than a Polars group-by per pass)."""
+    coded columns (`frames.gradient`: two bincounts over arrays already in memory, where a
+    Polars group-by per pass would build a hash table of the teams every time)."""
     teams, c = coded(collect(scan(matches).select(MATCH_COLUMNS), matches))
     n_played = frames.played(c, len(teams))
     ratings = np.zeros(len(teams))
@@ -153,9 +166,10 @@ def team_ratings(matches: Input) -> spec.Ratings:
 def unbeaten_streaks(matches: Input) -> spec.Streaks:
     """Each side of each match (team, date, match id, unbeaten) in memory, the team as a
     categorical; ordered by team, date and match id with one stable sort per key, least
-    significant first, the team by its code (five times faster than Polars' sort on three
-    keys). Then, in one pass, the length so far of each unbeaten run (a run starts at a team's
-    first match or after a loss), and per team the longest (0 if it lost every match)."""
+    significant first, the team by its code (sorts of one integer column each, which beat
+    Polars' sort on three keys: docs/engines.md). Then, in one pass, the length so far of each
+    unbeaten run (a run starts at a team's first match or after a loss), and per team the
+    longest (0 if it lost every match)."""
     hs, as_ = pl.col("home_score"), pl.col("away_score")
     lf = scan(matches)
     sides = collect(pl.concat([lf.select(*STREAK_ORDER, team="home_team", unbeaten=hs >= as_),

@@ -43,7 +43,16 @@ from workloads.data.readers import missing_file, unreadable
 from workloads.data.validate import find_malformed
 from workloads.engines.base import Availability, Engine
 from workloads.engines.spark import jvm
-from workloads.layout import CSV_COLUMNS, GOAL_COLUMNS, MATCHES, PARQUET_COLUMNS
+from workloads.layout import (
+    BOOL,
+    DATE,
+    GOALS,
+    INT64,
+    MATCHES,
+    STRING,
+    TABLE_COLUMNS,
+    csv_types,
+)
 from workloads.runtime import scratch, signals
 from workloads.runtime.errors import EngineUnavailable, first_line
 from workloads.runtime.project import CODE_ROOT
@@ -55,19 +64,20 @@ MASTER_SETTING = "spark_master"
 CORES_WAIT_SECONDS = 10
 
 #: A Java regex for runs of what str.split() splits on (str.isspace): Unicode's White_Space plus
-#: the separators U+001C..U+001F. A property test, not a list of 29 characters: 2x faster.
+#: the separators U+001C..U+001F. A property test, not a list of 29 characters: one lookup per
+#: character, where a listed class is tested member by member.
 WORD_SEPARATOR = r"[\p{IsWhite_Space}\x{1c}-\x{1f}]+"
 
-_TYPES = {"": T.LongType(), "home_score": T.IntegerType(), "away_score": T.IntegerType(),
-          "neutral": T.BooleanType()}
-#: The tutorial's CSV columns, typed: no schema inference (a full extra pass over the data).
-CSV_SCHEMA = T.StructType([T.StructField(c, _TYPES.get(c, T.StringType())) for c in CSV_COLUMNS])
-_GOAL_TYPES = {"own_goal": T.BooleanType(), "penalty": T.BooleanType()}
-#: The goal CSV columns, typed (Spark reads the booleans TRUE/FALSE). `minute` stays a string: its
-#: `NA` would need nullValue="NA", which applies to every column and would make the scorer `NA`
-#: (a name) a null; the default nullValue, "", keeps it the string.
-GOAL_SCHEMA = T.StructType([T.StructField(c, _GOAL_TYPES.get(c, T.StringType()))
-                            for c in GOAL_COLUMNS])
+#: Spark's type of each type name of `layout.COLUMN_TYPES`.
+SPARK_TYPES = {INT64: T.LongType(), DATE: T.DateType(), STRING: T.StringType(),
+               BOOL: T.BooleanType()}
+#: The CSV columns of each kind of table, typed, by header name: no schema inference (a full
+#: extra pass over the data). Spark reads the booleans True/False and TRUE/FALSE alike. A goal's
+#: `minute` stays a string: its `NA` would need nullValue="NA", which applies to every column and
+#: would make the scorer `NA` (a name) a null; the default nullValue, "", keeps it the string.
+CSV_SCHEMAS = {kind: T.StructType([
+    T.StructField(name, T.StringType() if (kind, name) == (GOALS, "minute") else SPARK_TYPES[t])
+    for name, t in csv_types(kind).items()]) for kind in (MATCHES, GOALS)}
 
 # --------------------------------------------------------------------------- availability
 
@@ -335,13 +345,12 @@ class SparkEngine(Engine):
         assert self.spark is not None, "start() the engine first"
         if inp.fmt == "parquet":
             return self.spark.read.parquet(*literal(inp.paths))
-        matches = inp.kind == MATCHES
         # escape='"': RFC 4180 doubled quotes, as Python's csv module reads them;
         # enforceSchema=False: the header must name the table's columns.
-        df = self.spark.read.csv(literal(inp.paths), schema=CSV_SCHEMA if matches else GOAL_SCHEMA,
-                                 header=True, enforceSchema=False, mode="FAILFAST", escape='"',
+        df = self.spark.read.csv(literal(inp.paths), schema=CSV_SCHEMAS[inp.kind], header=True,
+                                 enforceSchema=False, mode="FAILFAST", escape='"',
                                  encoding="UTF-8")
-        return df.toDF(*PARQUET_COLUMNS) if matches else df  # the unnamed match id: match_id
+        return df.toDF(*TABLE_COLUMNS[inp.kind, "parquet"])  # the unnamed match id: match_id
 
     def _read_matches(self, inp: Input) -> DataFrame:
         """The match columns the first five workloads use."""
@@ -350,9 +359,10 @@ class SparkEngine(Engine):
     # ----------------------------------------------------------------- workloads
 
     def wordcount(self, text: Input) -> spec.WordCounts:
-        """split + explode + groupBy().count(), all in the JVM: 1.5-2x faster than the tutorial's
-        RDD flatMap/reduceByKey, and faster than (or as fast as) an RDD with a Counter per
-        partition at every measured scale and worker count (docs/engines.md)."""
+        """split + explode + groupBy().count(), all in the JVM: an RDD (the tutorial's
+        flatMap/reduceByKey, or a Counter per partition) serialises every line out of the JVM
+        to a Python worker and its pairs or Counters back; this never leaves it
+        (docs/engines.md)."""
         assert self.spark is not None, "start() the engine first"
         with self._reading(text):
             words = (self.spark.read.text(literal(text.paths))
@@ -385,8 +395,8 @@ class SparkEngine(Engine):
         """Code the matches once into a cached RDD of numpy arrays, then K cheap passes.
 
         Each pass broadcasts the ratings and sums per-partition gradients (numpy bincount):
-        one single-stage job over in-memory arrays, several times faster than a DataFrame pass
-        (docs/engines.md).
+        one single-stage job over in-memory arrays, where a DataFrame pass is a new plan to
+        analyse and optimise, and a shuffle, every time (docs/engines.md).
         """
         teams, n_played, coded = self._coded_matches(matches)
         try:
@@ -496,15 +506,18 @@ def _longest_run(matches: Column) -> Column:
     return F.aggregate(matches, start, step, lambda acc: acc["best"])
 
 
+#: The packages a cluster's executors import: the engine's task functions are in `workloads`.
+SHIPPED_PACKAGES = ("workloads",)
+
+
 def _code_zip() -> Path:
-    """This project's packages zipped for a cluster's executors (what --py-files ships), in a
-    private temporary file."""
-    root = CODE_ROOT
+    """The packages of `SHIPPED_PACKAGES` zipped for a cluster's executors (what --py-files
+    ships), in a private temporary file."""
     path, fd = scratch.file("spark", ".zip")
     with os.fdopen(fd, "wb") as file, zipfile.ZipFile(file, "w") as z:
-        for package in ("workloads", "datagen"):
-            for file in sorted((root / package).rglob("*.py")):
-                z.write(file, file.relative_to(root))
+        for package in SHIPPED_PACKAGES:
+            for file in sorted((CODE_ROOT / package).rglob("*.py")):
+                z.write(file, file.relative_to(CODE_ROOT))
     return path
 
 
