@@ -23,6 +23,8 @@ VARIABLES = {
     "spark_master": "PARBENCH_SPARK_MASTER", "spark_driver_memory": "PARBENCH_SPARK_DRIVER_MEMORY",
     "ray_address": "PARBENCH_RAY_ADDRESS", "batch_backend": "PARBENCH_BATCH",
     "batch_dir": "PARBENCH_BATCH_DIR", "cluster_state": "PARBENCH_STATE",
+    "timeout": "PARBENCH_TIMEOUT", "memory": "PARBENCH_MEMORY",
+    "memory_enforcement": "PARBENCH_MEMORY_ENFORCEMENT",
 }
 
 
@@ -65,7 +67,8 @@ def test_defaults_as_json(tmp_path: Path) -> None:
         "workers": powers_of_two_and(os.cpu_count() or 1), "max_workers": None,
         "format": "csv", "engines": {}, "dask_address": None, "spark_master": None,
         "spark_driver_memory": "4g", "ray_address": None, "batch_backend": "local",
-        "batch_dir": None, "cluster_state": str(tmp_path / ".parbench" / "cluster")}
+        "batch_dir": None, "cluster_state": str(tmp_path / ".parbench" / "cluster"),
+        "timeout": 1800.0, "memory": None, "memory_enforcement": "auto"}
     assert all(r["help"] for r in got.values())
 
 
@@ -85,6 +88,9 @@ SET = {
     "PARBENCH_BATCH": ("slurm", "slurm"),
     "PARBENCH_BATCH_DIR": ("~/jobs", "{home}/jobs"),
     "PARBENCH_STATE": ("state", "{cwd}/state"),
+    "PARBENCH_TIMEOUT": ("90", 90.0),
+    "PARBENCH_MEMORY": ("1.5GiB", 1536 * 2**20),
+    "PARBENCH_MEMORY_ENFORCEMENT": ("watchdog", "watchdog"),
 }
 
 
@@ -136,6 +142,11 @@ def test_text_form(tmp_path: Path) -> None:
     ("PARBENCH_BATCH", "pbs", "choose local or slurm"),
     ("PARBENCH_ENGINES", "mine", "is not name=module:Class"),
     ("PARBENCH_ENGINES", "mine=module", "is not name=module:Class"),
+    ("PARBENCH_TIMEOUT", "inf", "positive number of seconds"),
+    ("PARBENCH_TIMEOUT", "-5", "positive number of seconds"),
+    ("PARBENCH_MEMORY", "lots", "is not a size"),
+    ("PARBENCH_MEMORY", "64MiB", "below the smallest budget"),
+    ("PARBENCH_MEMORY_ENFORCEMENT", "kernel", "choose auto or cgroup or watchdog"),
 ])
 def test_a_bad_value_is_one_line_and_exit_2(tmp_path: Path, var: str, text: str,
                                             needle: str) -> None:
