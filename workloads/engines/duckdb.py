@@ -50,12 +50,18 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _csv_options(kind: str) -> str:
+#: read_csv's buffer under a memory budget. Its default (16 times the longest line allowed,
+#: 32 MiB) is taken per file read at once and per thread: a few of them fill a small budget
+#: before any operator has run.
+BUDGET_CSV_BUFFER = 4 * 2**20
+
+
+def _csv_options(kind: str, buffer: int | None = None) -> str:
     """read_csv's options for a kind of table: no sniffing, a header line, RFC 4180 quotes (as
-    the `csv` module reads them), the columns typed."""
+    the `csv` module reads them), the columns typed; `buffer` bytes read at a time, if given."""
     columns = ", ".join(f"{_sql_string(c)}: {_sql_string(t)}" for c, t in CSV_TYPES[kind].items())
     return (f"header = true, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
-            f"columns = {{{columns}}}")
+            f"columns = {{{columns}}}" + (f", buffer_size = {buffer}" if buffer else ""))
 
 
 def _character_class(code_points: Iterable[int]) -> str:
@@ -175,13 +181,13 @@ def _check_exists(paths: Iterable[str]) -> None:
             raise missing_file(path)
 
 
-def _source(inp: Input) -> str:
+def _source(inp: Input, buffer: int | None = None) -> str:
     """The table function that reads `inp`, its paths the statement's parameter `$<kind>`."""
     if inp.kind == TEXT:
         return f"read_text(${inp.kind})"
     if inp.fmt == "parquet":
         return f"read_parquet(${inp.kind})"
-    return f"read_csv(${inp.kind}, {_csv_options(inp.kind)})"
+    return f"read_csv(${inp.kind}, {_csv_options(inp.kind, buffer)})"
 
 
 @contextlib.contextmanager
@@ -223,13 +229,16 @@ class DuckDBEngine(Engine):
         return {
             "threads": self.workers,
             "async_threads": 0,  # else 8 more threads, whatever the worker count
-            "memory_limit": f"{limits.engine_memory() // 2**20}MiB",
+            "memory_limit": f"{limits.engine_memory(budget=self.settings.memory) // 2**20}MiB",
             "temp_directory": str(temp),  # spills; the default is .tmp in the working directory
             "autoinstall_known_extensions": False,  # no download, no file under ~/.duckdb
             "autoload_known_extensions": False,
             "allow_community_extensions": False,
             "allow_persistent_secrets": False,
             "lock_configuration": True,
+            # Under a memory budget, results need not keep the order of the input: DuckDB then
+            # streams them instead of holding them back to restore it.
+            "preserve_insertion_order": self.settings.memory is None,
         }
 
     def start(self) -> None:
@@ -281,7 +290,8 @@ class DuckDBEngine(Engine):
         sql = template
         for kind, inp in inputs.items():
             _check_exists(inp.paths)
-            sql = sql.replace(f"{{{kind}}}", _source(inp))
+            sql = sql.replace(f"{{{kind}}}", _source(
+                inp, BUDGET_CSV_BUFFER if self.settings.memory else None))
         params = {kind: literal(inp.paths) for kind, inp in inputs.items()}
         with _reading(inputs.values()):
             return self._fetch(sql, params, fetch)

@@ -87,15 +87,19 @@ def cgroup_room() -> int | None:
     minus what the cgroup uses now), or None where no limit applies."""
     rooms = []
     for folder in own_cgroup_dirs():
-        for limit_file, usage_file in (("memory.max", "memory.current"),
-                                       ("memory.limit_in_bytes", "memory.usage_in_bytes")):
+        for limit_file, usage_file, cache in (
+                ("memory.max", "memory.current", "inactive_file"),
+                ("memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file")):
             try:
                 limit = (folder / limit_file).read_text().strip()
                 usage = int((folder / usage_file).read_text())
+                stat = dict(line.split() for line in (folder / "memory.stat").read_text()
+                            .splitlines() if len(line.split()) == 2)
             except (OSError, ValueError):
                 continue
             if limit != "max" and int(limit) < _V1_UNLIMITED:
-                rooms.append(max(0, int(limit) - usage))
+                # Files read and not touched since are cached here, and given back on demand.
+                rooms.append(max(0, int(limit) - usage + int(stat.get(cache, 0))))
     return min(rooms) if rooms else None
 
 
