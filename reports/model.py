@@ -18,14 +18,16 @@ from workloads.spec import NAMES as SPEC_ORDER
 
 OK = "ok"
 FAILED = "failed"
-#: Started and never finished: asv stopped it at its timeout, or it crashed.
+#: Started and never finished, well before its time limit: it crashed or was stopped.
 KILLED = "killed"
+#: Started and never finished by its time limit: asv ended it there.
+TIMED_OUT = "timed out"
 #: No result and no sidecar record to say why; long enough to have timed out.
 FAILED_OR_TIMED_OUT = "failed or timed out"
 SKIPPED = "skipped"
 #: Went over the memory budget of its run (the memory setting) and was ended.
 OUT_OF_MEMORY = "out of memory"
-BAD = (FAILED, KILLED, FAILED_OR_TIMED_OUT, OUT_OF_MEMORY)
+BAD = (FAILED, KILLED, TIMED_OUT, FAILED_OR_TIMED_OUT, OUT_OF_MEMORY)
 
 #: Metrics of `bench_engines` that are not workloads.
 STARTUP = "startup"

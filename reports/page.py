@@ -51,7 +51,7 @@ details{margin:6px 0}summary{cursor:pointer;color:#1f5fa8}
 .verdict td{font-size:13px}.verdict b{font-size:14px}
 """
 
-STATUS_TEXT = {model.FAILED: "FAILED", model.KILLED: "KILLED",
+STATUS_TEXT = {model.FAILED: "FAILED", model.KILLED: "KILLED", model.TIMED_OUT: "TIMED OUT",
                model.OUT_OF_MEMORY: "OUT OF MEMORY",
                model.FAILED_OR_TIMED_OUT: "FAILED or timed out", SKIPPED: "skipped"}
 MAX_CELL_REASON = 160
@@ -440,7 +440,9 @@ fastest at the largest scale; b ≈ 1 is linear in the data. <b>Beats serial/pan
 smallest measured scale from which the engine (at its fastest workers) is faster at every larger
 measured scale; "never": slower at the largest.</li>
 <li><b>Status</b>: FAILED — the benchmark raised (a wrong answer shows its mismatch message);
-KILLED — its process started and never finished: asv stopped it at its timeout, or it crashed;
+TIMED OUT — its process ran until its time limit and asv ended it there;
+KILLED — its process started and ended well before its time limit with no result: it crashed or
+was stopped;
 FAILED or timed out — no reason was recorded and it ran long enough to have timed out;
 OUT OF MEMORY — it went over the memory budget of its run and was ended, with the budget and its
 peak;

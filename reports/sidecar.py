@@ -28,7 +28,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reports.model import FAILED, FAILED_OR_TIMED_OUT, KILLED, OK, OUT_OF_MEMORY, SKIPPED
+from reports.model import (
+    FAILED,
+    FAILED_OR_TIMED_OUT,
+    KILLED,
+    OK,
+    OUT_OF_MEMORY,
+    SKIPPED,
+    TIMED_OUT,
+)
 
 #: Beside asv's results folder, as `benchmarks/outcomes.py` writes it.
 SIDECAR_DIR = "parbench"
@@ -206,7 +214,9 @@ class Sidecar:
         if starts:
             nxt = self._next(starts[-1].t, env, python)
             stop = min(x for x in (nxt, end) if x is not None)
-            return Outcome(KILLED, killed_reason(stop - starts[-1].t, limit), facts)
+            elapsed = stop - starts[-1].t
+            return Outcome(TIMED_OUT if ran_to_limit(elapsed, limit) else KILLED,
+                           killed_reason(elapsed, limit), facts)
         ran_long = duration is not None and limit is not None and duration >= limit
         return Outcome(FAILED_OR_TIMED_OUT if ran_long else FAILED, NO_RECORD, facts)
 
@@ -215,12 +225,19 @@ _COMMON = {"v", "t", "event", "benchmark", "method", "params", "env", "commit", 
            "host", "pid"}
 
 
+def ran_to_limit(elapsed: float, timeout: float | None) -> bool:
+    """Whether a process that never finished ran until its time limit (asv's clock starts
+    before the process writes its first record: a little short of the limit counts)."""
+    return (timeout is not None and math.isfinite(timeout)
+            and (not math.isfinite(elapsed)
+                 or elapsed >= min(TIMED_OUT_SHARE * timeout, timeout - TIMED_OUT_SLACK)))
+
+
 def killed_reason(elapsed: float, timeout: float | None) -> str:
     """Why a process that started never finished, from how long it ran before the next one."""
     if timeout is None or not math.isfinite(timeout):
         return "killed: no result after it started: timed out or crashed"
-    if not math.isfinite(elapsed) or elapsed >= min(TIMED_OUT_SHARE * timeout,
-                                                    timeout - TIMED_OUT_SLACK):
-        return f"killed: timed out after {timeout:g} s (or crashed)"
+    if ran_to_limit(elapsed, timeout):
+        return f"timed out after {timeout:g} s, its time limit"
     return (f"killed after {elapsed:.3g} s, before its {timeout:g} s timeout: crashed "
             "(out of memory?) or stopped")

@@ -334,7 +334,7 @@ def test_hand_cells_medians_iqr_and_reasons(hand: model.MachineReport) -> None:
     assert (failed.status, failed.reason) == (model.FAILED, MISMATCH)  # not the decoys
     timed_out = find(hand.cells, "Spark.time_wordcount", 8, "1")
     assert (timed_out.status, timed_out.reason) == (
-        model.KILLED, "killed: timed out after 1800 s (or crashed)")
+        model.TIMED_OUT, "timed out after 1800 s, its time limit")
     crashed = find(hand.cells, "DaskThreads.time_team_records", 2, "10")
     assert (crashed.status, crashed.reason) == (
         model.KILLED, "killed after 5 s, before its 60 s timeout: crashed (out of memory?) or "
@@ -435,7 +435,7 @@ def test_hand_page(hand_page: Path) -> None:
     assert "Above 10 MB nothing was measured: the page does not extrapolate." in html
     assert "This input holds 1 MB per unit of scale: 1 GB is scale ≈ 1,000" in html
     # Failures with their reasons, the Karp–Flatt explanation where it cannot be drawn.
-    assert "KILLED" in html and "timed out after 1800 s" in html
+    assert "TIMED OUT" in html and "timed out after 1800 s" in html
     assert unescape(MISMATCH) in unescape(html) and "DECOY" not in html and "STALE" not in html
     assert "serial runs on at most 1 worker(s)" in html
     # Karp–Flatt: spark has 1, 2 and 4 workers for wordcount; team_records only 1 and 2.
@@ -678,7 +678,7 @@ def test_real_runs_reasons_and_sizes(asv_runs: dict) -> None:
     assert find(m.cells, "Spark.time_team_ratings", 2, "1").status == model.OK
     timed_out = find(m.cells, "DaskThreads.time_team_ratings", 2, "0.1")
     assert (timed_out.status, timed_out.reason) == (
-        model.KILLED, "killed: timed out after 1 s (or crashed)")
+        model.TIMED_OUT, "timed out after 1 s, its time limit")
     skipped = find(m.cells, "Serial.time_wordcount", 2, "1")
     assert (skipped.status, skipped.reason) == (model.SKIPPED, "serial runs on at most 1 worker(s)")
     ok = find(m.cells, "DaskThreads.time_wordcount", 2, "1")
@@ -699,7 +699,7 @@ def test_real_page(real_page: Path, asv_runs: dict, tmp_path: Path) -> None:
     assert "0.1 MB txt · 100 words" in row and '<sup class="mixed"' in row
     winner = re.search(r'<p class="winner">(.*?)</p>', html).group(1)  # wordcount's
     assert "pandas at 0.1 MB" in winner and 'class="mixed"' in winner
-    assert "killed: timed out after 1 s (or crashed)" in html
+    assert "timed out after 1 s, its time limit" in html
     assert "answer differs from expected" in html and "serial runs on at most 1 worker(s)" in html
     assert "needs &lt;java&gt; 17" in html and "fakeframe 1.0" in html
     assert "No results on this machine for: mapreduce." in html
