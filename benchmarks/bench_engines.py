@@ -35,6 +35,7 @@ from .common import (
     enclose,
     engine,
     input_sizes,
+    outgrown,
     verified,
 )
 
@@ -44,6 +45,7 @@ class _EngineSuite:
     param_names = ["workers", "scale"]
     params = [WORKERS, SCALES]
     timeout = SETTINGS.timeout
+    memory = SETTINGS.memory  # the budget each process lives in (recorded with its outcome)
     number = 1
     rounds = 1
     # After one warm-up call: at least 3 samples, at most 5, no new one after 5 s.
@@ -51,7 +53,10 @@ class _EngineSuite:
     _checked: set[tuple] = set()
 
     def setup(self, workers: int, scale: str | None = None) -> None:
-        enclose(outcomes.class_name(self), (workers, scale) if scale is not None else (workers,))
+        name = outcomes.class_name(self)
+        enclose(name, (workers, scale) if scale is not None else (workers,))
+        if scale is not None:
+            outgrown(name, workers, scale)
         self.data = None if scale is None else verified(scale)
         self.engine = engine(self.engine_name, workers)
         self.answer: tuple[str, Any] | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import atexit
 import os
 import signal
@@ -9,6 +10,8 @@ import time
 from functools import cache
 from pathlib import Path
 from typing import NoReturn
+
+import psutil
 
 from benchmarks import outcomes
 from reports.sidecar import OOM_EVENT
@@ -102,6 +105,47 @@ def enclose(benchmark: str, params: tuple) -> None:
     on_oom = outcomes.prepared(OOM_EVENT, benchmark, params, method=outcomes.asv_method())
     _ENCLOSED.append(enclosure.enclose_self(SETTINGS.memory, SETTINGS.memory_enforcement,
                                             on_oom))
+
+
+#: Events that end a combination's process (a `start` with none of them never finished).
+ENDED = {"done", "fail", "skip", OOM_EVENT}
+
+
+def _run_started() -> float:
+    """When the asv run that started this process began (its parent's start), else never."""
+    try:
+        return psutil.Process(os.getppid()).create_time()
+    except psutil.Error:
+        return float("inf")
+
+
+def outgrown(benchmark: str, workers: int, scale: str) -> None:
+    """Under a memory budget, skip a combination whose engine, at the same workers, already ran
+    out of memory, failed or ran out of time at a smaller input in this asv run: a larger input
+    would do the same, at the cost of its time limit."""
+    if SETTINGS.memory is None:
+        return
+    method, since = outcomes.asv_method(), _run_started()
+    events: dict[str, set[str]] = {}
+    for r in outcomes.records():
+        params = r.get("params") or []
+        if (r.get("benchmark") == benchmark and r.get("method") in (method, None)
+                and len(params) == 2 and params[0] == repr(workers)
+                and isinstance(r.get("t"), (int, float)) and r["t"] >= since):
+            events.setdefault(params[1], set()).add(str(r.get("event")))
+    for text, seen in sorted(events.items()):
+        try:
+            smaller = ast.literal_eval(text)
+            if float(smaller) >= float(scale):
+                continue
+        except (ValueError, SyntaxError, TypeError):
+            continue
+        if OOM_EVENT in seen:
+            raise NotImplementedError(f"out of memory already at scale {smaller}")
+        if "fail" in seen:
+            raise NotImplementedError(f"failed already at scale {smaller}")
+        if "start" in seen and not seen & ENDED:
+            raise NotImplementedError(f"ran out of time already at scale {smaller}")
 
 
 def engine(name: str, workers: int) -> Engine:

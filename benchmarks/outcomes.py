@@ -4,12 +4,13 @@ asv stores a failed combination as null and a skipped one as NaN, never the reas
 stderr). So every benchmark process appends what it knows to JSON lines beside asv's results,
 `<results_dir>/../parbench/outcomes/<host>.jsonl`:
 
-* `start`: before the first `setup` of the process. A process that asv kills at its timeout, or
-  that crashes, leaves only this record;
+* `start`: before the first `setup` of the process, with the class's `timeout` and `memory` (its
+  budget). A process that asv kills at its timeout, or that crashes, leaves only this record;
 * `ready`: `setup` is done; facts the class adds (`info`): data sizes, framework versions;
 * `skip`: a `NotImplementedError` (in `setup` or the benchmark), with its message;
 * `fail`: any other exception in `setup`, the benchmark or `teardown` (a wrong answer's mismatch
   message), as the exception's last line;
+* `done`: the benchmark's first call returned (its time and answer are asv's and teardown's);
 * `oom`: written by the watcher of a memory budget (`workloads.runtime.enclosure`) as it ends a
   process that went over it, with `budget` and `peak` in bytes.
 
@@ -187,7 +188,7 @@ def _wrap_setup(setup: Callable[..., None] | None, info: Info | None) -> Callabl
         if first:
             _STARTED.add((name, params))
             write("start", name, params, method=asv_method(),
-                  timeout=getattr(self, "timeout", None))
+                  timeout=getattr(self, "timeout", None), memory=getattr(self, "memory", None))
         try:
             if setup is not None:
                 setup(self, *params)
@@ -230,7 +231,7 @@ def _wrap_benchmark(name: str, method: Callable[..., Any]) -> Callable[..., Any]
     def wrapper(self: Any, *params: Any) -> Any:
         self._outcome_method = name
         try:
-            return method(self, *params)
+            result = method(self, *params)
         except NotImplementedError as exc:
             write("skip", class_name(self), params, method=name, reason=reason(exc))
             raise
@@ -238,8 +239,36 @@ def _wrap_benchmark(name: str, method: Callable[..., Any]) -> Callable[..., Any]
             write("fail", class_name(self), params, method=name, reason=reason(exc),
                   where="benchmark")
             raise
+        if (class_name(self), name, params) not in _DONE:
+            _DONE.add((class_name(self), name, params))
+            write("done", class_name(self), params, method=name)
+        return result
 
     return wrapper
+
+
+#: (class, method, params) whose first call returned: `done` is written once per process.
+_DONE: set[tuple[str, str, tuple]] = set()
+
+
+def records() -> list[dict[str, Any]]:
+    """The records of this process's sidecar file so far (none outside asv)."""
+    target = _target()
+    if target is None:
+        return []
+    try:
+        lines = target[0].read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    found = []
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            found.append(record)
+    return found
 
 
 def _mark(klass: type, attr: str, wrapper: Callable[..., Any]) -> None:

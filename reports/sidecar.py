@@ -195,6 +195,10 @@ class Sidecar:
             recs = self.records(benchmark, params, env, python, start, end)
         ready = [r for r in recs if r.event == "ready"]
         facts = {k: v for k, v in ready[-1].fields.items() if k not in _COMMON} if ready else {}
+        budgets = [r.fields["memory"] for r in recs
+                   if r.event == "start" and r.fields.get("memory")]
+        if budgets and not facts.get("memory"):  # it ended before `ready`: its budget all the same
+            facts["memory"] = budgets[-1]
         if status == OK:
             return Outcome(OK, "", facts)
         if status == SKIPPED:

@@ -167,23 +167,28 @@ def test_report_by_ratio_of_input_to_memory(scale10, tmp_path):
 
     from reports import memory
     from reports.load import load_machine
-    from reports.model import OK, OUT_OF_MEMORY
+    from reports.model import OK, OUT_OF_MEMORY, SKIPPED
 
-    run_cli("datagen", "--scale", "1", "--formats", "csv", "--out", str(scale10.parent),
+    run_cli("datagen", "--scale", "1", "12", "--formats", "csv", "--out", str(scale10.parent),
             check=True)
     proc, _ = run_suite(
         tmp_path, scale10.parent,
         bench=r"^bench_engines\.(Pandas|Duckdb|DaskDistributed)\.time_team_records",
-        env={"PARBENCH_SCALES": "1 10", "PARBENCH_WORKERS": "1", "PARBENCH_MEMORY": "128MiB"})
+        env={"PARBENCH_SCALES": "1 10 12", "PARBENCH_WORKERS": "1",
+             "PARBENCH_MEMORY": "128MiB"})
     m = load_machine(tmp_path / "results", MACHINE)
     (section,) = memory.sections(m.cells)
     matches_bytes = sum(p.stat().st_size for p in (scale10 / "matches").glob("*.csv"))
     assert section.workload == "team_records" and section.budget == 128 * MiB
-    assert section.ratios[-1] == pytest.approx(matches_bytes / (128 * MiB))
+    ratio10 = matches_bytes / (128 * MiB)
+    assert section.ratios[1] == pytest.approx(ratio10)
     rows = {r.engine: r for r in section.rows}
-    assert rows["pandas"].outcomes[section.ratios[-1]].status == OUT_OF_MEMORY, proc.stdout[-3000:]
-    assert rows["duckdb"].outcomes[section.ratios[-1]].status == OK
-    assert rows["duckdb"].largest == section.ratios[-1]
+    assert rows["pandas"].outcomes[section.ratios[1]].status == OUT_OF_MEMORY, proc.stdout[-3000:]
+    # Out of memory at scale 10: scale 12 is not run, and says why.
+    beyond = rows["pandas"].outcomes[section.ratios[2]]
+    assert (beyond.status, beyond.reason) == (SKIPPED, "out of memory already at scale 10")
+    assert rows["duckdb"].outcomes[section.ratios[2]].status == OK
+    assert rows["duckdb"].largest == section.ratios[2]
     assert section.pick is not None and section.pick.status == OK
     proc = run_cli("reports", "--results", str(tmp_path / "results"), "--machine", MACHINE,
                    "--out", str(tmp_path / "html"))
