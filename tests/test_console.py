@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from workloads.runtime.errors import EXIT_INTERRUPTED, EXIT_TERMINATED
+from workloads.runtime.errors import EXIT_HANGUP, EXIT_INTERRUPTED, EXIT_TERMINATED
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,11 +54,52 @@ def interrupt(mode: str, sig: int) -> tuple[subprocess.CompletedProcess, float, 
         time.monotonic() - t0, child
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+STATUS = {signal.SIGINT: EXIT_INTERRUPTED, signal.SIGTERM: EXIT_TERMINATED,
+          signal.SIGHUP: EXIT_HANGUP}
+
+
+@pytest.mark.parametrize("sig", list(STATUS))
 def test_interrupt_mutes_what_libraries_write_to_stderr(sig):
     done, _, _ = interrupt("noisy", sig)
-    assert done.returncode == (EXIT_INTERRUPTED if sig == signal.SIGINT else EXIT_TERMINATED)
+    assert done.returncode == STATUS[sig]
     assert done.stderr == "noisy: interrupted\n"
+
+
+#: A command whose clean-up takes a while (it writes a mark when done), then exits; it prints
+#: "ready" once it runs, and "unwinding" once its clean-up has begun.
+SLOW_CLEANUP = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from workloads.runtime import console
+    def main():
+        try:
+            print("ready", flush=True)
+            time.sleep(120)
+        finally:
+            print("unwinding", flush=True)
+            time.sleep(1.0)
+            Path(sys.argv[1]).write_text("clean")
+        return 0
+    sys.exit(console.run("slow", main))
+""")
+
+
+@pytest.mark.parametrize(("first", "second"), [(signal.SIGINT, signal.SIGINT),
+                                               (signal.SIGTERM, signal.SIGINT),
+                                               (signal.SIGHUP, signal.SIGTERM)])
+def test_a_second_signal_does_not_cut_the_clean_up_short(tmp_path, first, second):
+    mark = tmp_path / "mark"
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_CLEANUP, str(mark)], cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.readline() == "ready\n"
+    proc.send_signal(first)
+    assert proc.stdout.readline() == "unwinding\n"  # the clean-up has begun: now the second
+    proc.send_signal(second)
+    proc.send_signal(second)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == STATUS[first], err
+    assert err == "slow: interrupted\n"
+    assert mark.read_text() == "clean"
 
 
 def test_hung_unwinding_ends_within_the_grace_with_its_processes():

@@ -21,7 +21,7 @@ from conftest import asv_args
 
 from reports.sidecar import suite_name
 from workloads import engines
-from workloads.runtime.errors import EXIT_INTERRUPTED, EXIT_TERMINATED
+from workloads.runtime.errors import EXIT_HANGUP, EXIT_INTERRUPTED, EXIT_TERMINATED
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Seconds a command may take to stop after the signal.
@@ -113,6 +113,19 @@ def test_engine_interrupted_mid_run(name, sig, big, tmp_path):
     lines = done.stderr.strip().splitlines()
     assert done.returncode == (EXIT_INTERRUPTED if sig == signal.SIGINT else EXIT_TERMINATED)
     assert lines == ["python -m workloads: interrupted"], done.stderr
+    assert list(tmp_path.iterdir()) == [], "temporary files left behind"
+
+
+@pytest.mark.parametrize("name", ["mapreduce", "dask-processes", "spark", "ray"])
+def test_engine_hung_up_mid_run(name, big, tmp_path):
+    """A closed terminal or SSH session (SIGHUP) stops a run as SIGTERM does: one line, 129,
+    every process it started ended (Ray's agents too), every temporary file removed."""
+    env, mark = marked(name, tmp_path)
+    done = interrupt_when_marked(
+        [sys.executable, "-m", "workloads", "run", "team_ratings", "--engine", f"marked-{name}",
+         "--workers", "2", "--data", str(big)], env, mark, signal.SIGHUP)
+    assert done.returncode == EXIT_HANGUP, done.stderr
+    assert done.stderr.strip().splitlines() == ["python -m workloads: interrupted"]
     assert list(tmp_path.iterdir()) == [], "temporary files left behind"
 
 

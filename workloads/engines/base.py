@@ -58,6 +58,7 @@ def init_worker_process(ignore_sigterm: bool = False, threads: int = 1) -> None:
     import pyarrow
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a closed terminal: the parent's, as Ctrl-C
     # not the CLI's handler, which fork passes on
     signal.signal(signal.SIGTERM, signal.SIG_IGN if ignore_sigterm else signal.SIG_DFL)
     pyarrow.enable_signal_handlers(False)
@@ -65,11 +66,13 @@ def init_worker_process(ignore_sigterm: bool = False, threads: int = 1) -> None:
 
 
 @contextlib.contextmanager
-def children_ignore_interrupts() -> Iterator[None]:
-    """Processes started inside this block ignore Ctrl-C (an ignored signal stays ignored across
-    exec): the terminal's SIGINT reaches the whole process group, and only this process should
-    act on it, by stopping them. While the block runs, this process ignores Ctrl-C too."""
-    with signals.kept(signal.SIG_IGN, (signal.SIGINT,)):
+def children_ignore_interrupts(ignored: tuple[int, ...] = (signal.SIGINT, signal.SIGHUP)
+                               ) -> Iterator[None]:
+    """Processes started inside this block ignore Ctrl-C and a closed terminal (an ignored
+    signal stays ignored across exec): the terminal's SIGINT or SIGHUP reaches the whole process
+    group, and only this process should act on it, by stopping them. While the block runs, this
+    process ignores them too."""
+    with signals.kept(signal.SIG_IGN, ignored):
         yield
 
 

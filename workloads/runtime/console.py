@@ -22,7 +22,12 @@ from typing import NoReturn
 import psutil
 
 from workloads.runtime import scratch, signals
-from workloads.runtime.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, ParbenchError
+from workloads.runtime.errors import (
+    EXIT_HANGUP,
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    ParbenchError,
+)
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -33,7 +38,7 @@ class ArgumentParser(argparse.ArgumentParser):
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM: unwind and clean up as for Ctrl-C."""
+    """SIGTERM or SIGHUP: unwind and clean up as for Ctrl-C."""
 
 
 #: Seconds the unwinding after Ctrl-C or SIGTERM may take before the command ends anyway.
@@ -41,6 +46,8 @@ STOP_GRACE = 10.0
 #: The running command's name and its line after an interrupt (for the watchdog).
 _running: list[tuple[str, str]] = []
 _watchdog: list[threading.Thread] = []
+#: The signal that stopped the command (the first one: later ones do not interrupt the unwinding).
+_stopped_by: list[int] = []
 #: The command's own stderr while fd 2 is muted after an interrupt.
 _stderr: list[int] = []
 
@@ -87,19 +94,28 @@ def _end_anyway(code: int) -> None:
     os._exit(code)
 
 
-def _stop(signum: int, frame: object) -> NoReturn:
-    """Ctrl-C or SIGTERM: unwind, so that every `finally` on the way out releases what it
-    started; what the libraries log, warn or write to stderr while they are torn down
+def exit_status(signum: int) -> int:
+    """The exit status of a command stopped by `signum`, as a shell gives it: 128 + the signal."""
+    return {signal.SIGINT: EXIT_INTERRUPTED, signal.SIGTERM: EXIT_TERMINATED,
+            signal.SIGHUP: EXIT_HANGUP}.get(signal.Signals(signum), 128 + signum)
+
+
+def _stop(signum: int, frame: object) -> None:
+    """Ctrl-C, SIGTERM or SIGHUP: unwind, so that every `finally` on the way out releases what
+    it started; what the libraries log, warn or write to stderr while they are torn down
     mid-task is noise, and the command's one line says what happened. A watchdog ends the
-    command if that takes longer than STOP_GRACE."""
+    command if that takes longer than STOP_GRACE. A second signal while it unwinds is noted
+    and changes nothing: raising again would cut the clean-up short."""
+    if _stopped_by:
+        return
+    _stopped_by.append(signum)
     logging.disable(logging.CRITICAL)
     warnings.simplefilter("ignore")
     _mute_stderr()
-    code = EXIT_TERMINATED if signum == signal.SIGTERM else EXIT_INTERRUPTED
-    if not _watchdog:
-        _watchdog.append(threading.Thread(target=_end_anyway, args=(code,), daemon=True))
-        _watchdog[0].start()
-    raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+    _watchdog.append(threading.Thread(target=_end_anyway, args=(exit_status(signum),),
+                                      daemon=True))
+    _watchdog[0].start()
+    raise KeyboardInterrupt if signum == signal.SIGINT else Terminated
 
 
 def report(prog: str, message: str) -> None:
@@ -114,16 +130,23 @@ def report(prog: str, message: str) -> None:
 def run(prog: str, main: Callable[[], int], interrupted: str = "interrupted") -> int:
     """Run a CLI's `main`; its exit status, or the status and one line of the error that
     stopped it (`interrupted` is the line printed after Ctrl-C or SIGTERM)."""
-    with signals.kept(_stop):
-        _running.append((prog, interrupted))
-        try:
-            return main()
-        except ParbenchError as exc:
-            report(prog, f"error: {exc}")
-            return exc.exit_code
-        except KeyboardInterrupt as exc:
-            report(prog, interrupted)
-            return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
-        finally:
-            _running.pop()
-            _unmute_stderr()
+    try:
+        with signals.kept(_stop):
+            _running.append((prog, interrupted))
+            try:
+                return main()
+            except ParbenchError as exc:
+                report(prog, f"error: {exc}")
+                return exc.exit_code
+            except KeyboardInterrupt:
+                report(prog, interrupted)
+                return exit_status(_stopped_by[0] if _stopped_by else signal.SIGINT)
+            finally:
+                _running.pop()
+                _unmute_stderr()
+    finally:
+        if _stopped_by and signals.in_main_thread():
+            # The process is ending: a further signal must not end it by the default action
+            # halfway through what runs at exit (temporary files, engines' atexit hooks).
+            for sig in signals.INTERRUPTS:
+                signal.signal(sig, signal.SIG_IGN)

@@ -11,6 +11,7 @@ from __future__ import annotations
 EXIT_FAILED = 1  # the command ran and something it ran failed (a wrong answer, a cluster)
 EXIT_USAGE = 2  # bad input: arguments, settings, data
 EXIT_OUT_OF_MEMORY = 3  # the run went over its memory budget and was ended
+EXIT_HANGUP = 129  # 128 + SIGHUP: the terminal or SSH session closed
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
 EXIT_TERMINATED = 143  # 128 + SIGTERM
 

@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
 
-#: The signals that interrupt a command (Ctrl-C, kill).
-INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
+#: The signals that interrupt a command (Ctrl-C, kill, a closed terminal or SSH session).
+INTERRUPTS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 #: What `signal.signal` takes and `signal.getsignal` gives (None: a handler not set by Python).
 Handler = Callable[[int, FrameType | None], Any] | int | None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import platform
+import signal
 import time
 from multiprocessing.pool import Pool
 from pathlib import Path
@@ -12,7 +13,12 @@ from typing import Any
 
 from workloads import spec
 from workloads.data.dataset import Input, Inputs
-from workloads.engines.base import Availability, Engine, init_worker_process
+from workloads.engines.base import (
+    Availability,
+    Engine,
+    children_ignore_interrupts,
+    init_worker_process,
+)
 from workloads.engines.mapreduce import jobs
 from workloads.engines.mapreduce.runtime import (
     SERIALIZERS,
@@ -85,7 +91,10 @@ class MapReduceEngine(Engine):
         # one of them at the fork stays held in the child forever. A fork server would avoid
         # that too, but its socket lives in a temporary folder that a killed run leaves behind.
         context = multiprocessing.get_context("spawn")
-        self._pool = context.Pool(self.workers, _init_worker)
+        # The pool's helper process (multiprocessing's resource tracker, started with it) ignores
+        # a closed terminal's SIGHUP as the workers do: this process stops them all.
+        with children_ignore_interrupts((signal.SIGHUP,)):
+            self._pool = context.Pool(self.workers, _init_worker)
         self.workdir = str(scratch.folder("mapreduce"))
         seen: set[int] = set()
         deadline = time.monotonic() + WORKERS_READY_SECONDS
