@@ -116,10 +116,10 @@ def test_engine_interrupted_mid_run(name, sig, big, tmp_path):
     assert list(tmp_path.iterdir()) == [], "temporary files left behind"
 
 
-@pytest.mark.parametrize("name", ["mapreduce", "dask-processes", "spark", "ray"])
+@pytest.mark.parametrize("name", ["mapreduce", "dask-processes", "spark", "polars"])
 def test_engine_hung_up_mid_run(name, big, tmp_path):
     """A closed terminal or SSH session (SIGHUP) stops a run as SIGTERM does: one line, 129,
-    every process it started ended (Ray's agents too), every temporary file removed."""
+    every process it started ended, every temporary file removed."""
     env, mark = marked(name, tmp_path)
     done = interrupt_when_marked(
         [sys.executable, "-m", "workloads", "run", "team_ratings", "--engine", f"marked-{name}",

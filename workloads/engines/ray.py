@@ -37,12 +37,7 @@ from workloads.data import frames
 from workloads.data.dataset import Input
 from workloads.data.readers import count_words, merge_counts
 from workloads.data.validate import locate_malformed
-from workloads.engines.base import (
-    Availability,
-    Engine,
-    cap_arrow_threads,
-    children_ignore_interrupts,
-)
+from workloads.engines.base import Availability, Engine, cap_arrow_threads
 from workloads.layout import GOALS, MATCHES
 from workloads.runtime import environment, memory, processes, scratch, signals
 from workloads.runtime.errors import EngineUnavailable, JobFailed, ParbenchError, first_line
@@ -333,9 +328,7 @@ class RayEngine(Engine):
         try:
             # A local Ray's node replaces SIGTERM's handler with one that kills its processes
             # and calls sys.exit(1); the caller's (the CLI's: unwind, stop the engine) stays.
-            # Its processes ignore a closed terminal's SIGHUP, which reaches the whole process
-            # group: this process stops them (Ray handles Ctrl-C in its processes itself).
-            with signals.kept(), children_ignore_interrupts((signal.SIGHUP,)):
+            with signals.kept():
                 ray.init(include_dashboard=False, log_to_driver=False,
                          logging_level=logging.ERROR, configure_logging=True, **options)
         finally:
