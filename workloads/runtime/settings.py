@@ -16,7 +16,7 @@ from typing import Any
 
 from workloads.layout import FORMATS
 from workloads.runtime.errors import ParbenchError
-from workloads.runtime.limits import worker_counts
+from workloads.runtime.limits import WORKERS_PER_CORE, cores, worker_counts
 from workloads.runtime.memory import parse_size
 
 #: Set in the environment of every daemon a `cluster up` starts, so that orphans are found.
@@ -57,11 +57,11 @@ def _scales(text: str, var: str) -> tuple[str, ...]:
     scales = tuple(_words(text))
     for s in scales:
         try:
-            ok = float(s) > 0
+            ok = 0 < float(s) < math.inf
         except ValueError:
             ok = False
         if not ok:
-            raise ParbenchError(f"{var}={text!r}: give positive scales, e.g. '1 10'")
+            raise ParbenchError(f"{var}={text!r}: give positive, finite scales, e.g. '1 10'")
     return scales
 
 
@@ -107,8 +107,31 @@ def _path(text: str, var: str) -> Path:
     return Path(text).expanduser().absolute()
 
 
+def _folder(text: str, var: str) -> Path:
+    """A folder parbench reads and writes datasets in: not a file, not the file system's root."""
+    path = _path(text, var)
+    if path.exists() and not path.is_dir():
+        raise ParbenchError(f"{var}={text!r} is a file, not a folder: give the folder that "
+                            f"holds (or will hold) the datasets")
+    if path == Path(path.anchor):
+        raise ParbenchError(f"{var}={text!r} is the root of the file system: give a folder of "
+                            f"its own for the datasets, e.g. ./data")
+    return path
+
+
 def _setting(env: str, parse: Callable[[str, str], Any], help: str) -> dict[str, Any]:
     return {"env": env, "parse": parse, "help": help}
+
+
+def _check_worker_counts(counts: tuple[int, ...], max_workers: int | None) -> None:
+    """The benchmark's worker counts within what this machine runs (threads' bound: an engine
+    whose workers are processes is held to its own, smaller one when it starts)."""
+    bound = max_workers or WORKERS_PER_CORE * cores()
+    if max(counts) > bound:
+        why = ("the max_workers setting" if max_workers
+               else f"{WORKERS_PER_CORE} per core, {cores()} cores")
+        raise ParbenchError(f"PARBENCH_WORKERS: {max(counts)} workers is more than this machine "
+                            f"runs: at most {bound} ({why}); ask for fewer")
 
 
 @dataclass(frozen=True)
@@ -116,7 +139,7 @@ class Settings:
     """parbench's environment: data location, benchmark grid, engines, cluster addresses."""
 
     data: Path = field(default=Path(DEFAULT_DATA), metadata=_setting(
-        "PARBENCH_DATA", _path, "folder holding the datasets (scale-N, tutorial)"))
+        "PARBENCH_DATA", _folder, "folder holding the datasets (scale-N, tutorial)"))
     scales: tuple[str, ...] | None = field(default=None, metadata=_setting(
         "PARBENCH_SCALES", _scales, "benchmark scales; default: the datasets present"))
     workers: tuple[int, ...] = field(default=(1,), metadata=_setting(
@@ -176,6 +199,8 @@ class Settings:
             if text:
                 values[f.name] = f.metadata["parse"](text, f.metadata["env"])
             sources[f.name] = f.metadata["env"] if text else "default"
+        if sources["workers"] != "default":
+            _check_worker_counts(values["workers"], values.get("max_workers"))
         return cls(**values, sources=sources)
 
     @staticmethod
