@@ -6,10 +6,8 @@ import sys
 from pathlib import Path
 
 from reports import load
-from reports.build import build
+from reports.build import PROG, build
 from workloads.runtime import console
-
-PROG = "python -m reports"
 
 
 def main(argv: list[str] | None = None) -> int:

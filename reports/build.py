@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import datetime
 import re
+import warnings
 from html import escape
 from pathlib import Path
 
 from reports import export, load, page
 from reports.load import NoResults
+from workloads.runtime import console
 from workloads.runtime.errors import ParbenchError
+
+PROG = "python -m reports"
 
 
 def _slug(name: str) -> str:
@@ -21,7 +25,9 @@ def write_machine(m, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     index = out / "index.html"
-    index.write_text(page.render(m, now), encoding="utf-8")
+    with warnings.catch_warnings():  # a plotting library's advice is not the report's business
+        warnings.simplefilter("ignore")
+        index.write_text(page.render(m, now), encoding="utf-8")
     (out / "results.csv").write_text(export.csv_text(m.stored), encoding="utf-8")
     return index
 
@@ -30,7 +36,10 @@ def build(results: Path, out: Path, machine: str | None = None,
           timeout: float = load.DEFAULT_TIMEOUT, commit: str | None = None,
           env: str | None = None) -> Path:
     """Build the report; returns the index page. Raises a ParbenchError when there is nothing
-    to report on, or no such machine, commit or environment."""
+    to report on, or no such machine, commit or environment. Results files that cannot be read
+    are named on stderr (and in each page's failures); the rest are reported."""
+    if out.exists() and not out.is_dir():
+        raise ParbenchError(f"--out {out} is a file: give a folder for the report")
     names = load.machines(results)
     if not names:
         raise NoResults(f"no asv results in {results}: run `make bench` or `asv run` first")
@@ -39,7 +48,17 @@ def build(results: Path, out: Path, machine: str | None = None,
             raise ParbenchError(f"no results for machine {machine!r} in {results} "
                                 f"(known: {', '.join(names)})")
         names = [machine]
-    reports = [load.load_machine(results, n, timeout, commit, env) for n in names]
+    reports, refusals = [], []
+    for n in names:
+        try:
+            reports.append(load.load_machine(results, n, timeout, commit, env))
+        except load.NotSelected as exc:
+            refusals.append(exc)
+    if not reports:  # no machine has that commit or environment: name what they have
+        raise ParbenchError(load.NotSelected.merged(refusals))
+    for m in reports:
+        for problem in m.unreadable:
+            console.report(PROG, f"cannot read {problem}: left out of the report")
     if len(reports) == 1:
         return write_machine(reports[0], out)
     links = []

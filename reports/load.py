@@ -14,6 +14,7 @@ import ast
 import itertools
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from asv.results import Results, iter_results_paths
 from reports import model
 from reports.model import PEAK_MEMORY, STARTUP, Cell, DataSize, MachineReport
 from reports.sidecar import MODULE_PREFIX, Sidecar, engine_of_suite, folder
-from workloads.runtime.errors import ParbenchError
+from workloads.runtime.errors import ParbenchError, first_line
 
 #: asv's own default when neither the benchmark nor asv.conf.json sets a timeout.
 DEFAULT_TIMEOUT = 60.0
@@ -81,12 +82,14 @@ def _split(name: str, unit: str | None, known: list[str]) -> tuple[str, str, str
     return suite, engine, metric, unit
 
 
-def _iter_results(machine_dir: Path):
+def _iter_results(machine_dir: Path, unreadable: list[str]) -> Iterator[tuple[Path, Results]]:
+    """Every results file of a machine that asv can load; the others named in `unreadable`."""
     for root, filename, machine in iter_results_paths(str(machine_dir)):
+        path = Path(root) / filename
         try:
-            yield Results.load(str(Path(root) / filename), machine_name=machine)
-        except util.UserError:
-            continue
+            yield path, Results.load(str(path), machine_name=machine)
+        except Exception as exc:  # any content at all: a truncated, empty or foreign file
+            unreadable.append(f"{path}: {first_line(exc)}")
 
 
 def _size(facts: dict, metric: str) -> DataSize | None:
@@ -116,57 +119,86 @@ def known_engines(results_dir: Path, machine: str) -> list[str]:
     return [str(e["engine"]) for e in model.versions_file_engines(_versions(results_dir, machine))]
 
 
-def stored_cells(results_dir: Path, machine: str, default_timeout: float = DEFAULT_TIMEOUT
-                 ) -> list[Cell]:
-    """Every stored result of `machine`, each with its identity, status and reason."""
+def stored_cells(results_dir: Path, machine: str, default_timeout: float = DEFAULT_TIMEOUT,
+                 unreadable: list[str] | None = None) -> list[Cell]:
+    """Every stored result of `machine`, each with its identity, status and reason; a results
+    file that cannot be read (or holds values of the wrong kinds) is named in `unreadable`
+    and its results left out."""
+    unreadable = [] if unreadable is None else unreadable
     benchmarks = current_benchmarks(results_dir)
     side = Sidecar.read(results_dir)
     known = known_engines(results_dir, machine)
     cells = []
-    for res in _iter_results(results_dir / machine):
-        python_param = str(res.params.get("python") or "")
-        for key in res.get_all_result_keys():
-            params = res.get_result_params(key)
-            bench = benchmarks.get(key) or {}
-            names = bench.get("param_names") or []
-            if len(names) != len(params):
-                names = PARAM_NAMES if len(params) == len(PARAM_NAMES) else []
-            suite, engine, metric, unit = _split(key, bench.get("unit"), known)
-            timeout = bench.get("timeout")
-            started = res.started_at.get(key)
-            started_s = started / 1000 if started is not None else None
-            duration = res.duration.get(key)
-            values = res.get_result_value(key, params)
-            stats = res.get_result_stats(key, params)
-            for combo, value, stat in zip(itertools.product(*params), values, stats,
-                                          strict=True):
-                out = side.explain(key, tuple(combo), value, env=res.env_name,
-                                   python=python_param, started_at=started_s,
-                                   duration=duration, timeout=timeout,
-                                   default_timeout=default_timeout)
-                args = dict(zip(names, (_literal(v) for v in combo), strict=False))
-                workers, scale = args.get("workers"), args.get("scale")
-                stat = stat or {}
-                ok = out.status == model.OK
-                versions = out.facts.get("versions")
-                cells.append(Cell(
-                    suite=suite, engine=engine, metric=metric, unit=unit,
-                    workers=workers if isinstance(workers, int) else None,
-                    scale=None if scale is None else str(scale), status=out.status,
-                    value=float(value) if ok else None,
-                    q25=stat.get("q_25") if ok else None, q75=stat.get("q_75") if ok else None,
-                    samples=stat.get("repeat", 1) if ok else None, reason=out.reason,
-                    benchmark=key, params=tuple(combo), machine=machine,
-                    commit=res.commit_hash or "", env=res.env_name or "", date=res.date,
-                    started_at=started_s,
-                    size=_size(out.facts, metric),
-                    versions=tuple(sorted((str(k), str(v)) for k, v in versions.items()))
-                    if isinstance(versions, dict) else (),
-                    python=_python(res, out.facts),
-                    memory=_int(out.facts.get("memory")),
-                    spans_hosts=out.facts.get("spans_hosts")
-                    if isinstance(out.facts.get("spans_hosts"), bool) else None))
+    for path, res in _iter_results(results_dir / machine, unreadable):
+        try:
+            cells += _cells(res, machine, benchmarks, side, known, default_timeout)
+        except Exception as exc:  # wrong types, nulls or bytes inside a file asv loaded
+            unreadable.append(f"{path}: {first_line(exc)}")
     return cells
+
+
+def _cells(res: Results, machine: str, benchmarks: dict[str, dict], side: Sidecar,
+           known: list[str], default_timeout: float) -> list[Cell]:
+    """The cells of one results file."""
+    cells = []
+    python_param = str(res.params.get("python") or "")
+    for key in res.get_all_result_keys():
+        params = res.get_result_params(key)
+        bench = benchmarks.get(key) or {}
+        names = bench.get("param_names") or []
+        if len(names) != len(params):
+            names = PARAM_NAMES if len(params) == len(PARAM_NAMES) else []
+        suite, engine, metric, unit = _split(key, bench.get("unit"), known)
+        timeout = bench.get("timeout")
+        started = res.started_at.get(key)
+        started_s = started / 1000 if started is not None else None
+        duration = res.duration.get(key)
+        values = res.get_result_value(key, params)
+        stats = res.get_result_stats(key, params)
+        for combo, value, stat in zip(itertools.product(*params), values, stats,
+                                      strict=True):
+            out = side.explain(key, tuple(combo), value, env=res.env_name,
+                               python=python_param, started_at=started_s,
+                               duration=duration, timeout=timeout,
+                               default_timeout=default_timeout)
+            args = dict(zip(names, (_literal(v) for v in combo), strict=False))
+            workers, scale = args.get("workers"), args.get("scale")
+            stat = stat or {}
+            ok = out.status == model.OK
+            versions = out.facts.get("versions")
+            cells.append(Cell(
+                suite=suite, engine=engine, metric=metric, unit=unit,
+                workers=workers if isinstance(workers, int) else None,
+                scale=None if scale is None else str(scale), status=out.status,
+                value=float(value) if ok else None,
+                q25=stat.get("q_25") if ok else None, q75=stat.get("q_75") if ok else None,
+                samples=stat.get("repeat", 1) if ok else None, reason=out.reason,
+                benchmark=key, params=tuple(combo), machine=machine,
+                commit=res.commit_hash or "", env=res.env_name or "", date=res.date,
+                started_at=started_s,
+                size=_size(out.facts, metric),
+                versions=tuple(sorted((str(k), str(v)) for k, v in versions.items()))
+                if isinstance(versions, dict) else (),
+                python=_python(res, out.facts),
+                memory=_int(out.facts.get("memory")),
+                spans_hosts=out.facts.get("spans_hosts")
+                if isinstance(out.facts.get("spans_hosts"), bool) else None))
+    return cells
+
+
+class NotSelected(ParbenchError):
+    """No result of a machine is of the chosen commit or environment."""
+
+    def __init__(self, what: str, wanted: str, known: set[str]) -> None:
+        self.what, self.wanted, self.known = what, wanted, known
+        super().__init__(f"no results of {what} {wanted!r} (known: {', '.join(sorted(known))})")
+
+    @staticmethod
+    def merged(refusals: list[NotSelected]) -> str:
+        """One line for every machine's refusal: the values known on any of them."""
+        first = refusals[0]
+        known = set().union(*(r.known for r in refusals if r.what == first.what))
+        return str(NotSelected(first.what, first.wanted, known))
 
 
 def _choose(stored: list[Cell], commit: str | None, env: str | None) -> tuple[list[Cell], str]:
@@ -176,15 +208,13 @@ def _choose(stored: list[Cell], commit: str | None, env: str | None) -> tuple[li
     if commit:
         chosen = [c for c in chosen if c.commit.startswith(commit)]
         if not chosen:
-            known = ", ".join(sorted({c.commit[:8] for c in stored}))
-            raise ParbenchError(f"no results of commit {commit!r} (known: {known})")
+            raise NotSelected("commit", commit, {c.commit[:8] for c in stored})
         words.append(f"commit {commit}")
     if env:
         exact = [c for c in chosen if c.env == env]
         chosen = exact or [c for c in chosen if env in c.env]
         if not chosen:
-            known = ", ".join(sorted({c.env for c in stored}))
-            raise ParbenchError(f"no results in environment {env!r} (known: {known})")
+            raise NotSelected("environment", env, {c.env for c in stored})
         words.append(f"environment {env}")
     return chosen, " and ".join(words)
 
@@ -192,7 +222,8 @@ def _choose(stored: list[Cell], commit: str | None, env: str | None) -> tuple[li
 def load_machine(results_dir: Path, machine: str, default_timeout: float = DEFAULT_TIMEOUT,
                  commit: str | None = None, env: str | None = None) -> MachineReport:
     """Every stored result of `machine`; shown: per combination the newest of the chosen ones."""
-    stored = stored_cells(results_dir, machine, default_timeout)
+    unreadable: list[str] = []
+    stored = stored_cells(results_dir, machine, default_timeout, unreadable)
     chosen, words = _choose(stored, commit, env)
     shown_keys = {id(c) for c in model.newest(chosen)}
     chosen_keys = {id(c) for c in chosen}
@@ -207,7 +238,8 @@ def load_machine(results_dir: Path, machine: str, default_timeout: float = DEFAU
     return MachineReport(
         machine, _machine_info(results_dir / machine), shown, _versions(results_dir, machine),
         stored=stored, identities=model.identities(stored, shown),
-        not_measured=model.engine_order((set(known) | suite) - ran), selection=words)
+        not_measured=model.engine_order((set(known) | suite) - ran), selection=words,
+        unreadable=unreadable)
 
 
 def _machine_info(machine_dir: Path) -> dict[str, object]:

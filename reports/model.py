@@ -159,6 +159,7 @@ class MachineReport:
     identities: list[Identity] = field(default_factory=list)
     not_measured: list[str] = field(default_factory=list)  # engines with no stored result
     selection: str = ""  # the --commit/--env filter, in words
+    unreadable: list[str] = field(default_factory=list)  # results files left out, and why
 
     @property
     def file_engines(self) -> list[dict]:

@@ -337,6 +337,15 @@ def versions_table(m: MachineReport) -> str:
             "</tr>" + "".join(rows) + "</table>")
 
 
+def unreadable(files: list[str]) -> str:
+    """The results files the report could not read, and why."""
+    if not files:
+        return ""
+    items = "".join(f"<li>{escape(f)}</li>" for f in files)
+    return (f'<p class="bad">Results files left out: they could not be read.</p>'
+            f'<ul class="problems">{items}</ul>')
+
+
 def problems(cells: list[Cell]) -> str:
     """Every combination without a result, grouped by status and reason."""
     groups: dict[tuple[str, str], list[Cell]] = defaultdict(list)
@@ -665,7 +674,8 @@ def render(m: MachineReport, generated: str) -> str:
     if gen:
         out += ['<section id="datagen"><h2>Data generation</h2>', _datagen(gen),
                 results_table(gen, marks), "</section>"]
-    out += ['<section id="problems"><h2>Failures and skips</h2>', problems(m.cells),
+    out += ['<section id="problems"><h2>Failures and skips</h2>', unreadable(m.unreadable),
+            problems(m.cells),
             "</section>",
             '<section id="machine"><h2>Machine and versions</h2><div class="figs">',
             machine_table(m), versions_table(m), "</div>", identity_table(m), "</section>",
