@@ -214,6 +214,13 @@ def _integer(value: Any) -> Any:
     return value
 
 
+def _of_form(value: Any, form: Any) -> bool:
+    if isinstance(form, tuple):
+        return (isinstance(value, tuple) and len(value) == len(form)
+                and all(map(_of_form, value, form)))
+    return type(value) is form
+
+
 def _real(value: Any) -> Any:
     """A number as `float` (an `int` included); a string or a bool is returned unchanged."""
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
@@ -304,8 +311,24 @@ class Workload:
     canonical: Callable[[Any], Any]
     same: Callable[[Any, Any], bool]
     keyed: bool
+    #: The type of a value in canonical form (of each key's value, if keyed): a tuple for a
+    #: tuple of values.
+    form: Any = int
     to_json: Callable[[Any], Any] = lambda answer: answer
     summarize: Callable[[Any], str] | None = None
+
+    def well_formed(self, answer: Any) -> bool:
+        """Whether `answer` has this workload's form (a manifest's answer must): a mapping if
+        keyed, its values of `form` once canonical; 2.5 for a count, "3.5" for a mean or a
+        word for a table do not."""
+        try:
+            canonical = self.canonical(answer)
+        except (TypeError, ValueError, AttributeError, KeyError, IndexError):
+            return False
+        if self.keyed:
+            return isinstance(canonical, dict) and all(_of_form(v, self.form)
+                                                      for v in canonical.values())
+        return _of_form(canonical, self.form)
 
     def check(self, expected: Any, actual: Any) -> None:
         """Raise `AnswerMismatch` naming the first differences; return None if they agree."""
@@ -328,17 +351,18 @@ WORKLOADS: tuple[Workload, ...] = (
              "word -> count over all files; words are str.split() tokens, case kept",
              _counts, _exact, keyed=True, summarize=_words_summary),
     Workload("mean_home_score", (MATCHES,), "mean of home_score (relative tolerance 1e-9)",
-             _real, _relative, keyed=False),
+             _real, _relative, keyed=False, form=float),
     Workload("home_advantage", (MATCHES,),
              "sum over non-neutral matches of sign(home_score - away_score)",
              _integer, _exact, keyed=False),
     Workload("team_records", (MATCHES,),
              "team -> played, won, drawn, lost, goals_for, goals_against (home and away)",
-             _records, _exact, keyed=True, to_json=_records_json, summarize=_records_summary),
+             _records, _exact, keyed=True, form=(int,) * len(RECORD_FIELDS),
+             to_json=_records_json, summarize=_records_summary),
     Workload("team_ratings", (MATCHES,),
              f"team -> rating after {RATING_PASSES} passes of the rating update "
              "(absolute tolerance 1e-6)",
-             _ratings, _absolute, keyed=True, summarize=_ratings_summary),
+             _ratings, _absolute, keyed=True, form=float, summarize=_ratings_summary),
     Workload("unbeaten_streaks", (MATCHES,),
              "team -> longest run of consecutive matches it did not lose, its matches (home and "
              "away) ordered by (date, match_id)",
@@ -347,7 +371,8 @@ WORKLOADS: tuple[Workload, ...] = (
              "tournament -> [scorer, goals]: goals inner-joined to matches on (date, home_team, "
              "away_team), every matching pair counted, own goals and scorer NA left out; the "
              "most goals per tournament, ties to the smaller name (code points)",
-             _tops, _exact, keyed=True, to_json=_tops_json, summarize=_tops_summary),
+             _tops, _exact, keyed=True, form=(str, int), to_json=_tops_json,
+             summarize=_tops_summary),
 )
 NAMES: tuple[str, ...] = tuple(w.name for w in WORKLOADS)
 BY_NAME: dict[str, Workload] = {w.name: w for w in WORKLOADS}

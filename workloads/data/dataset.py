@@ -27,14 +27,18 @@ from workloads.layout import (
 from workloads.runtime.errors import DatasetError
 
 
-def datagen_command(path: Path) -> str:
-    """The command that (re)generates the dataset at `path`."""
+def datagen_command(path: Path, *flags: str) -> str:
+    """The command, in backticks, that (re)generates the dataset at `path` with `flags`; for a
+    folder datagen would not name so (it writes scale-N and tutorial), how to make one."""
     name, out = path.name, path.parent
     out_arg = "" if str(out) in ("data", ".") else f" --out {out}"
+    extra = "".join(f" {flag}" for flag in flags)
     if name == TUTORIAL:
-        return f"python -m datagen --tutorial{out_arg}"
-    scale = name.removeprefix(SCALE_PREFIX) if name.startswith(SCALE_PREFIX) else "N"
-    return f"python -m datagen --scale {scale}{out_arg}"
+        return f"`python -m datagen --tutorial{out_arg}{extra}`"
+    if name.startswith(SCALE_PREFIX):
+        return f"`python -m datagen --scale {name.removeprefix(SCALE_PREFIX)}{out_arg}{extra}`"
+    return (f"`python -m datagen --scale 1{out_arg}{extra}` and use {out / (SCALE_PREFIX + '1')} "
+            f"(datagen names its datasets {SCALE_PREFIX}N and {TUTORIAL}, not {name})")
 
 
 @dataclass(frozen=True)
@@ -79,17 +83,19 @@ class Dataset:
     @cached_property
     def manifest(self) -> dict[str, Any]:
         file = self.path / MANIFEST
-        hint = f"run `{datagen_command(self.path)}`"
+        hint = f"run {datagen_command(self.path)}"
         if not file.is_file():
             raise DatasetError(f"no dataset at {self.path} (no {MANIFEST}): {hint}")
         try:
             manifest = json.loads(file.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise DatasetError(f"unreadable manifest {file} ({exc}): {hint} --force") from None
+            raise DatasetError(f"unreadable manifest {file} ({exc}): run "
+                               f"{datagen_command(self.path, '--force')}") from None
         missing = problems(manifest)
         if missing:
             raise DatasetError(f"incomplete dataset {self.path} (manifest lacks "
-                               f"{', '.join(missing)}): {hint} --force")
+                               f"{', '.join(missing)}): run "
+                               f"{datagen_command(self.path, '--force')}")
         return manifest
 
     def answer(self, workload: str) -> Any:
@@ -113,7 +119,7 @@ class Dataset:
         names = self._names(kind, fmt)
         if not names:
             raise DatasetError(f"dataset {self.path} has no {kind} files in {fmt}: run "
-                               f"`{datagen_command(self.path)} --formats {fmt} --force`")
+                               f"{datagen_command(self.path, '--formats', fmt, '--force')}")
         # absolute: workers of a cluster do not share the driver's working directory
         return Input(kind, tuple(str((self.path / n).absolute()) for n in names), fmt)
 
@@ -130,10 +136,10 @@ class Dataset:
             file = self.path / name
             if not file.is_file():
                 raise DatasetError(f"{file} is missing from dataset {self.path}: run "
-                                   f"`{datagen_command(self.path)} --force`")
+                                   f"{datagen_command(self.path, '--force')}")
             if file.stat().st_size != files[name]["bytes"] or sha256(file) != files[name]["sha256"]:
                 raise DatasetError(f"{file} no longer matches its sha256 in the manifest: "
-                                   f"run `{datagen_command(self.path)} --force`")
+                                   f"run {datagen_command(self.path, '--force')}")
 
 
 def problems(manifest: Any) -> list[str]:
@@ -145,7 +151,11 @@ def problems(manifest: Any) -> list[str]:
     if not isinstance(answers, dict):
         missing.append("answers")
     else:
-        missing += [f"answers.{w}" for w in spec.NAMES if w not in answers]
+        for w in spec.NAMES:
+            if w not in answers:
+                missing.append(f"answers.{w}")
+            elif not spec.get(w).well_formed(answers[w]):
+                missing.append(f"answers.{w} in its workload's form")
     files = manifest.get("files")
     if not isinstance(files, dict) or not all(
             isinstance(e, dict) and {"bytes", "sha256"} <= set(e) for e in files.values()):
