@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import logging
 import os
+import resource
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 import warnings
@@ -23,11 +27,13 @@ import psutil
 
 from workloads.runtime import scratch, signals
 from workloads.runtime.errors import (
+    EXIT_FAILED,
     EXIT_HANGUP,
     EXIT_INTERRUPTED,
     EXIT_TERMINATED,
     ParbenchError,
 )
+from workloads.runtime.memory import format_size
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -118,6 +124,31 @@ def _stop(signum: int, frame: object) -> None:
     raise KeyboardInterrupt if signum == signal.SIGINT else Terminated
 
 
+#: errno of a full disk, or a full quota.
+FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def disk_full(exc: OSError) -> str:
+    """One line for a full disk: where, and the way out."""
+    where = exc.filename or tempfile.gettempdir()
+    with contextlib.suppress(OSError):
+        usage = shutil.disk_usage(where if os.path.isdir(where) else os.path.dirname(where))
+        where = f"{where} ({format_size(usage.free)} free of {format_size(usage.total)})"
+    return (f"no space left on the device of {where}: free some, or set TMPDIR to a folder on a "
+            f"disk with room (temporary files go to {tempfile.gettempdir()})")
+
+
+def out_of_memory() -> str:
+    """One line for an allocation that failed: the limit in force, and the way out."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY:
+        return (f"out of memory: an allocation failed under the address-space limit "
+                f"(ulimit -v) of {soft // 2**20} MiB: raise it, or run with a memory budget "
+                f"(--memory) and an engine that spills to disk")
+    return ("out of memory: an allocation failed: give the run more memory, or run with a "
+            "memory budget (--memory) and an engine that spills to disk")
+
+
 def report(prog: str, message: str) -> None:
     """Print one line on stderr, as every CLI of the project does."""
     line = f"{prog}: {message}\n"
@@ -138,6 +169,14 @@ def run(prog: str, main: Callable[[], int], interrupted: str = "interrupted") ->
             except ParbenchError as exc:
                 report(prog, f"error: {exc}")
                 return exc.exit_code
+            except OSError as exc:
+                if exc.errno not in FULL:
+                    raise
+                report(prog, f"error: {disk_full(exc)}")
+                return EXIT_FAILED
+            except MemoryError:
+                report(prog, f"error: {out_of_memory()}")
+                return EXIT_FAILED
             except KeyboardInterrupt:
                 report(prog, interrupted)
                 return exit_status(_stopped_by[0] if _stopped_by else signal.SIGINT)
