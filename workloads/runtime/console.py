@@ -165,6 +165,9 @@ def run(prog: str, main: Callable[[], int], interrupted: str = "interrupted") ->
         with signals.kept(_stop):
             _running.append((prog, interrupted))
             try:
+                if left := scratch.sweep():
+                    report(prog, f"removed {len(left)} temporary file(s) of runs that died "
+                                 f"without removing them: {', '.join(p.name for p in left)}")
                 return main()
             except ParbenchError as exc:
                 report(prog, f"error: {exc}")

@@ -1,25 +1,37 @@
 """The temporary files and folders of parbench: one place that makes and removes them.
 
-Each is made by `tempfile` (private, with an unpredictable name) and removed when the engine
-stops, unless an error message names it (`keep`). A process stopped by a signal may get no time
-to unwind (asv kills a benchmark process 0.1 s after Ctrl-C): its signal handler calls
-`remove_all` first, which takes milliseconds.
+Each is made by `tempfile` (private, with an unpredictable name that carries its owner's PID)
+and removed when the engine stops, unless an error message names it (`keep`); what a process
+killed outright leaves behind, the next command removes (`sweep`). A process stopped by a signal
+may get no time to unwind (asv kills a benchmark process 0.1 s after Ctrl-C): its signal handler
+calls `remove_all` first, which takes milliseconds.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
+import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
+
+import psutil
 
 PREFIX = "parbench-"
 _MADE: set[Path] = set()
 
 
+def _owned(what: str) -> str:
+    """The name prefix of a file or folder this process owns: `parbench-<what>-pid<PID>-`."""
+    return f"{PREFIX}{what}-pid{os.getpid()}-"
+
+
 def folder(what: str, within: Path | None = None) -> Path:
-    """A new private folder `parbench-<what>-XXXX` (in `within`, else the temporary folder)."""
-    made = lasting_folder(what, within)
+    """A new private folder `parbench-<what>-pid<PID>-XXXX` (in `within`, else the temporary
+    folder), removed when this process ends, or by `sweep` if it dies first."""
+    made = Path(tempfile.mkdtemp(prefix=_owned(what), dir=within))
     _MADE.add(made)
     return made
 
@@ -37,7 +49,7 @@ def is_made_here(path: Path) -> bool:
 
 def file(what: str, suffix: str) -> tuple[Path, int]:
     """A new private file `parbench-<what>-XXXX<suffix>` and its open descriptor."""
-    fd, name = tempfile.mkstemp(prefix=f"{PREFIX}{what}-", suffix=suffix)
+    fd, name = tempfile.mkstemp(prefix=_owned(what), suffix=suffix)
     _MADE.add(Path(name))
     return Path(name), fd
 
@@ -57,6 +69,37 @@ def keep(path: Path) -> Path:
     """Leave `path` when everything else is removed: an error message names it."""
     _MADE.discard(path)
     return path
+
+
+#: The name of what `folder` and `file` make: its owner's PID.
+_OWNER = re.compile(rf"^{re.escape(PREFIX)}[A-Za-z0-9_.-]+?-pid(\d+)-")
+
+
+def _owner_alive(path: Path, pid: int) -> bool:
+    """Whether the process that made `path` still runs (not a later one under its PID)."""
+    try:
+        made = path.lstat().st_mtime
+        return psutil.Process(pid).create_time() <= made + 1.0
+    except (OSError, psutil.Error):
+        return False
+
+
+def sweep(within: Path | None = None) -> list[Path]:
+    """Remove the files and folders of processes that died without removing them (killed by
+    a signal they could not catch, or by the out-of-memory killer); the paths removed."""
+    where = Path(within or tempfile.gettempdir())
+    removed = []
+    with contextlib.suppress(OSError):
+        for path in where.iterdir():
+            match = _OWNER.match(path.name)
+            if match is None or _owner_alive(path, int(match.group(1))):
+                continue
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
 
 
 def remove_all() -> None:

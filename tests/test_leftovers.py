@@ -1,0 +1,35 @@
+"""What a run killed outright (SIGKILL, the out-of-memory killer) leaves in the temporary folder,
+the next command removes, and says so; what a live process owns stays."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("command", [["workloads", "settings"], ["datagen", "--help"]])
+def test_the_next_command_removes_what_a_killed_run_left(tmp_path, command):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    left = tmp_path / f"parbench-duckdb-pid{dead}-k2j4"
+    (left / "spill").mkdir(parents=True)
+    (left / "spill" / "block.tmp").write_bytes(b"x" * 100)
+    left_file = tmp_path / f"parbench-spark-pid{dead}-q9z1.zip"
+    left_file.write_bytes(b"zip")
+    mine = tmp_path / f"parbench-ray-pid{os.getpid()}-live"  # this test process: alive
+    mine.mkdir()
+    other = tmp_path / "someone-elses"
+    other.mkdir()
+    proc = subprocess.run([sys.executable, "-m", *command], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr
+    assert not left.exists() and not left_file.exists()
+    assert mine.exists() and other.exists()
+    (line,) = [ln for ln in proc.stderr.splitlines() if "removed 2 temporary" in ln]
+    assert left.name in line and left_file.name in line
