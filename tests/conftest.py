@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
+from datagen.synthetic import MAX_SCALE
 from workloads import engines
 from workloads.data.dataset import Dataset
 from workloads.engines.base import Engine
@@ -19,21 +21,99 @@ from workloads.engines.base import Engine
 ROOT = Path(__file__).resolve().parents[1]
 #: Scales every test session generates (small: tests stay fast).
 TEST_SCALES = ("0.01", "0.1", "1")
-#: The fast tier (`pytest -m "not slow"`) leaves out the engines whose start or first query
-#: takes seconds (a JVM, a Ray or Dask cluster, process pools, fresh batch jobs) and the modules
-#: that start clusters, asv, a browser or interrupt whole commands.
+#: The fast tier (`pytest -m "not slow"`) leaves out what takes seconds to start or run: the
+#: engines whose start is a JVM, a Ray or Dask cluster, process pools or fresh batch jobs; the
+#: modules that start clusters, asv, a browser or interrupt whole commands; the tests that use a
+#: fixture of SLOW_FIXTURES; and the few other tests marked `@pytest.mark.slow` where they are
+#: defined (each starts a JVM, a Dask cluster or pool, or generates scale 10 or more).
 SLOW_ENGINES = {"spark", "ray", "dask-distributed", "dask-processes", "mapreduce", "batch"}
 SLOW_MODULES = {"test_benchmarks", "test_cluster", "test_interrupts", "test_scale_out",
                 "test_probes", "test_engine_spark", "test_engine_ray", "test_engine_batch",
                 "test_engine_mapreduce"}
+#: Fixtures that run asv: every test that uses one, directly or through another, is slow.
+SLOW_FIXTURES = {"asv_runs"}
+#: Only slow tests generate datasets of this scale or larger.
+SLOW_SCALE = 10.0
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         callspec = getattr(item, "callspec", None)
         params = {str(v) for v in callspec.params.values()} if callspec else set()
-        if item.module.__name__ in SLOW_MODULES or params & SLOW_ENGINES:
+        if (item.module.__name__ in SLOW_MODULES or params & SLOW_ENGINES
+                or SLOW_FIXTURES & set(getattr(item, "fixturenames", ()))):
             item.add_marker(pytest.mark.slow)
+
+
+# --------------------------------------------------------------------------- the fast tier's guard
+
+#: The test whose setup, call or teardown runs now (None between tests).
+_current: pytest.Item | None = None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> object:
+    global _current
+    _current = item
+    try:
+        return (yield)
+    finally:
+        _current = None
+
+
+def refuse_in_fast_test(what: str) -> None:
+    """Fail the running test if it is in the fast tier: it would start `what`."""
+    if _current is not None and _current.get_closest_marker("slow") is None:
+        pytest.fail(f"{_current.nodeid} starts {what}: mark it @pytest.mark.slow "
+                    "(or list it in tests/conftest.py), the fast tier starts none",
+                    pytrace=False)
+
+
+def slow_command(args: str | bytes | os.PathLike | Sequence) -> str | None:
+    """What a command line would start that the fast tier must not (a JVM, asv, Chromium, a
+    cluster, a run of a slow engine, a dataset of scale 10 or more), in words; else None."""
+    if isinstance(args, (str, bytes, os.PathLike)):
+        args = shlex.split(os.fsdecode(args))
+    argv = [os.fsdecode(a) for a in args]
+    names = [os.path.basename(a) for a in argv]
+    if {"spark-submit", "spark-class"} & set(names) or (
+            names and names[0] == "java" and argv[1:] != ["-version"]):
+        return "a JVM"
+    if any(n.startswith("chromium") for n in names):
+        return "Chromium"
+    if {"gcs_server", "raylet"} & set(names):
+        return "Ray"
+    module = argv[argv.index("-m") + 1:] if "-m" in argv[:-1] else []
+    if module[:1] == ["asv"]:
+        return "asv"
+    if module[:2] == ["workloads", "cluster"]:
+        return "a cluster"
+    for flag, value in zip(argv, argv[1:], strict=False):
+        if flag == "--engine" and value in SLOW_ENGINES:
+            return f"the {value} engine"
+    if module[:1] == ["datagen"] and "--scale" in argv:
+        for value in argv[argv.index("--scale") + 1:]:
+            if value.startswith("-"):
+                break
+            try:
+                scale = float(value)
+            except ValueError:
+                continue
+            if SLOW_SCALE <= scale <= MAX_SCALE:
+                return f"a dataset of scale {value}"
+    return None
+
+
+def _audit(event: str, args: tuple) -> None:
+    """Every `subprocess.Popen` of this pytest process (run, check_output, ... and the
+    frameworks' own launches) passes here, whoever calls it."""
+    if event == "subprocess.Popen" and _current is not None:
+        what = slow_command(args[1])
+        if what is not None:
+            refuse_in_fast_test(what)
+
+
+sys.addaudithook(_audit)
 
 
 def run_cli(*args: str, check: bool = False, timeout: float = 300,
@@ -75,9 +155,11 @@ def asv_args(tmp: Path, command: str, *args: str) -> list[str]:
 
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tutorial and TEST_SCALES, generated by two workers (test_datagen compares these
+    bytes with a one-worker run's); no test writes into them."""
     out = tmp_path_factory.mktemp("data")
     run_cli("datagen", "--tutorial", "--out", str(out), check=True)
-    run_cli("datagen", "--scale", *TEST_SCALES, "--out", str(out), check=True)
+    run_cli("datagen", "--scale", *TEST_SCALES, "--workers", "2", "--out", str(out), check=True)
     return out
 
 
@@ -106,6 +188,8 @@ def engine() -> Iterator[Callable[[str, int], Engine]]:
             current.stop()
             current = None
         if current is None:
+            if name in SLOW_ENGINES:
+                refuse_in_fast_test(f"the {name} engine")
             avail = engines.availability(name)
             require(f"what engine {name} needs", avail.ok,
                     f".ci/install-java.sh or `make venv` ({avail.reason})")

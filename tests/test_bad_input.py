@@ -143,6 +143,7 @@ def test_workers_above_the_bound_are_refused(name):
         engines.create(name, 10_000, Settings())  # refused before any process starts
 
 
+@pytest.mark.slow  # a JVM
 def test_spark_leaves_no_temporary_file(data_dir, tmp_path):
     env = {**os.environ, "TMPDIR": str(tmp_path)}
     proc = subprocess.run([sys.executable, "-m", "workloads", "run", "mean_home_score",
@@ -152,6 +153,7 @@ def test_spark_leaves_no_temporary_file(data_dir, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow  # a JVM
 def test_spark_start_failure_names_its_kept_log(tmp_path, monkeypatch, engine):
     engine.release("spark")  # one JVM per process: the shared one goes first
     monkeypatch.setenv("TMPDIR", str(tmp_path))

@@ -1,7 +1,7 @@
 """Tests of `datagen`: the CLI, the on-disk contract, determinism, atomicity, statistics, answers.
 
-The expensive datasets (scale 1 with one and with two workers, scale 0.1, the tutorial) are
-generated once per session into a temporary folder.
+The expensive datasets (scale 1 with two workers, scale 0.1, the tutorial: the session's
+`data_dir`; scale 1 again with one worker) are generated once per session.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import plain_reference
+import psutil
 import pyarrow.parquet as pq
 import pytest
 
@@ -86,14 +87,12 @@ def read_parquet_rows(ds: Dataset, kind: str = "matches") -> list[list[str]]:
 
 
 @pytest.fixture(scope="session")
-def data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def data(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """scale-1 (two workers), scale-1 again (one worker), scale-0.1 and the tutorial."""
-    one, two = tmp_path_factory.mktemp("w1"), tmp_path_factory.mktemp("w2")
-    generate(two, "--scale", "1", "0.1", "--workers", "2")
+    one = tmp_path_factory.mktemp("w1")
     generate(one, "--scale", "1", "--workers", "1")
-    generate(two, "--tutorial")
-    return {"scale-1": two / "scale-1", "scale-1/w1": one / "scale-1",
-            "scale-0.1": two / "scale-0.1", "tutorial": two / "tutorial"}
+    return {"scale-1": data_dir / "scale-1", "scale-1/w1": one / "scale-1",
+            "scale-0.1": data_dir / "scale-0.1", "tutorial": data_dir / "tutorial"}
 
 
 @pytest.fixture(scope="session")
@@ -392,6 +391,7 @@ def test_goals_follow_the_real_file(data: dict[str, Path]) -> None:
     assert abs(len(names) - 13_377) / 13_377 < 0.05
 
 
+@pytest.mark.slow  # scale 10
 def test_distinct_scorers_grow_with_the_scale(data: dict[str, Path], tmp_path: Path) -> None:
     generate(tmp_path, "--scale", "10", "--workers", "2", "--formats", "csv")
     ds = Dataset.open(tmp_path / "scale-10")
@@ -612,13 +612,18 @@ def test_up_to_date_force_and_other_params(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scale-0.01"]
 
 
-def _wait_for_part(out: Path, proc: subprocess.Popen, timeout: float = 60) -> Path:
-    """The partial folder, once a first match file is written into it."""
+def _paused_after_first_part(out: Path, proc: subprocess.Popen, timeout: float = 60) -> Path:
+    """The partial folder, once a first match file is written into it; the run is then paused
+    (SIGSTOP), so it cannot end before the signal that follows."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert proc.poll() is None, "the run ended before it could be interrupted"
         for partial in out.glob(f".*{layout.PARTIAL_MARK}*"):
             if any((partial / layout.MATCHES).glob("part-*")):
+                proc.send_signal(signal.SIGSTOP)
+                while psutil.Process(proc.pid).status() != psutil.STATUS_STOPPED:
+                    assert proc.poll() is None, "the run ended before it could be interrupted"
+                    time.sleep(0.01)
                 return partial
         time.sleep(0.02)
     raise AssertionError("no part was written in time")
@@ -636,12 +641,12 @@ def _start(out: Path, *args: str) -> subprocess.Popen:
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
+@pytest.mark.slow  # scale 20
 def test_sigkill_leaves_no_dataset_and_the_next_run_succeeds(tmp_path: Path) -> None:
-    psutil = pytest.importorskip("psutil")
     args = ("--scale", "20", "--workers", "2")
     proc = _start(tmp_path, *args)
     try:
-        partial = _wait_for_part(tmp_path, proc)
+        partial = _paused_after_first_part(tmp_path, proc)
         workers = psutil.Process(proc.pid).children(recursive=True)
     finally:
         proc.kill()
@@ -658,12 +663,14 @@ def test_sigkill_leaves_no_dataset_and_the_next_run_succeeds(tmp_path: Path) -> 
     Dataset.open(tmp_path / "scale-20").verify()
 
 
+@pytest.mark.slow  # scale 20
 @pytest.mark.parametrize(("sig", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_interrupt_cleans_up(tmp_path: Path, sig: int, status: int) -> None:
     proc = _start(tmp_path, "--scale", "20", "--workers", "2")
     try:
-        _wait_for_part(tmp_path, proc)
+        _paused_after_first_part(tmp_path, proc)
         proc.send_signal(sig)
+        proc.send_signal(signal.SIGCONT)  # the signal is delivered as the run goes on
         _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:

@@ -17,6 +17,9 @@ import pytest
 
 from tests.conftest import run_cli
 
+#: Every test here starts runs of scale 10 under real cgroups: the slow tier.
+pytestmark = pytest.mark.slow
+
 MiB = 2**20
 #: Where this test process's memory cgroup (v1) is, if it has one it may write.
 _OWN_V1 = next((Path("/sys/fs/cgroup/memory") / line.split(":", 2)[2].lstrip("/")
@@ -139,7 +142,6 @@ def test_sizes_come_from_the_cgroup_limit_not_the_host():
         folder.rmdir()
 
 
-@pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_asv_records_out_of_memory_with_budget_and_peak(scale10, tmp_path):
     """Under PARBENCH_MEMORY an asv benchmark process lives in the budget: pandas goes over it
@@ -158,7 +160,6 @@ def test_asv_records_out_of_memory_with_budget_and_peak(scale10, tmp_path):
     assert parbench_cgroups() == []
 
 
-@pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_report_by_ratio_of_input_to_memory(scale10, tmp_path):
     """Runs under a budget: the report's section gives every engine's outcome per ratio, the

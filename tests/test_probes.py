@@ -34,11 +34,13 @@ def dask_local() -> Iterator[tuple[str, str]]:
 
 
 def refused(check: Callable[..., None], address: str) -> str:
-    """The one-line message `check` raises for `address`; it must come within the timeout."""
+    """The one-line message `check` raises for `address`; it waits TIMEOUT at most, so it must
+    end within three times that however loaded the machine (one that ignored it would wait
+    minutes for a silent port's connect and for ever for a server that never replies)."""
     t0 = time.monotonic()
     with pytest.raises(EngineUnavailable) as info:
         check(address, TIMEOUT, source="PARBENCH_TEST")
-    assert time.monotonic() - t0 < TIMEOUT + 1
+    assert time.monotonic() - t0 < 3 * TIMEOUT
     message = str(info.value)
     assert "\n" not in message and address in message and "$PARBENCH_TEST" in message
     return message
