@@ -9,7 +9,7 @@ import socket
 import threading
 from collections.abc import Iterator
 
-LOOPBACK = "127.0.0.1"
+from workloads.runtime.net import LOOPBACK
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -25,8 +25,9 @@ from workloads import cluster, probes
 from workloads.cluster._procs import port_free
 from workloads.runtime import limits
 from workloads.runtime.errors import ParbenchError
+from workloads.runtime.net import LOOPBACK
 
-LOOPBACK = {"127.0.0.1", "::ffff:127.0.0.1"}  # Java's IPv4 sockets show as IPv4-mapped IPv6
+LOOPBACKS = {LOOPBACK, f"::ffff:{LOOPBACK}"}  # Java's IPv4 sockets show as IPv4-mapped IPv6
 CLI = ("workloads", "cluster")
 
 
@@ -257,15 +258,15 @@ def test_everything_started_listens_on_loopback_only(dask_up, spark_up, slurm_up
     assert engine("spark", 2).sc.master == "local[2]"
     assert engine("ray", 2)._session is not None, "a local Ray"
     slurm_names = set(probes.host_addresses(socket.gethostname()))
-    for info, allowed in [(dask_up, LOOPBACK), (spark_up, LOOPBACK),
-                          (slurm_up, LOOPBACK | slurm_names), (ray_up, LOOPBACK)]:
+    for info, allowed in [(dask_up, LOOPBACKS), (spark_up, LOOPBACKS),
+                          (slurm_up, LOOPBACKS | slurm_names), (ray_up, LOOPBACKS)]:
         found = _listeners(_tree(info.pids))
         assert {port for _, port in found} >= set(info.ports.values()), info.kind
         assert {ip for ip, _ in found} <= allowed, (info.kind, found)
     here = _listeners(_tree([os.getpid()]))
     assert len(here) >= 6, ("scheduler, workers, Spark's driver and Python workers, Ray's GCS "
                             "and raylet listen")
-    assert {ip for ip, _ in here} <= LOOPBACK, here
+    assert {ip for ip, _ in here} <= LOOPBACKS, here
 
 
 @pytest.mark.parametrize("kind", cluster.KINDS)
