@@ -155,32 +155,38 @@ class _Cgroup(Enclosure):
                 time.sleep(0.05)
 
 
-class CgroupV1(_Cgroup):
-    kind = "cgroup v1"
-
     @classmethod
-    def make(cls, budget: int, parent: Path) -> CgroupV1:
-        folder = parent / f"{CGROUP_PREFIX}{uuid.uuid4().hex[:12]}"
-        folder.mkdir()
-        made = cls(budget, folder)
+    def make(cls, budget: int, parent: Path) -> _Cgroup:
+        """A new cgroup under `parent` with the budget as its limit (removed if that fails)."""
+        made = cls(budget, parent / f"{CGROUP_PREFIX}{uuid.uuid4().hex[:12]}")
+        made.folder.mkdir()
         try:
-            (folder / "memory.limit_in_bytes").write_text(str(budget))
-            made._write("memory.memsw.limit_in_bytes", str(budget))  # absent without swap
-            made._write("memory.swappiness", "0")
-            # a process that joins brings its pages along
-            made._write("memory.move_charge_at_immigrate", "3")
-            (folder / "memory.oom_control").write_text("1")
+            made.limit()
         except OSError:
             made.remove()
             raise
         return made
 
+    def limit(self) -> None:
+        """Write the budget into the cgroup's controls (the version's own)."""
+        raise NotImplementedError
+
+
+class CgroupV1(_Cgroup):
+    kind = "cgroup v1"
+
+    def limit(self) -> None:
+        (self.folder / "memory.limit_in_bytes").write_text(str(self.budget))
+        self._write("memory.memsw.limit_in_bytes", str(self.budget))  # absent without swap
+        self._write("memory.swappiness", "0")
+        self._write("memory.move_charge_at_immigrate", "3")  # a joining process brings its pages
+        (self.folder / "memory.oom_control").write_text("1")
+
     def usage(self) -> int:
         return int(self._read("memory.usage_in_bytes") or 0)
 
     def out_of_memory(self) -> bool:
-        state = dict(line.split() for line in self._read("memory.oom_control").splitlines()
-                     if len(line.split()) == 2)
+        state = memory.keyed(self._read("memory.oom_control"))
         return state.get("under_oom") == "1" or int(state.get("oom_kill", "0")) > 0
 
     def peak(self) -> int:
@@ -190,19 +196,10 @@ class CgroupV1(_Cgroup):
 class CgroupV2(_Cgroup):
     kind = "cgroup v2"
 
-    @classmethod
-    def make(cls, budget: int, parent: Path) -> CgroupV2:
-        folder = parent / f"{CGROUP_PREFIX}{uuid.uuid4().hex[:12]}"
-        folder.mkdir()
-        made = cls(budget, folder)
-        try:
-            (folder / "memory.max").write_text(str(budget))
-            made._write("memory.swap.max", "0")
-            made._write("memory.oom.group", "1")
-        except OSError:
-            made.remove()
-            raise
-        return made
+    def limit(self) -> None:
+        (self.folder / "memory.max").write_text(str(self.budget))
+        self._write("memory.swap.max", "0")
+        self._write("memory.oom.group", "1")
 
     def usage(self) -> int:
         used = int(self._read("memory.current") or 0)
@@ -211,8 +208,7 @@ class CgroupV2(_Cgroup):
 
     def out_of_memory(self) -> bool:
         self.usage()
-        events = dict(line.split() for line in self._read("memory.events").splitlines()
-                      if len(line.split()) == 2)
+        events = memory.keyed(self._read("memory.events"))
         return int(events.get("oom_kill", "0")) > 0 or int(events.get("oom_group_kill", "0")) > 0
 
     def peak(self) -> int:

@@ -82,6 +82,11 @@ def own_cgroup_dirs() -> list[Path]:
     return found
 
 
+def keyed(text: str) -> dict[str, str]:
+    """A cgroup file of `key value` lines (memory.stat, memory.events) as a mapping."""
+    return dict(pair for line in text.splitlines() if len(pair := line.split()) == 2)
+
+
 def cgroup_room() -> int | None:
     """Bytes left under the tightest memory limit of the cgroups this process is in (limit
     minus what the cgroup uses now), or None where no limit applies."""
@@ -93,8 +98,7 @@ def cgroup_room() -> int | None:
             try:
                 limit = (folder / limit_file).read_text().strip()
                 usage = int((folder / usage_file).read_text())
-                stat = dict(line.split() for line in (folder / "memory.stat").read_text()
-                            .splitlines() if len(line.split()) == 2)
+                stat = keyed((folder / "memory.stat").read_text())
             except (OSError, ValueError):
                 continue
             if limit != "max" and int(limit) < _V1_UNLIMITED:
