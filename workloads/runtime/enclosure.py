@@ -36,8 +36,6 @@ from workloads.runtime.errors import ParbenchError
 
 #: How often the watchdog sums the tree's memory.
 SAMPLE_SECONDS = 0.05
-#: What a folder parbench makes in a cgroup hierarchy is called (with a unique suffix).
-CGROUP_PREFIX = "parbench-"
 #: Seconds to wait for a killed group to empty before its folder is removed.
 EMPTY_WAIT = 10.0
 
@@ -158,7 +156,7 @@ class _Cgroup(Enclosure):
     @classmethod
     def make(cls, budget: int, parent: Path) -> _Cgroup:
         """A new cgroup under `parent` with the budget as its limit (removed if that fails)."""
-        made = cls(budget, parent / f"{CGROUP_PREFIX}{uuid.uuid4().hex[:12]}")
+        made = cls(budget, parent / f"{scratch.PREFIX}{uuid.uuid4().hex[:12]}")
         made.folder.mkdir()
         try:
             made.limit()
