@@ -1,6 +1,7 @@
 """Polars within a memory budget: the workloads whose plans hold a whole input (the sort by key,
-the join) run out of core, one part of their input at a time, and give the manifest's answers
-with data four times the budget, the run's processes never more than 5% above it."""
+the join, the rating passes) run out of core, one part of their input at a time, and give the
+manifest's answers with data four times the budget, the run's processes never more than 5% above
+it."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ MiB = 2**20
 #: 256 MiB) and 0.86 GB of goals.
 BUDGET = 256 * MiB
 SCALE = "300"
-OUT_OF_CORE = ("unbeaten_streaks", "top_scorers")
+#: The workloads split into parts under a budget; `team_ratings` reads its coded file per pass.
+SPLIT = ("unbeaten_streaks", "top_scorers")
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +82,7 @@ def run_sampled(args: list[str], env: dict[str, str]) -> tuple[subprocess.Comple
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-@pytest.mark.parametrize("workload", ["team_records", *OUT_OF_CORE])
+@pytest.mark.parametrize("workload", ["team_records", *SPLIT])
 def test_answers_at_four_times_the_budget(four_times, tmp_path, workload):
     assert input_bytes(four_times, workload) >= 4 * BUDGET
     before = {p.pid for p in psutil.Process().children(recursive=True)}
@@ -94,10 +96,11 @@ def test_answers_at_four_times_the_budget(four_times, tmp_path, workload):
     assert {p.pid for p in psutil.Process().children(recursive=True)} <= before
 
 
-@pytest.mark.parametrize("workload", OUT_OF_CORE)
-def test_out_of_core_forms_split_into_parts_give_the_answers(dataset, monkeypatch, workload):
-    """With 1 MiB to fill, scale 1 is split into 7 parts (a few teams, or a few thousand
-    matches, each): the answers are the manifest's, and the parts are gone after each run."""
+@pytest.mark.parametrize("workload", [*SPLIT, "team_ratings"])
+def test_out_of_core_forms_give_the_answers(dataset, monkeypatch, workload):
+    """With 1 MiB to fill, the sort and the join split scale 1 into 7 parts (a few teams, or a
+    few thousand matches, each): the answers are the manifest's, and the engine's folder is empty
+    after each run and gone after `stop`."""
     monkeypatch.setattr(polars_engine.limits, "engine_memory", lambda **kw: MiB)
     ds = dataset("1")
     settings = replace(Settings.from_env(), memory=BUDGET)

@@ -132,5 +132,41 @@ def top_scorers(goals: Input, matches: Input, budget: Budget) -> spec.TopScorers
     return plans.tops(best.with_columns(pl.col("tournament").cast(pl.String)))
 
 
+def team_ratings(matches: Input, budget: Budget) -> spec.Ratings:
+    """The matches coded once into a Parquet file of the engine's folder: the teams as
+    categoricals and the `plans.rating_terms`. Each pass is then one
+    streaming query over it: every match joined to the last pass's ratings of its two teams (a
+    table of a few hundred rows), its error summed per team. The passes read the file again
+    rather than hold it; nothing holds more than the teams."""
+    with workspace(budget) as folder:
+        coded = folder / "coded.parquet"
+        plan = plans.scan(matches).select(home=pl.col("home_team").cast(pl.Categorical),
+                                          away=pl.col("away_team").cast(pl.Categorical),
+                                          **plans.rating_terms())
+        plans.guarded(lambda: plan.sink_parquet(coded, maintain_order=False,
+                                                engine=plans.ENGINE), matches)
+        scan_coded = pl.scan_parquet(coded, glob=False, hive_partitioning=False)
+        teams = (pl.concat([scan_coded.select(team="home"), scan_coded.select(team="away")])
+                 .group_by("team").len("played").collect(engine=plans.ENGINE)
+                 .with_columns(rating=pl.lit(0.0)))
+        for _ in range(spec.RATING_PASSES):
+            rating = teams.lazy().select("team", "rating")
+            d = pl.col("home_rating") - pl.col("away_rating") + pl.col("bonus")
+            e = pl.col("y") - 1.0 / (1.0 + (-d).exp())
+            errors = (scan_coded
+                      .join(rating.rename({"team": "home", "rating": "home_rating"}), on="home")
+                      .join(rating.rename({"team": "away", "rating": "away_rating"}), on="away")
+                      .select("home", "away", e=e))
+            gradient = (pl.concat([errors.select(team="home", g="e"),
+                                   errors.select(team="away", g=-pl.col("e"))])
+                        .group_by("team").agg(pl.col("g").sum()).collect(engine=plans.ENGINE))
+            teams = teams.join(gradient, on="team", how="left").select(
+                "team", "played", rating=pl.col("rating")
+                + spec.RATING_STEP * pl.col("g").fill_null(0.0) / pl.col("played"))
+    names = teams["team"].cast(pl.String).to_list()
+    return dict(zip(names, teams["rating"].to_list(), strict=True))
+
+
 #: The workloads with an out-of-core form; the others' plans stream within a budget as they are.
-FORMS = {"unbeaten_streaks": unbeaten_streaks, "top_scorers": top_scorers}
+FORMS = {"team_ratings": team_ratings, "unbeaten_streaks": unbeaten_streaks,
+         "top_scorers": top_scorers}

@@ -148,17 +148,22 @@ def team_records(matches: Input) -> spec.TeamRecords:
     return {team: spec.TeamRecord(*counts) for team, *counts in records.iter_rows()}
 
 
+def rating_terms() -> dict[str, pl.Expr]:
+    """What a rating pass reads of a match besides its teams: the outcome y for the home team
+    and the home-ground bonus."""
+    hs, as_ = pl.col("home_score"), pl.col("away_score")
+    return {"y": pl.when(hs > as_).then(1.0).when(hs == as_).then(0.5).otherwise(0.0),
+            "bonus": pl.when(pl.col("neutral")).then(0.0).otherwise(spec.RATING_HOME_BONUS)}
+
+
 def coded(matches: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame]:
     """The sorted teams, and per match what a rating pass reads: home and away as positions in
-    the teams (an Enum's codes), the outcome y and the home-ground bonus."""
+    the teams (an Enum's codes) and the `rating_terms`."""
     teams = pl.concat([matches["home_team"], matches["away_team"]]).unique().sort()
     team = pl.Enum(teams)
-    hs, as_ = pl.col("home_score"), pl.col("away_score")
     return teams, matches.select(
         home=pl.col("home_team").cast(team).to_physical(),
-        away=pl.col("away_team").cast(team).to_physical(),
-        y=pl.when(hs > as_).then(1.0).when(hs == as_).then(0.5).otherwise(0.0),
-        bonus=pl.when(pl.col("neutral")).then(0.0).otherwise(spec.RATING_HOME_BONUS))
+        away=pl.col("away_team").cast(team).to_physical(), **rating_terms())
 
 
 def team_ratings(matches: Input) -> spec.Ratings:
