@@ -1,4 +1,4 @@
-"""The workloads whose plans hold a whole input, in a form that holds one part of it at a time:
+"""The workloads whose plans hold a whole input, in a form that holds a part of it at a time:
 used under a memory budget (docs/engines.md, "Under a memory budget").
 
 Polars' streaming engine streams scans, filters and group-bys by few keys through bounded
@@ -8,7 +8,8 @@ keys are as many as the goals' scorers) split their rows by a hash of the key in
 distributed engine shuffles: one streaming pass writes every row to the Parquet file of its part
 in the engine's private folder (`sink_parquet` to a `PartitionBy`), and the in-memory plan then
 runs on one part at a time. The number of parts comes from the bytes of the input and the memory
-the plan may fill; the parts are removed as the workload ends.
+the plan may fill. `team_ratings`, whose passes read every match, reads them from a coded Parquet
+file in each pass instead of holding them. What a workload writes goes as it ends.
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ from workloads.engines.polars import plans
 from workloads.engines.polars.engine import Budget
 from workloads.spec import JOIN_KEY
 
-#: Bytes a part holds in memory at its peak per byte of the CSV input it came from (measured at
-#: scale 300, docs/measurements/2026-12-06-polars-memory-budget.md), times 1.5 for parts of
-#: unequal size: a hash of 316 teams splits them unevenly.
+#: Bytes the largest part holds at its peak per byte of the CSV input it came from, measured at
+#: scale 300 (docs/measurements/2026-12-06-polars-memory-budget.md): a part of the sort peaks at
+#: about four times its rows' bytes, and a hash of 316 teams makes parts of unequal size.
 SORT_BYTES_PER_INPUT_BYTE = 2.0
 JOIN_BYTES_PER_INPUT_BYTE = 1.0
 #: Parts written at once by one pass: each has a Parquet writer with buffers of its own.
@@ -134,10 +135,10 @@ def top_scorers(goals: Input, matches: Input, budget: Budget) -> spec.TopScorers
 
 def team_ratings(matches: Input, budget: Budget) -> spec.Ratings:
     """The matches coded once into a Parquet file of the engine's folder: the teams as
-    categoricals and the `plans.rating_terms`. Each pass is then one
-    streaming query over it: every match joined to the last pass's ratings of its two teams (a
-    table of a few hundred rows), its error summed per team. The passes read the file again
-    rather than hold it; nothing holds more than the teams."""
+    categoricals and the `plans.rating_terms`. Each pass is then one streaming query over it:
+    every match joined to the last pass's ratings of its two teams (a table of a few hundred
+    rows), its error summed per team. The passes read the file again rather than hold it;
+    nothing holds more than the teams."""
     with workspace(budget) as folder:
         coded = folder / "coded.parquet"
         plan = plans.scan(matches).select(home=pl.col("home_team").cast(pl.Categorical),
