@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -32,11 +34,14 @@ SPLIT = ("unbeaten_streaks", "top_scorers")
 
 
 @pytest.fixture(scope="module")
-def four_times(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def four_times(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Scale 300 in CSV, removed after the module: pytest keeps its last sessions' folders, and
+    this one holds 2.2 GB."""
     out = tmp_path_factory.mktemp("budget-polars")
     run_cli("datagen", "--scale", SCALE, "--formats", "csv", "--out", str(out), check=True,
             timeout=600)
-    return out / f"scale-{SCALE}"
+    yield out / f"scale-{SCALE}"
+    shutil.rmtree(out, ignore_errors=True)
 
 
 def input_bytes(dataset: Path, workload: str) -> int:
