@@ -14,6 +14,12 @@ of `plans`
 
 Either way `start` has Polars build its pools and checks their sizes (`plans.prepare`): a pool
 of another size is an error, never a run on more threads than workers.
+
+Under a memory budget (the memory setting) Polars reads its CSV in small pieces and gives freed
+memory back at once (`BUDGET_VARIABLES`, set before it is imported: always in a process of the
+engine's own where Polars was imported here already), and the workloads whose plans hold a whole
+input run in their out-of-core form (`outofcore`), with a share of the memory still available
+under the budget and a private folder for their parts.
 """
 
 from __future__ import annotations
@@ -25,7 +31,10 @@ import os
 import subprocess
 import sys
 import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from workloads import spec
@@ -36,7 +45,7 @@ from workloads.engines.base import (
     children_ignore_interrupts,
     init_worker_process,
 )
-from workloads.runtime import environment
+from workloads.runtime import environment, limits, scratch
 from workloads.runtime.errors import ParbenchError
 from workloads.runtime.project import CODE_ROOT
 from workloads.runtime.settings import Settings
@@ -46,6 +55,30 @@ from workloads.runtime.settings import Settings
 THREADS_VARIABLE = "POLARS_MAX_THREADS"
 #: Seconds the engine's own process gets to end after SIGTERM, before SIGKILL.
 STOP_TIMEOUT = 5.0
+#: Under a memory budget: the CSV reader's unit of reading (32 MiB by default, read ahead for
+#: every thread and for several files at once: more than a small budget holds), and jemalloc,
+#: Polars' allocator, returning freed pages to the system at once (by default it keeps them for
+#: up to 1.5 s, the process's all the while; a part of an out-of-core form frees the last part's).
+BUDGET_VARIABLES = {"POLARS_CSV_CHUNK_SIZE": str(2**20),
+                    "_RJEM_MALLOC_CONF": "dirty_decay_ms:0,muzzy_decay_ms:0"}
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What a workload's out-of-core form may use: `memory` bytes for its data, and `folder`,
+    private to the engine, for the parts it writes."""
+
+    memory: int
+    folder: Path
+
+
+def answer(workload: str, inputs: dict[str, Input], budget: Budget | None) -> Any:
+    """Where the queries run: the workload's out-of-core form under a budget, where it has one,
+    else its plan."""
+    from workloads.engines.polars import outofcore, plans
+
+    form = outofcore.FORMS.get(workload) if budget is not None else None
+    return form(**inputs, budget=budget) if form else getattr(plans, workload)(**inputs)
 
 
 def pool_here() -> int | None:
@@ -55,20 +88,22 @@ def pool_here() -> int | None:
 
 
 class LocalPolars:
-    """The queries run in this process, whose Polars pool has `threads` threads. Polars' pool
-    lives as long as the process: closing ends nothing."""
+    """The queries run in this process, whose Polars pool has `threads` threads, with
+    `variables` set while Polars is imported and while each runs. Polars' pool lives as long as
+    the process: closing ends nothing."""
 
-    def __init__(self, threads: int) -> None:
+    def __init__(self, threads: int, variables: Mapping[str, str] | None = None) -> None:
+        self._variables = dict(variables or {})
         # read where Polars builds a pool: see `plans.prepare`
-        with environment.variables({THREADS_VARIABLE: str(threads)}):
+        with environment.variables({**self._variables, THREADS_VARIABLE: str(threads)}):
             from workloads.engines.polars import plans
 
             plans.prepare(threads)
-        self._plans = plans
         self.pid = os.getpid()
 
-    def run(self, workload: str, inputs: dict[str, Input]) -> Any:
-        return getattr(self._plans, workload)(**inputs)
+    def run(self, workload: str, inputs: dict[str, Input], budget: Budget | None = None) -> Any:
+        with environment.variables(self._variables):
+            return answer(workload, inputs, budget)
 
     def close(self) -> None:
         pass
@@ -83,8 +118,8 @@ def portable(exc: Exception) -> Exception:
 
 
 def serve(conn: Connection, threads: int) -> None:
-    """The Polars process: check the pool, then run `plans` functions by name until the engine
-    closes the connection (or dies: the next receive or send fails)."""
+    """The Polars process: check the pool, then run workloads by name (`answer`) until the
+    engine closes the connection (or dies: the next receive or send fails)."""
     init_worker_process(threads=threads)
     try:
         from workloads.engines.polars import plans
@@ -96,9 +131,9 @@ def serve(conn: Connection, threads: int) -> None:
         return
     with contextlib.suppress(EOFError, BrokenPipeError):
         while True:
-            workload, inputs = conn.recv()
+            workload, inputs, budget = conn.recv()
             try:
-                reply = (True, getattr(plans, workload)(**inputs))
+                reply = (True, answer(workload, inputs, budget))
             except Exception as exc:
                 reply = (False, portable(exc))
             conn.send(reply)
@@ -106,15 +141,15 @@ def serve(conn: Connection, threads: int) -> None:
 
 class PolarsProcess:
     """The queries run in a process of the engine's own: a fresh interpreter whose Polars pool
-    has `threads` threads.
+    has `threads` threads, with `variables` in its environment.
 
     It is started as `python -m workloads.engines.polars FD THREADS` with POLARS_MAX_THREADS in
     its environment (not by multiprocessing, whose spawned children re-run the caller's main
     script), and speaks over a `multiprocessing` connection on the inherited descriptor FD."""
 
-    def __init__(self, threads: int) -> None:
+    def __init__(self, threads: int, variables: Mapping[str, str] | None = None) -> None:
         self._conn, child = multiprocessing.Pipe()
-        env = {**os.environ, THREADS_VARIABLE: str(threads),
+        env = {**os.environ, **(variables or {}), THREADS_VARIABLE: str(threads),
                "PYTHONPATH": os.pathsep.join(filter(None, (str(CODE_ROOT),
                                                            os.environ.get("PYTHONPATH"))))}
         with children_ignore_interrupts():
@@ -129,8 +164,8 @@ class PolarsProcess:
             self.close()
             raise
 
-    def run(self, workload: str, inputs: dict[str, Input]) -> Any:
-        self._conn.send((workload, inputs))
+    def run(self, workload: str, inputs: dict[str, Input], budget: Budget | None = None) -> Any:
+        self._conn.send((workload, inputs, budget))
         return self._reply()
 
     def _reply(self) -> Any:
@@ -164,6 +199,8 @@ class PolarsEngine(Engine):
     #: threads here too; the engine's own process caps its Arrow itself.
     in_process = True
     _runner: LocalPolars | PolarsProcess | None = None
+    #: Under a memory budget, the private folder of the out-of-core forms' parts.
+    _folder: Path | None = None
 
     @classmethod
     def availability(cls, settings: Settings | None = None) -> Availability:
@@ -180,20 +217,35 @@ class PolarsEngine(Engine):
 
     def start(self) -> None:
         if self._runner is None:
-            local = pool_here() in (None, self.workers)
-            self._runner = (LocalPolars if local else PolarsProcess)(self.workers)
+            variables = BUDGET_VARIABLES if self.settings.memory else {}
+            here = pool_here()
+            # Polars imported here already has its allocator set up: under a budget, a process
+            # of the engine's own gets the allocator's settings
+            local = here is None or (here == self.workers and not variables)
+            self._runner = (LocalPolars if local else PolarsProcess)(self.workers, variables)
+            if self.settings.memory:
+                self._folder = scratch.folder("polars")
         super().start()
 
     def stop(self) -> None:
         if self._runner is not None:
             self._runner.close()
             self._runner = None
+        scratch.remove(self._folder)
+        self._folder = None
         super().stop()
+
+    def budget(self) -> Budget | None:
+        """Under a memory budget, what an out-of-core form may use now: a share of the memory
+        still available under the budget (the engine's whole process tree counted)."""
+        if self.settings.memory is None or self._folder is None:
+            return None
+        return Budget(limits.engine_memory(budget=self.settings.memory), self._folder)
 
     def _run(self, workload: str, **inputs: Input) -> Any:
         if self._runner is None:
             raise ParbenchError(f"engine {self.name!r} is not started")
-        return self._runner.run(workload, inputs)
+        return self._runner.run(workload, inputs, self.budget())
 
     def wordcount(self, text: Input) -> spec.WordCounts:
         return self._run("wordcount", text=text)

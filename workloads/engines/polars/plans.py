@@ -7,6 +7,9 @@ the idioms are the fastest of those measured in docs/engines.md, or tie with the
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import numpy as np
 import polars as pl
 
@@ -54,6 +57,8 @@ ENGINE = "streaming"
 #: panic).
 READ_ERRORS = (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError)
 
+T = TypeVar("T")
+
 
 def prepare(threads: int) -> None:
     """Have Polars build its pools now, while POLARS_MAX_THREADS is `threads`: the thread pool
@@ -67,16 +72,21 @@ def prepare(threads: int) -> None:
             f"it once per process, from POLARS_MAX_THREADS at its first import")
 
 
-def collect(plan: pl.LazyFrame, *inputs: Input) -> pl.DataFrame:
-    """Run `plan`. When it fails on a missing or malformed file of `inputs`, the error names the
-    file (and line); any other failure is raised as it is."""
+def guarded(run: Callable[[], T], *inputs: Input) -> T:
+    """`run()`, which reads `inputs`. When it fails on a missing or malformed file of `inputs`,
+    the error names the file (and line); any other failure is raised as it is."""
     try:
-        return plan.collect(engine=ENGINE)
+        return run()
     except READ_ERRORS as exc:
         found = next(filter(None, map(find_malformed, inputs)), None)
         if found is None:
             raise
         raise found from exc
+
+
+def collect(plan: pl.LazyFrame, *inputs: Input) -> pl.DataFrame:
+    """Run `plan`, which reads `inputs` (errors as `guarded` gives them)."""
+    return guarded(lambda: plan.collect(engine=ENGINE), *inputs)
 
 
 def scan(table: Input) -> pl.LazyFrame:
@@ -138,17 +148,22 @@ def team_records(matches: Input) -> spec.TeamRecords:
     return {team: spec.TeamRecord(*counts) for team, *counts in records.iter_rows()}
 
 
+def rating_terms() -> dict[str, pl.Expr]:
+    """What a rating pass reads of a match besides its teams: the outcome y for the home team
+    and the home-ground bonus."""
+    hs, as_ = pl.col("home_score"), pl.col("away_score")
+    return {"y": pl.when(hs > as_).then(1.0).when(hs == as_).then(0.5).otherwise(0.0),
+            "bonus": pl.when(pl.col("neutral")).then(0.0).otherwise(spec.RATING_HOME_BONUS)}
+
+
 def coded(matches: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame]:
     """The sorted teams, and per match what a rating pass reads: home and away as positions in
-    the teams (an Enum's codes), the outcome y and the home-ground bonus."""
+    the teams (an Enum's codes) and the `rating_terms`."""
     teams = pl.concat([matches["home_team"], matches["away_team"]]).unique().sort()
     team = pl.Enum(teams)
-    hs, as_ = pl.col("home_score"), pl.col("away_score")
     return teams, matches.select(
         home=pl.col("home_team").cast(team).to_physical(),
-        away=pl.col("away_team").cast(team).to_physical(),
-        y=pl.when(hs > as_).then(1.0).when(hs == as_).then(0.5).otherwise(0.0),
-        bonus=pl.when(pl.col("neutral")).then(0.0).otherwise(spec.RATING_HOME_BONUS))
+        away=pl.col("away_team").cast(team).to_physical(), **rating_terms())
 
 
 def team_ratings(matches: Input) -> spec.Ratings:
@@ -163,38 +178,71 @@ def team_ratings(matches: Input) -> spec.Ratings:
     return dict(zip(teams.to_list(), ratings.tolist(), strict=True))
 
 
-def unbeaten_streaks(matches: Input) -> spec.Streaks:
-    """Each side of each match (team, date, match id, unbeaten) in memory, the team as a
-    categorical; ordered by team, date and match id with one stable sort per key, least
-    significant first, the team by its code (sorts of one integer column each, which beat
-    Polars' sort on three keys: docs/engines.md). Then, in one pass, the length so far of each
-    unbeaten run (a run starts at a team's first match or after a loss), and per team the
-    longest (0 if it lost every match)."""
+def streak_sides(matches: pl.LazyFrame) -> pl.LazyFrame:
+    """Each side of each match: date, match id, team and whether it did not lose."""
     hs, as_ = pl.col("home_score"), pl.col("away_score")
-    lf = scan(matches)
-    sides = collect(pl.concat([lf.select(*STREAK_ORDER, team="home_team", unbeaten=hs >= as_),
-                               lf.select(*STREAK_ORDER, team="away_team", unbeaten=as_ >= hs)]),
-                    matches).with_columns(pl.col("team").cast(pl.Categorical))
+    return pl.concat([matches.select(*STREAK_ORDER, team="home_team", unbeaten=hs >= as_),
+                      matches.select(*STREAK_ORDER, team="away_team", unbeaten=as_ >= hs)])
+
+
+def longest_runs(sides: pl.DataFrame) -> spec.Streaks:
+    """Per team of `sides` (`streak_sides`' columns, every side of its teams), its longest
+    unbeaten run. Ordered by team, date and match id with one stable sort per key, least
+    significant first, the team by its categorical code (sorts of one integer column each, which
+    beat Polars' sort on three keys: docs/engines.md); then, in one pass, the length so far of
+    each unbeaten run (a run starts at a team's first match or after a loss), and per team the
+    longest (0 if it lost every match).
+
+    Lean on memory, the most a part of the out-of-core form may hold: the sides in one chunk
+    first (the first sort would otherwise gather from every chunk a collect left into a third
+    copy), 32-bit row numbers, and the group-by on the team's code, not its name."""
+    sides = sides.with_columns(pl.col("team").cast(pl.Categorical)).rechunk()
     team = pl.col("team")
     for key in (*map(pl.col, reversed(STREAK_ORDER)), team.to_physical()):
         sides = sides.sort(key, maintain_order=True)
-    row, unbeaten = pl.int_range(pl.len()), pl.col("unbeaten")
+    row, unbeaten = pl.int_range(pl.len(), dtype=pl.UInt32), pl.col("unbeaten")
     starts = unbeaten & ((team != team.shift()) | ~unbeaten.shift()).fill_null(True)
-    run = pl.when(unbeaten).then(row - pl.when(starts).then(row).forward_fill() + 1).otherwise(0)
-    streaks = (sides.select(team.cast(pl.String), run.alias("run"))
-               .group_by("team").agg(pl.col("run").max()))
+    run = (pl.when(unbeaten).then(row - pl.when(starts).then(row).forward_fill() + 1)
+           .otherwise(pl.lit(0, pl.UInt32)))
+    streaks = (sides.select(team, run.alias("run")).group_by("team").agg(pl.col("run").max())
+               .with_columns(team.cast(pl.String)))
     return dict(zip(streaks["team"].to_list(), streaks["run"].to_list(), strict=True))
+
+
+def unbeaten_streaks(matches: Input) -> spec.Streaks:
+    """Every side of every match collected, then `longest_runs` over them all."""
+    return longest_runs(collect(streak_sides(scan(matches)), matches))
+
+
+def scoring(goals: pl.LazyFrame) -> pl.LazyFrame:
+    """The goals that count, by join key and scorer."""
+    counts = ~pl.col("own_goal") & (pl.col("scorer") != spec.UNKNOWN_SCORER)
+    return goals.filter(counts).select(*JOIN_KEY, "scorer")
+
+
+def fixtures(matches: pl.LazyFrame) -> pl.LazyFrame:
+    """Each match's tournament, by join key."""
+    return matches.select(*JOIN_KEY, "tournament")
+
+
+def counted(pairs: pl.LazyFrame) -> pl.LazyFrame:
+    """Goals per (tournament, scorer) of rows of those two columns, as `len`."""
+    return pairs.group_by("tournament", "scorer").len()
+
+
+def best_scorers(counts: pl.LazyFrame) -> pl.LazyFrame:
+    """Per tournament of `counts` (`counted`'s columns), the scorers with the most goals, and of
+    those the smallest name (Polars compares strings by their UTF-8 bytes: code-point order)."""
+    return (counts.filter(pl.col("len") == pl.col("len").max().over("tournament"))
+            .group_by("tournament").agg(pl.col("scorer").min(), pl.col("len").first()))
+
+
+def tops(best: pl.DataFrame) -> spec.TopScorers:
+    return {t: (scorer, n) for t, scorer, n in best.iter_rows()}
 
 
 def top_scorers(goals: Input, matches: Input) -> spec.TopScorers:
     """The goals that count, inner-joined to the matches' tournaments on `JOIN_KEY`, counted per
-    (tournament, scorer); per tournament the scorers with the most goals, and of those the
-    smallest name (Polars compares strings by their UTF-8 bytes: code-point order)."""
-    scoring = scan(goals).filter(~pl.col("own_goal") & (pl.col("scorer") != spec.UNKNOWN_SCORER))
-    fixtures = scan(matches).select(*JOIN_KEY, "tournament")
-    counts = (scoring.select(*JOIN_KEY, "scorer").join(fixtures, on=list(JOIN_KEY))
-              .group_by("tournament", "scorer").len())
-    plan = (counts.filter(pl.col("len") == pl.col("len").max().over("tournament"))
-            .group_by("tournament").agg(pl.col("scorer").min(), pl.col("len").first()))
-    tops = collect(plan, goals, matches)
-    return {t: (scorer, n) for t, scorer, n in tops.iter_rows()}
+    (tournament, scorer); per tournament the best scorer (`best_scorers`)."""
+    joined = scoring(scan(goals)).join(fixtures(scan(matches)), on=list(JOIN_KEY))
+    return tops(collect(best_scorers(counted(joined)), goals, matches))
