@@ -162,5 +162,5 @@ def test_spark_start_failure_names_its_kept_log(tmp_path, monkeypatch, engine):
     with pytest.raises(ParbenchError, match="Spark did not start") as failure:
         engine.start()
     log = Path(str(failure.value).rsplit("see ", 1)[1])
-    assert log.parent == tmp_path and log.name.startswith("parbench-spark-") and log.is_file()
+    assert log.parent == tmp_path and log.name.startswith("parbench-spark.") and log.is_file()
     assert [p.name for p in tmp_path.iterdir()] == [log.name]

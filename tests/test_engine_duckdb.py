@@ -84,7 +84,7 @@ def test_configuration_is_set_and_locked(monkeypatch):
             "current_setting('autoload_known_extensions')")
         assert memory == "123.0 MiB" and (install, load) == (False, False)
         assert Path(temp).parent == Path(tempfile.gettempdir())
-        assert Path(temp).name.startswith("parbench-duckdb-") and Path(temp).is_dir()
+        assert Path(temp).name.startswith("parbench-duckdb.") and Path(temp).is_dir()
         with pytest.raises(duckdb.InvalidInputException, match="locked"):
             engine._fetch("SET threads = 4")
     assert not Path(temp).exists()

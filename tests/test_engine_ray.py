@@ -119,7 +119,7 @@ def test_a_long_temporary_folder_puts_the_session_in_tmp(tmp_path, monkeypatch):
     monkeypatch.setattr("tempfile.tempdir", str(deep))
     folder = ray_engine.session_folder()
     try:
-        assert folder.parent == Path("/tmp") and folder.name.startswith("parbench-ray-")
+        assert folder.parent == Path("/tmp") and folder.name.startswith("parbench-ray.")
     finally:
         ray_engine.scratch.remove(folder)
 

@@ -8,21 +8,27 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def b36(n: int) -> str:
+    """A PID as temporary names carry it (base 36)."""
+    return np.base_repr(n, 36).lower()
 
 
 @pytest.mark.parametrize("command", [["workloads", "settings"], ["datagen", "--help"]])
 def test_the_next_command_removes_what_a_killed_run_left(tmp_path, command):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True).stdout.strip()
-    left = tmp_path / f"parbench-duckdb-pid{dead}-k2j4"
+    left = tmp_path / f"parbench-duckdb.{b36(int(dead))}-k2j4"
     (left / "spill").mkdir(parents=True)
     (left / "spill" / "block.tmp").write_bytes(b"x" * 100)
-    left_file = tmp_path / f"parbench-spark-pid{dead}-q9z1.zip"
+    left_file = tmp_path / f"parbench-spark.{b36(int(dead))}-q9z1.zip"
     left_file.write_bytes(b"zip")
-    mine = tmp_path / f"parbench-ray-pid{os.getpid()}-live"  # this test process: alive
+    mine = tmp_path / f"parbench-ray.{b36(os.getpid())}-live"  # this test process: alive
     mine.mkdir()
     other = tmp_path / "someone-elses"
     other.mkdir()

@@ -13,6 +13,7 @@ import atexit
 import contextlib
 import os
 import re
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
@@ -23,15 +24,33 @@ PREFIX = "parbench-"
 _MADE: set[Path] = set()
 
 
+def _base36(n: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        n, d = divmod(n, 36)
+        out = digits[d] + out
+        if not n:
+            return out
+
+
 def _owned(what: str) -> str:
-    """The name prefix of a file or folder this process owns: `parbench-<what>-pid<PID>-`."""
-    return f"{PREFIX}{what}-pid{os.getpid()}-"
+    """The name prefix of a file or folder this process owns: `parbench-<what>.<PID>-`, the PID
+    in base 36 (names stay short: Ray's socket paths live beneath one of them)."""
+    return f"{PREFIX}{what}.{_base36(os.getpid())}-"
 
 
 def folder(what: str, within: Path | None = None) -> Path:
-    """A new private folder `parbench-<what>-pid<PID>-XXXX` (in `within`, else the temporary
+    """A new private folder `parbench-<what>.<PID>-XXXXXX` (in `within`, else the temporary
     folder), removed when this process ends, or by `sweep` if it dies first."""
-    made = Path(tempfile.mkdtemp(prefix=_owned(what), dir=within))
+    parent = Path(within or tempfile.gettempdir())
+    while True:
+        made = parent / f"{_owned(what)}{secrets.token_hex(3)}"
+        try:
+            made.mkdir(mode=0o700)
+            break
+        except FileExistsError:
+            continue
     _MADE.add(made)
     return made
 
@@ -72,7 +91,7 @@ def keep(path: Path) -> Path:
 
 
 #: The name of what `folder` and `file` make: its owner's PID.
-_OWNER = re.compile(rf"^{re.escape(PREFIX)}[A-Za-z0-9_.-]+?-pid(\d+)-")
+_OWNER = re.compile(rf"^{re.escape(PREFIX)}[A-Za-z0-9_-]+\.([0-9a-z]+)-")
 
 
 def _owner_alive(path: Path, pid: int) -> bool:
@@ -92,7 +111,7 @@ def sweep(within: Path | None = None) -> list[Path]:
     with contextlib.suppress(OSError):
         for path in where.iterdir():
             match = _OWNER.match(path.name)
-            if match is None or _owner_alive(path, int(match.group(1))):
+            if match is None or _owner_alive(path, int(match.group(1), 36)):
                 continue
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path, ignore_errors=True)
