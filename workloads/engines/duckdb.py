@@ -17,10 +17,10 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import numpy as np
@@ -35,6 +35,8 @@ from workloads.layout import BOOL, COLUMN_TYPES, DATE, GOALS, INT64, MATCHES, ST
 from workloads.runtime import limits, scratch
 from workloads.runtime.errors import EngineUnavailable, ParbenchError, first_line
 from workloads.runtime.settings import Settings
+
+T = TypeVar("T")
 
 #: DuckDB's type of each type name of `layout.COLUMN_TYPES`.
 SQL_TYPES = {INT64: "BIGINT", DATE: "DATE", STRING: "VARCHAR", BOOL: "BOOLEAN"}
@@ -167,6 +169,56 @@ GROUP BY tournament
 """
 
 
+#: Under a memory budget (docs/engines.md, "Under a memory budget"), the forms below replace the
+#: two that hold whole inputs at once. Each first types the team names as an ENUM made from the
+#: matches (one pass): rows then carry a one- or two-byte code instead of a string, so a sort or
+#: a hash table holds several times more rows per megabyte, and spills less.
+TEAM_TYPE = "parbench_team"
+TEAM_ENUM = f"""
+CREATE OR REPLACE TEMP TYPE {TEAM_TYPE} AS ENUM (
+    SELECT DISTINCT unnest([home_team, away_team]) FROM {{matches}})
+"""
+
+#: unbeaten_streaks under a budget: each match from both sides (`unnest`, one read), sorted by
+#: team, then `STREAK_ORDER`. DuckDB cannot spill the ordered `string_agg` of UNBEATEN_STREAKS,
+#: which holds every row at once; its ORDER BY spills, and its result is streamed out in batches
+#: (`frames.StreamedRuns` finds the runs).
+SORTED_SIDES = f"""
+WITH sides AS (
+    SELECT unnest([home_team::{TEAM_TYPE}, away_team::{TEAM_TYPE}]) AS team, {_ORDER},
+           unnest([home_score >= away_score, away_score >= home_score]) AS unbeaten
+    FROM {{matches}}
+)
+SELECT team, unbeaten FROM sides ORDER BY team, {_ORDER}
+"""
+
+
+def _team_codes(cast: str) -> str:
+    """Both team columns as codes of the team ENUM, by `cast` (CAST or TRY_CAST)."""
+    return ", ".join(f"{cast}({c} AS {TEAM_TYPE}) AS {c}" for c in ("home_team", "away_team"))
+
+
+
+#: top_scorers under a budget: the join on team codes (a goal's team that no match has cannot
+#: join: TRY_CAST makes it NULL). Per tournament the best scorer by `min` of a (−goals, scorer)
+#: struct, which compares field by field: an ordinary aggregate holding one value per group,
+#: where `first(... ORDER BY ...)` holds all the tournament's scorers until the end.
+TOP_SCORERS_CODED = f"""
+SELECT tournament, min({{'goals': -goals, 'scorer': scorer}})
+FROM (
+    SELECT m.tournament, g.scorer, count(*) AS goals
+    FROM (SELECT date, {_team_codes("TRY_CAST")}, scorer FROM {{goals}}
+          WHERE NOT own_goal AND scorer <> {_sql_string(spec.UNKNOWN_SCORER)}) AS g
+    JOIN (SELECT date, {_team_codes("CAST")}, tournament FROM {{matches}}) AS m
+    USING ({", ".join(spec.JOIN_KEY)})
+    GROUP BY m.tournament, g.scorer
+)
+GROUP BY tournament
+"""
+#: Rows per batch of a streamed result: a few megabytes of codes and flags.
+STREAM_ROWS = 2**17
+
+
 def literal(paths: Iterable[str]) -> list[str]:
     """The paths as DuckDB's readers take them literally: they expand globs (`*`, `?`, `[...]`),
     so a folder named `ds[1]` would read `ds1`; each glob character becomes a one-character
@@ -270,13 +322,12 @@ class DuckDBEngine(Engine):
 
     # ----------------------------------------------------------------- queries
 
-    def _fetch(self, sql: str, params: dict[str, Any] | None = None,
-               fetch: str = "fetchall") -> Any:
-        """Run `sql` on the client thread and return its result (`fetch`: how); a signal in the
-        waiting caller interrupts the query, which ends before the signal's exception goes on."""
+    def _run(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """`work(connection)` on the client thread, its result returned; a signal in the waiting
+        caller interrupts the query, which ends before the signal's exception goes on."""
         assert self.con is not None and self._client is not None, "start() the engine first"
         con = self.con
-        future = self._client.submit(lambda: getattr(con.execute(sql, params), fetch)())
+        future = self._client.submit(work, con)
         try:
             return future.result()
         except KeyboardInterrupt:  # Ctrl-C, or SIGTERM as the CLI raises it
@@ -284,17 +335,45 @@ class DuckDBEngine(Engine):
             wait([future])
             raise
 
-    def _query(self, template: str, fetch: str = "fetchall", **inputs: Input) -> Any:
-        """`template` with each `{kind}` replaced by the reader of that input (its paths a
-        parameter), run and fetched; errors while reading name the file."""
+    def _fetch(self, sql: str, params: dict[str, Any] | None = None,
+               fetch: str = "fetchall") -> Any:
+        """Run `sql` and return its result (`fetch`: how)."""
+        return self._run(lambda con: getattr(con.execute(sql, params), fetch)())
+
+    def _statement(self, template: str, inputs: dict[str, Input]) -> tuple[str, dict[str, Any]]:
+        """`template` with each `{kind}` replaced by the reader of that input, and its
+        parameters (the paths)."""
         sql = template
         for kind, inp in inputs.items():
             _check_exists(inp.paths)
             sql = sql.replace(f"{{{kind}}}", _source(
                 inp, BUDGET_CSV_BUFFER if self.settings.memory else None))
-        params = {kind: literal(inp.paths) for kind, inp in inputs.items()}
+        return sql, {kind: literal(inp.paths) for kind, inp in inputs.items()}
+
+    def _query(self, template: str, fetch: str = "fetchall", **inputs: Input) -> Any:
+        """`template` over `inputs` (see `_statement`), run and fetched; errors while reading
+        name the file."""
+        sql, params = self._statement(template, inputs)
         with _reading(inputs.values()):
             return self._fetch(sql, params, fetch)
+
+    def _stream(self, template: str, consume: Callable[[Any], T], **inputs: Input) -> T:
+        """`template` over `inputs`, its result handed to `consume` as a pyarrow
+        RecordBatchReader of `STREAM_ROWS` rows a batch: DuckDB produces each batch as it is
+        read, so the result is never held whole."""
+        sql, params = self._statement(template, inputs)
+        with _reading(inputs.values()):
+            return self._run(
+                lambda con: consume(con.sql(sql, params=params).to_arrow_reader(STREAM_ROWS)))
+
+    @contextlib.contextmanager
+    def _team_enum(self, matches: Input) -> Iterator[None]:
+        """The team ENUM (`TEAM_ENUM`) made from `matches`, dropped after the block."""
+        try:
+            self._query(TEAM_ENUM, matches=matches)
+            yield
+        finally:
+            self._fetch(f"DROP TYPE IF EXISTS {TEAM_TYPE}")
 
     # ----------------------------------------------------------------- workloads
 
@@ -334,8 +413,29 @@ class DuckDBEngine(Engine):
         return frames.ratings_answer(pd.Index(teams["team"]), ratings)
 
     def unbeaten_streaks(self, matches: Input) -> spec.Streaks:
-        return dict(self._query(UNBEATEN_STREAKS, matches=matches))
+        """One ordered `string_agg` per team; under a memory budget, the sides sorted by DuckDB
+        (spilling) and streamed to `frames.StreamedRuns`."""
+        if self.settings.memory is None:
+            return dict(self._query(UNBEATEN_STREAKS, matches=matches))
+        with self._team_enum(matches):
+            return self._stream(SORTED_SIDES, _streamed_runs, matches=matches)
 
     def top_scorers(self, goals: Input, matches: Input) -> spec.TopScorers:
-        rows = self._query(TOP_SCORERS, goals=goals, matches=matches)
-        return {tournament: (scorer, n) for tournament, scorer, n in rows}
+        """One hash join and two group-bys; under a memory budget, on team codes."""
+        if self.settings.memory is None:
+            rows = self._query(TOP_SCORERS, goals=goals, matches=matches)
+            return {tournament: (scorer, n) for tournament, scorer, n in rows}
+        with self._team_enum(matches):
+            rows = self._query(TOP_SCORERS_CODED, goals=goals, matches=matches)
+        return {tournament: (best["scorer"], -best["goals"]) for tournament, best in rows}
+
+
+def _streamed_runs(reader: Any) -> spec.Streaks:
+    """The longest unbeaten runs of SORTED_SIDES' batches: team as ENUM codes (an Arrow
+    dictionary array), unbeaten as booleans."""
+    runs = frames.StreamedRuns()
+    for batch in reader:
+        team, unbeaten = batch.column(0), batch.column(1)
+        runs.add(team.indices.to_numpy(), team.dictionary.to_pylist(),
+                 unbeaten.to_numpy(zero_copy_only=False))
+    return runs.best
