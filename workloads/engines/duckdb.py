@@ -170,13 +170,15 @@ GROUP BY tournament
 
 
 #: Under a memory budget (docs/engines.md, "Under a memory budget"), the forms below replace the
-#: two that hold whole inputs at once. Each first types the team names as an ENUM made from the
-#: matches (one pass): rows then carry a one- or two-byte code instead of a string, so a sort or
-#: a hash table holds several times more rows per megabyte, and spills less.
-TEAM_TYPE = "parbench_team"
-TEAM_ENUM = f"""
-CREATE OR REPLACE TEMP TYPE {TEAM_TYPE} AS ENUM (
-    SELECT DISTINCT unnest([home_team, away_team]) FROM {{matches}})
+#: two that hold whole inputs at once. Each first types the team names (and for top_scorers the
+#: tournaments) as ENUMs made from the matches in one pass: rows then carry a one- or two-byte
+#: code instead of a string, so a sort, a hash table or a stored intermediate holds several
+#: times more rows per megabyte, and spills less.
+TEAM_TYPE, TOURNAMENT_TYPE = "parbench_team", "parbench_tournament"
+#: The names the ENUMs are made of, from one pass over the matches.
+NAMES = """
+SELECT list(DISTINCT home_team), list(DISTINCT away_team), list(DISTINCT tournament)
+FROM {matches}
 """
 
 #: unbeaten_streaks under a budget: each match from both sides (`unnest`, one read), sorted by
@@ -198,21 +200,27 @@ def _team_codes(cast: str) -> str:
     return ", ".join(f"{cast}({c} AS {TEAM_TYPE}) AS {c}" for c in ("home_team", "away_team"))
 
 
-
-#: top_scorers under a budget: the join on team codes (a goal's team that no match has cannot
-#: join: TRY_CAST makes it NULL). Per tournament the best scorer by `min` of a (−goals, scorer)
-#: struct, which compares field by field: an ordinary aggregate holding one value per group,
-#: where `first(... ORDER BY ...)` holds all the tournament's scorers until the end.
-TOP_SCORERS_CODED = f"""
-SELECT tournament, min({{'goals': -goals, 'scorer': scorer}})
-FROM (
-    SELECT m.tournament, g.scorer, count(*) AS goals
-    FROM (SELECT date, {_team_codes("TRY_CAST")}, scorer FROM {{goals}}
-          WHERE NOT own_goal AND scorer <> {_sql_string(spec.UNKNOWN_SCORER)}) AS g
-    JOIN (SELECT date, {_team_codes("CAST")}, tournament FROM {{matches}}) AS m
-    USING ({", ".join(spec.JOIN_KEY)})
-    GROUP BY m.tournament, g.scorer
-)
+#: top_scorers under a budget, in two statements: DuckDB's join and group-by in one pipeline
+#: each reserve memory unaware of the other and fail where either alone spills (DuckDB's
+#: docs, "Limitations" of larger-than-memory workloads). First the join on team codes into a
+#: temporary table of (tournament code, scorer), which DuckDB evicts to its temporary folder; a
+#: goal's team that no match has cannot join (TRY_CAST makes it NULL).
+SCORING_TABLE = "parbench_scoring"
+SCORING_GOALS = f"""
+CREATE OR REPLACE TEMP TABLE {SCORING_TABLE} AS
+SELECT m.tournament, g.scorer
+FROM (SELECT date, {_team_codes("TRY_CAST")}, scorer FROM {{goals}}
+      WHERE NOT own_goal AND scorer <> {_sql_string(spec.UNKNOWN_SCORER)}) AS g
+JOIN (SELECT date, {_team_codes("CAST")}, tournament::{TOURNAMENT_TYPE} AS tournament
+      FROM {{matches}}) AS m
+USING ({", ".join(spec.JOIN_KEY)})
+"""
+#: Then the goals per (tournament, scorer), and per tournament the best by `min` of a
+#: (−goals, scorer) struct, which compares field by field: an ordinary aggregate holding one
+#: value per group, where `first(... ORDER BY ...)` holds all the tournament's scorers.
+TOP_SCORERS_STAGED = f"""
+SELECT tournament::VARCHAR, min({{'goals': -goals, 'scorer': scorer}})
+FROM (SELECT tournament, scorer, count(*) AS goals FROM {SCORING_TABLE} GROUP BY ALL)
 GROUP BY tournament
 """
 #: Rows per batch of a streamed result: a few megabytes of codes and flags.
@@ -367,13 +375,19 @@ class DuckDBEngine(Engine):
                 lambda con: consume(con.sql(sql, params=params).to_arrow_reader(STREAM_ROWS)))
 
     @contextlib.contextmanager
-    def _team_enum(self, matches: Input) -> Iterator[None]:
-        """The team ENUM (`TEAM_ENUM`) made from `matches`, dropped after the block."""
+    def _enums(self, matches: Input) -> Iterator[None]:
+        """The team and tournament ENUMs made from `matches` (`NAMES`), dropped after the
+        block, with the table of `SCORING_GOALS` if it was made."""
         try:
-            self._query(TEAM_ENUM, matches=matches)
+            (home, away, tournaments), = self._query(NAMES, matches=matches)
+            for name, values in ((TEAM_TYPE, {*home, *away}), (TOURNAMENT_TYPE, {*tournaments})):
+                self._fetch(f"CREATE OR REPLACE TEMP TYPE {name} AS ENUM (SELECT unnest($names))",
+                            {"names": sorted(values - {None})})
             yield
         finally:
-            self._fetch(f"DROP TYPE IF EXISTS {TEAM_TYPE}")
+            self._fetch(f"DROP TABLE IF EXISTS {SCORING_TABLE}")
+            for name in (TEAM_TYPE, TOURNAMENT_TYPE):
+                self._fetch(f"DROP TYPE IF EXISTS {name}")
 
     # ----------------------------------------------------------------- workloads
 
@@ -417,16 +431,18 @@ class DuckDBEngine(Engine):
         (spilling) and streamed to `frames.StreamedRuns`."""
         if self.settings.memory is None:
             return dict(self._query(UNBEATEN_STREAKS, matches=matches))
-        with self._team_enum(matches):
+        with self._enums(matches):
             return self._stream(SORTED_SIDES, _streamed_runs, matches=matches)
 
     def top_scorers(self, goals: Input, matches: Input) -> spec.TopScorers:
-        """One hash join and two group-bys; under a memory budget, on team codes."""
+        """One hash join and two group-bys; under a memory budget, the join on team codes
+        stored first, then the group-bys."""
         if self.settings.memory is None:
             rows = self._query(TOP_SCORERS, goals=goals, matches=matches)
             return {tournament: (scorer, n) for tournament, scorer, n in rows}
-        with self._team_enum(matches):
-            rows = self._query(TOP_SCORERS_CODED, goals=goals, matches=matches)
+        with self._enums(matches):
+            self._query(SCORING_GOALS, goals=goals, matches=matches)
+            rows = self._fetch(TOP_SCORERS_STAGED)
         return {tournament: (best["scorer"], -best["goals"]) for tournament, best in rows}
 
 
