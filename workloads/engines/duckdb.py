@@ -1,7 +1,8 @@
 """DuckDB: every workload one SQL statement (or a few) over the files, on one in-memory connection.
 
 `workers` is DuckDB's `threads` setting: the engine's client thread plus `workers - 1` DuckDB
-threads run every query (asynchronous I/O threads off), so N workers are N threads. The
+threads run every query (asynchronous I/O threads off), so N workers are N threads, fewer
+only where the memory limit gives a thread less than DuckDB needs (`threads_within`). The
 connection is opened in `start` with its whole configuration — threads, a memory limit from
 `limits.engine_memory`, a private temporary folder for spills, extensions neither installed nor
 loaded on demand — locked, and closed in `stop`.
@@ -10,6 +11,10 @@ Queries run on the engine's client thread while the calling thread waits: a Ctrl
 then reaches the caller at once, which interrupts the query (`interrupt()`) and re-raises. Run on
 the caller's thread, DuckDB notices only SIGINT, at its own pace, and turns it into a
 RuntimeError. Choices below are measured: see docs/engines.md.
+
+Under a memory budget (the memory setting) DuckDB's limit comes from the budget, and the two
+workloads whose one-statement forms hold whole inputs at once (`unbeaten_streaks`,
+`top_scorers`) run out-of-core forms that spill instead.
 """
 
 from __future__ import annotations
@@ -227,6 +232,18 @@ GROUP BY tournament
 STREAM_ROWS = 2**17
 
 
+#: DuckDB's rule of thumb for the least memory a thread needs (its docs, "Environment"): below
+#: it, a join or an aggregate that spills can still fail to pin the blocks each thread
+#: partitions into (measured: docs/measurements/2026-12-06-duckdb-memory-budget.md).
+THREAD_MEMORY = 125 * 10**6
+
+
+def threads_within(workers: int, memory: int) -> int:
+    """DuckDB's threads for `workers` under a memory limit of `memory` bytes: one a worker, but
+    no more than the limit gives `THREAD_MEMORY` each, and at least one."""
+    return max(1, min(workers, memory // THREAD_MEMORY))
+
+
 def literal(paths: Iterable[str]) -> list[str]:
     """The paths as DuckDB's readers take them literally: they expand globs (`*`, `?`, `[...]`),
     so a folder named `ds[1]` would read `ds1`; each glob character becomes a one-character
@@ -286,10 +303,11 @@ class DuckDBEngine(Engine):
 
     def config(self, temp: Path) -> dict[str, Any]:
         """The connection's configuration, set as it opens and then locked."""
+        memory = limits.engine_memory(budget=self.settings.memory)
         return {
-            "threads": self.workers,
+            "threads": threads_within(self.workers, memory),
             "async_threads": 0,  # else 8 more threads, whatever the worker count
-            "memory_limit": f"{limits.engine_memory(budget=self.settings.memory) // 2**20}MiB",
+            "memory_limit": f"{memory // 2**20}MiB",
             "temp_directory": str(temp),  # spills; the default is .tmp in the working directory
             "autoinstall_known_extensions": False,  # no download, no file under ~/.duckdb
             "autoload_known_extensions": False,
@@ -305,16 +323,17 @@ class DuckDBEngine(Engine):
         if self.con is not None:
             return
         self._temp = scratch.folder("duckdb")
+        config = self.config(self._temp)
         try:
-            self.con = duckdb.connect(":memory:", config=self.config(self._temp))
+            self.con = duckdb.connect(":memory:", config=config)
         except duckdb.Error as exc:
             self.stop()
             raise EngineUnavailable(f"DuckDB did not start: {first_line(exc)}") from exc
         self._client = ThreadPoolExecutor(1, thread_name_prefix="parbench-duckdb")
         (threads,), = self._fetch("SELECT current_setting('threads')")
-        if threads != self.workers:
+        if threads != config["threads"]:
             self.stop()
-            raise EngineUnavailable(f"DuckDB runs {threads} threads, {self.workers} asked for")
+            raise EngineUnavailable(f"DuckDB runs {threads} threads, {config['threads']} asked for")
         super().start()
 
     def stop(self) -> None:
