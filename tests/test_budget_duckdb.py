@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ import psutil
 import pytest
 from keyed_inputs import DUPLICATE_KEY_ANSWER, duplicate_key_inputs
 from test_hand_worked import EXPECTED, hand_dataset  # noqa: F401 - a fixture
-from test_memory_budget import CGROUP_V1, parbench_cgroups
+from test_memory_budget import _OWN_V1, CGROUP_V1, parbench_cgroups
 
 from tests.conftest import run_cli
 from workloads import spec
@@ -190,3 +191,35 @@ def test_four_times_the_budget(big, workload, tmp_path):
     assert 0 < peak <= 1.05 * BUDGET, f"peak {peak / MiB:.0f} MiB"
     assert list(tmp_path.iterdir()) == []
     assert parbench_cgroups() == []
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CGROUP_V1, reason="no writable memory cgroup (not root, or no cgroup v1)")
+def test_the_inputs_cached_by_the_check_count_as_free(big):
+    """A run's sha256 check reads all its inputs inside its cgroup, whose limit they then fill
+    as file cache: the memory parbench sizes DuckDB from still counts that cache as free (the
+    kernel takes it back on demand), in a 256 MiB cgroup made here."""
+    folder = _OWN_V1 / f"test-{uuid.uuid4().hex[:8]}"
+    folder.mkdir()
+    try:
+        (folder / "memory.limit_in_bytes").write_text(str(BUDGET))
+        code = f"""
+import os
+from workloads.data.dataset import Dataset
+from workloads.runtime import memory
+ds = Dataset.open({str(big.path)!r})
+inputs = ds.inputs("top_scorers")
+for inp in inputs.values():  # out of the page cache, so that reading them charges this cgroup
+    for path in inp.paths:
+        fd = os.open(path, os.O_RDONLY)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        os.close(fd)
+ds.verify(inputs.values())
+print(memory.cgroup_room())
+"""
+        room = int(subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+            preexec_fn=lambda: (folder / "cgroup.procs").write_text("0")).stdout)
+        assert room > BUDGET // 2, f"room {room / MiB:.0f} MiB"
+    finally:
+        folder.rmdir()
