@@ -76,7 +76,7 @@ assert threads() == before, (threads(), before)
 
 
 def test_configuration_is_set_and_locked(monkeypatch):
-    monkeypatch.setattr(limits, "engine_memory", lambda budget=None: 123 * 2**20)
+    monkeypatch.setattr(limits, "engine_memory", lambda **_: 123 * 2**20)
     with DuckDBEngine(1) as engine:
         (memory, temp, install, load), = engine._fetch(
             "SELECT current_setting('memory_limit'), current_setting('temp_directory'), "
@@ -110,7 +110,7 @@ def test_memory_limit_is_a_share_of_the_free_memory():
 def test_spills_go_to_its_private_folder(monkeypatch, started):
     """Under a small memory limit a big temporary table spills to the engine's folder, which
     `stop` removes."""
-    monkeypatch.setattr(limits, "engine_memory", lambda budget=None: 64 * 2**20)
+    monkeypatch.setattr(limits, "engine_memory", lambda **_: 64 * 2**20)
     started.stop()
     started.start()
     started._fetch("CREATE TEMP TABLE big AS SELECT range AS i, md5(range::VARCHAR) AS s "

@@ -227,6 +227,15 @@ def streak_sides(df: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+def ordered_runs(team: np.ndarray, unbeaten: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The runs of rows sorted by team, then `STREAK_ORDER`: each run's team and its count of
+    unbeaten rows. A run starts at each team's first row and after each loss."""
+    starts = np.r_[True, team[1:] != team[:-1]]
+    starts[1:] |= ~unbeaten[:-1]
+    run_starts = np.flatnonzero(starts)
+    return team[run_starts], np.add.reduceat(unbeaten.astype(np.int64), run_starts)
+
+
 def longest_runs(sides: pd.DataFrame) -> pd.Series:
     """team -> the longest run of consecutive unbeaten matches, over rows that hold all of each
     team's matches (any order: they are sorted here by team, then date and match id)."""
@@ -234,17 +243,36 @@ def longest_runs(sides: pd.DataFrame) -> pd.Series:
     if not len(codes):
         return pd.Series([], index=pd.Index([], name="team"), dtype="int64")
     order = np.lexsort([sides[c].to_numpy() for c in reversed(STREAK_ORDER)] + [codes])
-    team, unbeaten = codes[order], sides["unbeaten"].to_numpy()[order]
-    # A run starts at each team's first match and after each loss; it counts its unbeaten rows.
-    starts = np.r_[True, team[1:] != team[:-1]]
-    starts[1:] |= ~unbeaten[:-1]
-    run_starts = np.flatnonzero(starts)
-    runs = np.add.reduceat(unbeaten.astype(np.int64), run_starts)
-    run_team = team[run_starts]
+    run_team, runs = ordered_runs(codes[order], sides["unbeaten"].to_numpy()[order])
     first_of_team = np.flatnonzero(np.r_[True, run_team[1:] != run_team[:-1]])
     best = np.maximum.reduceat(runs, first_of_team)
     return pd.Series(best, index=pd.Index(np.asarray(teams)[run_team[first_of_team]],
                                           name="team"))
+
+
+class StreamedRuns:
+    """`longest_runs` over rows that arrive in batches already sorted by team, then
+    `STREAK_ORDER` (an external sort's output, streamed): only the run still open at the end of
+    a batch is carried into the next, so memory does not grow with the rows."""
+
+    def __init__(self) -> None:
+        self.best: spec.Streaks = {}
+        #: The team and count of the run open at the end of the last batch (None after a loss).
+        self._open: tuple[str, int] | None = None
+
+    def add(self, team: np.ndarray, names: Sequence[str], unbeaten: np.ndarray) -> None:
+        """One batch: `team` codes into `names`, and whether each row was unbeaten."""
+        if not len(team):
+            return
+        run_team, runs = ordered_runs(team, unbeaten)
+        if self._open is not None and self._open[0] == names[team[0]]:
+            runs[0] += self._open[1]
+        first_of_team = np.flatnonzero(np.r_[True, run_team[1:] != run_team[:-1]])
+        for code, best in zip(run_team[first_of_team].tolist(),
+                              np.maximum.reduceat(runs, first_of_team).tolist(), strict=True):
+            name = names[code]
+            self.best[name] = max(self.best.get(name, 0), best)
+        self._open = (names[team[-1]], int(runs[-1])) if unbeaten[-1] else None
 
 
 # --------------------------------------------------------------------------- top_scorers

@@ -1,7 +1,8 @@
 """DuckDB: every workload one SQL statement (or a few) over the files, on one in-memory connection.
 
 `workers` is DuckDB's `threads` setting: the engine's client thread plus `workers - 1` DuckDB
-threads run every query (asynchronous I/O threads off), so N workers are N threads. The
+threads run every query (asynchronous I/O threads off), so N workers are N threads, fewer
+only where the memory limit gives a thread less than DuckDB needs (`threads_within`). The
 connection is opened in `start` with its whole configuration — threads, a memory limit from
 `limits.engine_memory`, a private temporary folder for spills, extensions neither installed nor
 loaded on demand — locked, and closed in `stop`.
@@ -10,6 +11,10 @@ Queries run on the engine's client thread while the calling thread waits: a Ctrl
 then reaches the caller at once, which interrupts the query (`interrupt()`) and re-raises. Run on
 the caller's thread, DuckDB notices only SIGINT, at its own pace, and turns it into a
 RuntimeError. Choices below are measured: see docs/engines.md.
+
+Under a memory budget (the memory setting) DuckDB's limit comes from the budget, and the two
+workloads whose one-statement forms hold whole inputs at once (`unbeaten_streaks`,
+`top_scorers`) run out-of-core forms that spill instead.
 """
 
 from __future__ import annotations
@@ -17,10 +22,10 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import numpy as np
@@ -35,6 +40,8 @@ from workloads.layout import BOOL, COLUMN_TYPES, DATE, GOALS, INT64, MATCHES, ST
 from workloads.runtime import limits, scratch
 from workloads.runtime.errors import EngineUnavailable, ParbenchError, first_line
 from workloads.runtime.settings import Settings
+
+T = TypeVar("T")
 
 #: DuckDB's type of each type name of `layout.COLUMN_TYPES`.
 SQL_TYPES = {INT64: "BIGINT", DATE: "DATE", STRING: "VARCHAR", BOOL: "BOOLEAN"}
@@ -167,6 +174,76 @@ GROUP BY tournament
 """
 
 
+#: Under a memory budget (docs/engines.md, "Under a memory budget"), the forms below replace the
+#: two that hold whole inputs at once. Each first types the team names (and for top_scorers the
+#: tournaments) as ENUMs made from the matches in one pass: rows then carry a one- or two-byte
+#: code instead of a string, so a sort, a hash table or a stored intermediate holds several
+#: times more rows per megabyte, and spills less.
+TEAM_TYPE, TOURNAMENT_TYPE = "parbench_team", "parbench_tournament"
+#: The names the ENUMs are made of, from one pass over the matches.
+NAMES = """
+SELECT list(DISTINCT home_team), list(DISTINCT away_team), list(DISTINCT tournament)
+FROM {matches}
+"""
+
+#: unbeaten_streaks under a budget: each match from both sides (`unnest`, one read), sorted by
+#: team, then `STREAK_ORDER`. DuckDB cannot spill the ordered `string_agg` of UNBEATEN_STREAKS,
+#: which holds every row at once; its ORDER BY spills, and its result is streamed out in batches
+#: (`frames.StreamedRuns` finds the runs).
+SORTED_SIDES = f"""
+WITH sides AS (
+    SELECT unnest([home_team::{TEAM_TYPE}, away_team::{TEAM_TYPE}]) AS team, {_ORDER},
+           unnest([home_score >= away_score, away_score >= home_score]) AS unbeaten
+    FROM {{matches}}
+)
+SELECT team, unbeaten FROM sides ORDER BY team, {_ORDER}
+"""
+
+
+def _team_codes(cast: str) -> str:
+    """Both team columns as codes of the team ENUM, by `cast` (CAST or TRY_CAST)."""
+    return ", ".join(f"{cast}({c} AS {TEAM_TYPE}) AS {c}" for c in ("home_team", "away_team"))
+
+
+#: top_scorers under a budget, in two statements: DuckDB's join and group-by in one pipeline
+#: each reserve memory unaware of the other and fail where either alone spills (DuckDB's
+#: docs, "Limitations" of larger-than-memory workloads). First the join on team codes into a
+#: temporary table of (tournament code, scorer), which DuckDB evicts to its temporary folder; a
+#: goal's team that no match has cannot join (TRY_CAST makes it NULL).
+SCORING_TABLE = "parbench_scoring"
+SCORING_GOALS = f"""
+CREATE OR REPLACE TEMP TABLE {SCORING_TABLE} AS
+SELECT m.tournament, g.scorer
+FROM (SELECT date, {_team_codes("TRY_CAST")}, scorer FROM {{goals}}
+      WHERE NOT own_goal AND scorer <> {_sql_string(spec.UNKNOWN_SCORER)}) AS g
+JOIN (SELECT date, {_team_codes("CAST")}, tournament::{TOURNAMENT_TYPE} AS tournament
+      FROM {{matches}}) AS m
+USING ({", ".join(spec.JOIN_KEY)})
+"""
+#: Then the goals per (tournament, scorer), and per tournament the best by `min` of a
+#: (−goals, scorer) struct, which compares field by field: an ordinary aggregate holding one
+#: value per group, where `first(... ORDER BY ...)` holds all the tournament's scorers.
+TOP_SCORERS_STAGED = f"""
+SELECT tournament::VARCHAR, min({{'goals': -goals, 'scorer': scorer}})
+FROM (SELECT tournament, scorer, count(*) AS goals FROM {SCORING_TABLE} GROUP BY ALL)
+GROUP BY tournament
+"""
+#: Rows per batch of a streamed result: a few megabytes of codes and flags.
+STREAM_ROWS = 2**17
+
+
+#: DuckDB's rule of thumb for the least memory a thread needs (its docs, "Environment"): below
+#: it, a join or an aggregate that spills can still fail to pin the blocks each thread
+#: partitions into (measured: docs/measurements/2026-12-06-duckdb-memory-budget.md).
+THREAD_MEMORY = 125 * 10**6
+
+
+def threads_within(workers: int, memory: int) -> int:
+    """DuckDB's threads for `workers` under a memory limit of `memory` bytes: one a worker, but
+    no more than the limit gives `THREAD_MEMORY` each, and at least one."""
+    return max(1, min(workers, memory // THREAD_MEMORY))
+
+
 def literal(paths: Iterable[str]) -> list[str]:
     """The paths as DuckDB's readers take them literally: they expand globs (`*`, `?`, `[...]`),
     so a folder named `ds[1]` would read `ds1`; each glob character becomes a one-character
@@ -226,10 +303,11 @@ class DuckDBEngine(Engine):
 
     def config(self, temp: Path) -> dict[str, Any]:
         """The connection's configuration, set as it opens and then locked."""
+        memory = limits.engine_memory(budget=self.settings.memory)
         return {
-            "threads": self.workers,
+            "threads": threads_within(self.workers, memory),
             "async_threads": 0,  # else 8 more threads, whatever the worker count
-            "memory_limit": f"{limits.engine_memory(budget=self.settings.memory) // 2**20}MiB",
+            "memory_limit": f"{memory // 2**20}MiB",
             "temp_directory": str(temp),  # spills; the default is .tmp in the working directory
             "autoinstall_known_extensions": False,  # no download, no file under ~/.duckdb
             "autoload_known_extensions": False,
@@ -245,16 +323,17 @@ class DuckDBEngine(Engine):
         if self.con is not None:
             return
         self._temp = scratch.folder("duckdb")
+        config = self.config(self._temp)
         try:
-            self.con = duckdb.connect(":memory:", config=self.config(self._temp))
+            self.con = duckdb.connect(":memory:", config=config)
         except duckdb.Error as exc:
             self.stop()
             raise EngineUnavailable(f"DuckDB did not start: {first_line(exc)}") from exc
         self._client = ThreadPoolExecutor(1, thread_name_prefix="parbench-duckdb")
         (threads,), = self._fetch("SELECT current_setting('threads')")
-        if threads != self.workers:
+        if threads != config["threads"]:
             self.stop()
-            raise EngineUnavailable(f"DuckDB runs {threads} threads, {self.workers} asked for")
+            raise EngineUnavailable(f"DuckDB runs {threads} threads, {config['threads']} asked for")
         super().start()
 
     def stop(self) -> None:
@@ -270,13 +349,12 @@ class DuckDBEngine(Engine):
 
     # ----------------------------------------------------------------- queries
 
-    def _fetch(self, sql: str, params: dict[str, Any] | None = None,
-               fetch: str = "fetchall") -> Any:
-        """Run `sql` on the client thread and return its result (`fetch`: how); a signal in the
-        waiting caller interrupts the query, which ends before the signal's exception goes on."""
+    def _run(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """`work(connection)` on the client thread, its result returned; a signal in the waiting
+        caller interrupts the query, which ends before the signal's exception goes on."""
         assert self.con is not None and self._client is not None, "start() the engine first"
         con = self.con
-        future = self._client.submit(lambda: getattr(con.execute(sql, params), fetch)())
+        future = self._client.submit(work, con)
         try:
             return future.result()
         except KeyboardInterrupt:  # Ctrl-C, or SIGTERM as the CLI raises it
@@ -284,17 +362,51 @@ class DuckDBEngine(Engine):
             wait([future])
             raise
 
-    def _query(self, template: str, fetch: str = "fetchall", **inputs: Input) -> Any:
-        """`template` with each `{kind}` replaced by the reader of that input (its paths a
-        parameter), run and fetched; errors while reading name the file."""
+    def _fetch(self, sql: str, params: dict[str, Any] | None = None,
+               fetch: str = "fetchall") -> Any:
+        """Run `sql` and return its result (`fetch`: how)."""
+        return self._run(lambda con: getattr(con.execute(sql, params), fetch)())
+
+    def _statement(self, template: str, inputs: dict[str, Input]) -> tuple[str, dict[str, Any]]:
+        """`template` with each `{kind}` replaced by the reader of that input, and its
+        parameters (the paths)."""
         sql = template
         for kind, inp in inputs.items():
             _check_exists(inp.paths)
             sql = sql.replace(f"{{{kind}}}", _source(
                 inp, BUDGET_CSV_BUFFER if self.settings.memory else None))
-        params = {kind: literal(inp.paths) for kind, inp in inputs.items()}
+        return sql, {kind: literal(inp.paths) for kind, inp in inputs.items()}
+
+    def _query(self, template: str, fetch: str = "fetchall", **inputs: Input) -> Any:
+        """`template` over `inputs` (see `_statement`), run and fetched; errors while reading
+        name the file."""
+        sql, params = self._statement(template, inputs)
         with _reading(inputs.values()):
             return self._fetch(sql, params, fetch)
+
+    def _stream(self, template: str, consume: Callable[[Any], T], **inputs: Input) -> T:
+        """`template` over `inputs`, its result handed to `consume` as a pyarrow
+        RecordBatchReader of `STREAM_ROWS` rows a batch: DuckDB produces each batch as it is
+        read, so the result is never held whole."""
+        sql, params = self._statement(template, inputs)
+        with _reading(inputs.values()):
+            return self._run(
+                lambda con: consume(con.sql(sql, params=params).to_arrow_reader(STREAM_ROWS)))
+
+    @contextlib.contextmanager
+    def _enums(self, matches: Input) -> Iterator[None]:
+        """The team and tournament ENUMs made from `matches` (`NAMES`), dropped after the
+        block, with the table of `SCORING_GOALS` if it was made."""
+        try:
+            (home, away, tournaments), = self._query(NAMES, matches=matches)
+            for name, values in ((TEAM_TYPE, {*home, *away}), (TOURNAMENT_TYPE, {*tournaments})):
+                self._fetch(f"CREATE OR REPLACE TEMP TYPE {name} AS ENUM (SELECT unnest($names))",
+                            {"names": sorted(values - {None})})
+            yield
+        finally:
+            self._fetch(f"DROP TABLE IF EXISTS {SCORING_TABLE}")
+            for name in (TEAM_TYPE, TOURNAMENT_TYPE):
+                self._fetch(f"DROP TYPE IF EXISTS {name}")
 
     # ----------------------------------------------------------------- workloads
 
@@ -334,8 +446,31 @@ class DuckDBEngine(Engine):
         return frames.ratings_answer(pd.Index(teams["team"]), ratings)
 
     def unbeaten_streaks(self, matches: Input) -> spec.Streaks:
-        return dict(self._query(UNBEATEN_STREAKS, matches=matches))
+        """One ordered `string_agg` per team; under a memory budget, the sides sorted by DuckDB
+        (spilling) and streamed to `frames.StreamedRuns`."""
+        if self.settings.memory is None:
+            return dict(self._query(UNBEATEN_STREAKS, matches=matches))
+        with self._enums(matches):
+            return self._stream(SORTED_SIDES, _streamed_runs, matches=matches)
 
     def top_scorers(self, goals: Input, matches: Input) -> spec.TopScorers:
-        rows = self._query(TOP_SCORERS, goals=goals, matches=matches)
-        return {tournament: (scorer, n) for tournament, scorer, n in rows}
+        """One hash join and two group-bys; under a memory budget, the join on team codes
+        stored first, then the group-bys."""
+        if self.settings.memory is None:
+            rows = self._query(TOP_SCORERS, goals=goals, matches=matches)
+            return {tournament: (scorer, n) for tournament, scorer, n in rows}
+        with self._enums(matches):
+            self._query(SCORING_GOALS, goals=goals, matches=matches)
+            rows = self._fetch(TOP_SCORERS_STAGED)
+        return {tournament: (best["scorer"], -best["goals"]) for tournament, best in rows}
+
+
+def _streamed_runs(reader: Any) -> spec.Streaks:
+    """The longest unbeaten runs of SORTED_SIDES' batches: team as ENUM codes (an Arrow
+    dictionary array), unbeaten as booleans."""
+    runs = frames.StreamedRuns()
+    for batch in reader:
+        team, unbeaten = batch.column(0), batch.column(1)
+        runs.add(team.indices.to_numpy(), team.dictionary.to_pylist(),
+                 unbeaten.to_numpy(zero_copy_only=False))
+    return runs.best

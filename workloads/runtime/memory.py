@@ -87,14 +87,23 @@ def keyed(text: str) -> dict[str, str]:
     return dict(pair for line in text.splitlines() if len(pair := line.split()) == 2)
 
 
+#: memory.stat's file cache the kernel reclaims before a cgroup runs out (files read, active or
+#: not), and the part of it it cannot (pages mapped by the processes, or not yet written), for
+#: cgroup v2 and v1.
+_RECLAIMABLE = {"memory.max": (("active_file", "inactive_file"),
+                               ("file_mapped", "file_dirty", "file_writeback")),
+                "memory.limit_in_bytes": (("total_active_file", "total_inactive_file"),
+                                          ("total_mapped_file", "total_dirty", "total_writeback"))}
+
+
 def cgroup_room() -> int | None:
     """Bytes left under the tightest memory limit of the cgroups this process is in (limit
-    minus what the cgroup uses now), or None where no limit applies."""
+    minus what the cgroup uses now, its reclaimable file cache counted as free), or None where
+    no limit applies."""
     rooms = []
     for folder in own_cgroup_dirs():
-        for limit_file, usage_file, cache in (
-                ("memory.max", "memory.current", "inactive_file"),
-                ("memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file")):
+        for limit_file, usage_file in (("memory.max", "memory.current"),
+                                       ("memory.limit_in_bytes", "memory.usage_in_bytes")):
             try:
                 limit = (folder / limit_file).read_text().strip()
                 usage = int((folder / usage_file).read_text())
@@ -102,8 +111,11 @@ def cgroup_room() -> int | None:
             except (OSError, ValueError):
                 continue
             if limit != "max" and int(limit) < _V1_UNLIMITED:
-                # Files read and not touched since are cached here, and given back on demand.
-                rooms.append(max(0, int(limit) - usage + int(stat.get(cache, 0))))
+                # Files read (a run's sha256 check reads all its inputs) stay cached and are
+                # charged here, active or not, until the kernel takes them back on demand.
+                cached, kept = (sum(int(stat.get(k, 0)) for k in keys)
+                                for keys in _RECLAIMABLE[limit_file])
+                rooms.append(max(0, int(limit) - usage + max(0, cached - kept)))
     return min(rooms) if rooms else None
 
 
