@@ -165,16 +165,16 @@ def _threads_cpu(skip: set[int | None]) -> float:
 
 def signal_once_running(engine: DuckDBEngine, sent: dict[str, float]) -> None:
     """From another thread, send this process SIGINT once the engine's client thread runs a
-    query of `_fetch` while the calling (main) thread waits for it there, and the other threads
+    query of `_fetch` while the calling (main) thread waits for it in `_run`, and the other threads
     have used RUNNING_CPU since; record when in `sent`. After a minute without, send it anyway
     (the test then fails instead of waiting for LONG to end)."""
-    fetch = DuckDBEngine._fetch.__code__
+    fetch, run = DuckDBEngine._fetch.__code__, DuckDBEngine._run.__code__
     client = engine._client.submit(threading.get_ident).result()
     caller = threading.main_thread()
 
     def under_way() -> bool:
         waits = any(f.f_code.co_name == "result" and f.f_back is not None
-                    and f.f_back.f_code is fetch for f in _stack(caller.ident))
+                    and f.f_back.f_code is run for f in _stack(caller.ident))
         return waits and any(f.f_code in fetch.co_consts for f in _stack(client))
 
     def wait_then_signal() -> None:
