@@ -28,7 +28,7 @@ from workloads.engines.mapreduce.runtime import (
     new_counters,
     run_job,
 )
-from workloads.runtime import processes, scratch
+from workloads.runtime import scratch
 from workloads.runtime.errors import ParbenchError
 from workloads.runtime.settings import Settings
 
@@ -78,7 +78,6 @@ class MapReduceEngine(Engine):
         self.counters: Counters = new_counters()
         self.workdir: str | None = None
         self._pool: Pool | None = None
-        self._workers: dict[int, float] = {}  # pool worker PID -> its start time
 
     @classmethod
     def availability(cls, settings: Settings | None = None) -> Availability:
@@ -101,19 +100,7 @@ class MapReduceEngine(Engine):
         deadline = time.monotonic() + WORKERS_READY_SECONDS
         while len(seen) < self.workers and time.monotonic() < deadline:
             seen |= set(self._pool.map(_worker_pid, range(self.workers), chunksize=1))
-        self._workers = {pid: started for pid in seen
-                         if (started := processes.start_time(pid)) is not None}
         super().start()
-
-    def _health(self) -> str | None:
-        """Why the pool cannot finish a job (a worker that ended: the pool would wait for its
-        task forever), or None."""
-        for pid, started in self._workers.items():
-            if not processes.is_running(pid, started):
-                return (f"its worker process {pid} ended mid-job, killed from outside (by the "
-                        f"kernel's out-of-memory killer, or a signal): run it again, with more "
-                        f"memory if that was the cause")
-        return None
 
     def stop(self) -> None:
         if self._pool is not None:
@@ -138,7 +125,7 @@ class MapReduceEngine(Engine):
         job = Job(program.mapper(self.mappers), program.combiner, program.reducer,
                   self.partitions, self.serializer, cache)
         assert self._pool is not None, "engine not started"
-        result = run_job(self._pool, job, inputs, self.workdir, output_dir, self._health)
+        result = run_job(self._pool, job, inputs, self.workdir, output_dir)
         add_counters(self.counters, result.counters)
         return result.output
 

@@ -25,7 +25,6 @@ Every task returns its counters; `run_job` returns their sum with the output.
 from __future__ import annotations
 
 import marshal
-import multiprocessing
 import os
 import pickle
 import shutil
@@ -44,7 +43,6 @@ from workloads.data import frames
 from workloads.data.dataset import Input
 from workloads.data.readers import goal_rows, match_rows, missing_file, text_lines
 from workloads.layout import GOALS, MATCHES, TEXT
-from workloads.runtime.errors import JobFailed
 
 Key = str
 Pairs = Iterable[tuple[Key, Any]]
@@ -257,45 +255,22 @@ def splits_of(inputs: Sequence[Input]) -> list[Split]:
     return sorted(splits, key=lambda split: -sizes[split.path])
 
 
-#: Seconds between two looks at the pool's workers while a phase runs.
-WORKER_CHECK_SECONDS = 0.2
-
-#: Says why the pool can no longer finish a phase (a worker gone), or None while it can.
-Health = Callable[[], "str | None"]
-
-
-def _phase(pool: Pool, task: Callable[..., TaskResult], args: list[tuple],
-           health: Health | None) -> list[TaskResult]:
-    """`pool.starmap(task, args)`, watching the workers: a pool whose worker is killed (by
-    the kernel's out-of-memory killer, say) replaces it but never runs its task again, and
-    would wait for it forever; that ends here in one line instead."""
-    pending = pool.starmap_async(task, args, chunksize=1)
-    while True:
-        try:
-            return pending.get(timeout=WORKER_CHECK_SECONDS)
-        except multiprocessing.TimeoutError:
-            problem = health() if health is not None else None
-            if problem is not None:
-                raise JobFailed(f"a mapreduce job cannot finish: {problem}") from None
-
-
 def run_job(pool: Pool, job: Job, inputs: Sequence[Input], workdir: str | None = None,
-            output_dir: str | None = None, health: Health | None = None) -> TaskResult:
+            output_dir: str | None = None) -> TaskResult:
     """Run `job` over the files of `inputs` on `pool`: its merged output (or, given
-    `output_dir`, the `Input` of the reduce tasks' output files there) and summed counters.
-    `health` is asked, while a phase runs, whether the pool can still finish it."""
+    `output_dir`, the `Input` of the reduce tasks' output files there) and summed counters."""
     folder = tempfile.mkdtemp(prefix="job-", dir=workdir)
     try:
-        maps = _phase(pool, map_task, [(job, split, i, folder)
-                                       for i, split in enumerate(splits_of(inputs))], health)
+        maps = pool.starmap(map_task, [(job, split, i, folder)
+                                       for i, split in enumerate(splits_of(inputs))], chunksize=1)
         by_partition: defaultdict[int, list[str]] = defaultdict(list)
         for result in maps:
             for r, path in result.output.items():
                 by_partition[r].append(path)
         outputs = {r: output_dir and os.path.join(output_dir, f"part-r-{r:05d}")
                    for r in sorted(by_partition)}
-        reduces = _phase(pool, reduce_task,
-                         [(job, by_partition[r], outputs[r]) for r in outputs], health)
+        reduces = pool.starmap(reduce_task, [(job, by_partition[r], outputs[r]) for r in outputs],
+                               chunksize=1)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     counters = new_counters()
