@@ -1,5 +1,5 @@
 """What a run killed outright (SIGKILL, the out-of-memory killer) leaves in the temporary folder,
-the next command removes, and says so; what a live process owns stays."""
+the next command removes (quietly); what a live process owns stays."""
 
 from __future__ import annotations
 
@@ -37,5 +37,4 @@ def test_the_next_command_removes_what_a_killed_run_left(tmp_path, command):
     assert proc.returncode == 0, proc.stderr
     assert not left.exists() and not left_file.exists()
     assert mine.exists() and other.exists()
-    (line,) = [ln for ln in proc.stderr.splitlines() if "removed 2 temporary" in ln]
-    assert left.name in line and left_file.name in line
+    assert proc.stderr == ""  # quietly: a command's stderr is its own one line

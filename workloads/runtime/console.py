@@ -165,9 +165,9 @@ def run(prog: str, main: Callable[[], int], interrupted: str = "interrupted") ->
         with signals.kept(_stop):
             _running.append((prog, interrupted))
             try:
-                if left := scratch.sweep():
-                    report(prog, f"removed {len(left)} temporary file(s) of runs that died "
-                                 f"without removing them: {', '.join(p.name for p in left)}")
+                # Quietly: a command's stderr is its one line (what was removed is logged).
+                for left in scratch.sweep():
+                    logging.getLogger(__name__).info("removed %s, left by a run that died", left)
                 return main()
             except ParbenchError as exc:
                 report(prog, f"error: {exc}")
