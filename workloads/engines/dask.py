@@ -18,6 +18,7 @@ import functools
 import logging
 import multiprocessing
 import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -119,8 +120,15 @@ def fused(collection: Any) -> Any:
     return collection
 
 
-def getpid(_: object = None) -> int:
-    """This process's id (a task that makes the pool start its processes)."""
+#: Seconds a warm-up task keeps its process busy (see DaskProcessesEngine.start).
+WARM_WAIT = 0.2
+
+
+def getpid(wait: float | None = None) -> int:
+    """This process's id, after `wait` seconds (a task that makes the pool start its
+    processes)."""
+    if wait:
+        time.sleep(wait)
     return os.getpid()
 
 
@@ -394,11 +402,13 @@ class DaskProcessesEngine(_LocalDaskEngine):
     def start(self) -> None:
         if self.pool is None:
             method = dask.config.get("multiprocessing.context", "spawn")
+            # Every process started now, before any run: the pool starts one only when none is
+            # idle, and a process still importing when a Ctrl-C comes prints its traceback.
+            # Tasks that wait a moment keep each busy, so `workers` of them start them all.
             self.pool = ProcessPoolExecutor(self.workers,
                                             mp_context=multiprocessing.get_context(method),
                                             initializer=init_pool_worker)
-            # `workers` tasks submitted at once start every process now.
-            list(self.pool.map(getpid, range(self.workers)))
+            list(self.pool.map(getpid, [WARM_WAIT] * self.workers))
         super().start()
 
     def pids(self) -> set[int]:
