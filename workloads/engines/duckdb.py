@@ -461,7 +461,7 @@ class DuckDBEngine(Engine):
             return {tournament: (scorer, n) for tournament, scorer, n in rows}
         with self._enums(matches):
             self._query(SCORING_GOALS, goals=goals, matches=matches)
-            rows = self._fetch(TOP_SCORERS_STAGED)
+            rows = self._query(TOP_SCORERS_STAGED)
         return {tournament: (best["scorer"], -best["goals"]) for tournament, best in rows}
 
 
