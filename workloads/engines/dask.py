@@ -41,7 +41,7 @@ from workloads.engines.base import (
     init_worker_process,
 )
 from workloads.layout import GOALS
-from workloads.runtime import scratch
+from workloads.runtime import limits, memory, scratch
 from workloads.runtime.errors import DataError, EngineUnavailable, first_line
 from workloads.runtime.net import LOOPBACK
 from workloads.runtime.settings import Settings
@@ -92,14 +92,21 @@ def as_series(df: pd.DataFrame, partial: Callable[[pd.DataFrame], int]) -> pd.Se
     return pd.Series([partial(df)], dtype="int64")
 
 
-def read_scoring_goals(path: str, fmt: str) -> pd.DataFrame:
-    """One goal file's goals that count for a scorer, with their match's key."""
-    return frames.scoring_goals(frames.read_table(path, fmt, frames.GOAL_READ, GOALS))
+def read_scoring_goals(path: str, fmt: str, span: frames.Span = None) -> pd.DataFrame:
+    """One goal file's (or piece's) goals that count for a scorer, with their match's key."""
+    return frames.scoring_goals(frames.read_table(path, fmt, frames.GOAL_READ, GOALS, span))
 
 
-def read_fixtures(path: str, fmt: str) -> pd.DataFrame:
-    """One match file's match keys and tournaments."""
-    return frames.fixtures(frames.read_table(path, fmt, frames.FIXTURE_READ))
+def read_fixtures(path: str, fmt: str, span: frames.Span = None) -> pd.DataFrame:
+    """One match file's (or piece's) match keys and tournaments."""
+    return frames.fixtures(frames.read_table(path, fmt, frames.FIXTURE_READ, span=span))
+
+
+def read_piece(piece: tuple[str, frames.Span], read: Callable[..., pd.DataFrame],
+               **kwargs: Any) -> pd.DataFrame:
+    """A partition: `read` (a `frames` reader) of one file or piece of a file."""
+    path, span = piece
+    return read(path, span=span, **kwargs)
 
 
 SIDES_META = frames.streak_sides(frames.empty(frames.STREAK_COLUMNS))
@@ -174,6 +181,9 @@ class DaskEngine(Engine):
 
     name: ClassVar[str] = "dask"
     needs_distributed: ClassVar[bool] = False
+    #: The shuffle under a memory budget: one that keeps the rows in transit on disk.
+    budget_shuffle: ClassVar[str] = "disk"
+
     @classmethod
     def availability(cls, settings: Settings | None = None) -> Availability:
         if DASK_MISSING:
@@ -217,7 +227,7 @@ class DaskEngine(Engine):
         as categoricals (`frames.read_matches`: per-team work is then a bincount, where
         `dd.read_csv` gives string columns). Parquet: `dd.read_parquet`, whose fusion of small
         files is faster; `frames` encodes its team strings per partition (docs/engines.md)."""
-        if inp.fmt == "parquet":
+        if inp.fmt == "parquet" and self.settings.memory is None:
             # Arrow's local file system reads each path as it is; the default (fsspec) expands
             # glob characters, so a folder named `ds[1]` would read `ds1`.
             return dd.read_parquet(list(inp.paths), columns=list(columns),
@@ -227,10 +237,15 @@ class DaskEngine(Engine):
 
     def read_each(self, read: Callable[..., pd.DataFrame], inp: Input, meta: pd.DataFrame,
                   **kwargs: Any) -> dd.DataFrame:
-        """One partition per file of `inp`, read by `read(path, fmt=..., **kwargs)` (a
-        `frames` reader, whose errors name the file and CSV line)."""
-        return dd.from_map(read, list(inp.paths), fmt=inp.fmt, meta=meta, enforce_metadata=False,
-                           label=read.__name__.replace("_", "-"), **kwargs)
+        """One partition per file of `inp`, read by `read(path, fmt=..., span=..., **kwargs)`
+        (a `frames` reader, whose errors name the file and CSV line); under a memory budget one
+        per piece of a CSV file (`limits.block_bytes`), so that what a task holds is bounded
+        by the budget, not by the size of the files."""
+        pieces = frames.pieces(inp.paths, inp.fmt,
+                               limits.block_bytes(self.settings.memory, self.workers))
+        return dd.from_map(read_piece, pieces, read=read, fmt=inp.fmt, meta=meta,
+                           enforce_metadata=False, label=read.__name__.replace("_", "-"),
+                           **kwargs)
 
     # --- workloads -------------------------------------------------------------------------
 
@@ -304,11 +319,17 @@ class DaskEngine(Engine):
             ratings = frames.step(ratings, grad, n_played)
         return ratings
 
-    def shuffled(self) -> dict[str, Any]:
-        """The keywords of a shuffle by key (`shuffle`, `merge`): the task-based shuffle into one
-        partition per worker. Fewer output partitions mean fewer pieces to move, and a shuffle
-        that a reduction consumes needs no more; "p2p" and "disk" were slower (docs/engines.md),
-        and the default for a client that is not the default one would be "disk"."""
+    def shuffled(self, partitions: int) -> dict[str, Any]:
+        """The keywords of a shuffle by key (`shuffle`, `merge`) of `partitions` input
+        partitions: the task-based shuffle into one partition per worker. Fewer output
+        partitions mean fewer pieces to move, and a shuffle that a reduction consumes needs no
+        more; "p2p" and "disk" were slower (docs/engines.md), and the default for a client that
+        is not the default one would be "disk". Under a memory budget the task-based shuffle
+        would hold every row in memory at once: the rows go through disk (`budget_shuffle`)
+        into as many partitions as came in, each about the size of an input piece."""
+        if self.settings.memory is not None:
+            return {"shuffle_method": self.budget_shuffle,
+                    "npartitions": max(self.workers, partitions)}
         return {"shuffle_method": "tasks", "npartitions": self.workers}
 
     def unbeaten_streaks(self, matches: Input) -> spec.Streaks:
@@ -319,8 +340,8 @@ class DaskEngine(Engine):
         sides = self.read_each(frames.read_matches, matches, frames.empty(frames.STREAK_COLUMNS),
                                columns=frames.STREAK_COLUMNS)
         sides = sides.map_partitions(frames.streak_sides, meta=SIDES_META)
-        runs = sides.shuffle("team", **self.shuffled()).map_partitions(frames.longest_runs,
-                                                                       meta=RUNS_META)
+        runs = sides.shuffle("team", **self.shuffled(sides.npartitions)).map_partitions(
+            frames.longest_runs, meta=RUNS_META)
         (best,) = self.compute(runs)
         return best.to_dict()
 
@@ -330,7 +351,8 @@ class DaskEngine(Engine):
         # tournament is picked from them here.
         scoring = self.read_each(read_scoring_goals, goals, SCORING_META)
         keyed = self.read_each(read_fixtures, matches, FIXTURES_META)
-        joined = dd.merge(scoring, keyed, on=list(JOIN_KEY), **self.shuffled())
+        joined = dd.merge(scoring, keyed, on=list(JOIN_KEY),
+                          **self.shuffled(max(scoring.npartitions, keyed.npartitions)))
         (counts,) = self.compute(joined.groupby(["tournament", "scorer"]).size(
             split_every=SPLIT_EVERY, split_out=1))
         return frames.top_scorers(counts)
@@ -344,15 +366,24 @@ class _LocalDaskEngine(DaskEngine):
 
     scheduler: ClassVar[str]
     pool: Executor | None = None
+    #: The disk shuffle's files (partd): a private folder, removed at stop.
+    _scratch: Path | None = None
 
     def options(self) -> dict[str, Any]:
         return {"scheduler": self.scheduler, "pool": self.pool}
 
+    def start(self) -> None:
+        if self._scratch is None:
+            self._scratch = scratch.folder("dask")
+        super().start()
+
     def _compute(self, *collections: Any) -> tuple[Any, ...]:
-        return dask.compute(*collections, **self.options())
+        with dask.config.set({"temporary-directory": str(self._scratch)}):
+            return dask.compute(*collections, **self.options())
 
     def _persist(self, *collections: Any) -> list[Any]:
-        return list(dask.persist(*collections, **self.options()))
+        with dask.config.set({"temporary-directory": str(self._scratch)}):
+            return list(dask.persist(*collections, **self.options()))
 
     def stop(self) -> None:
         if self.pool is not None:
@@ -361,6 +392,8 @@ class _LocalDaskEngine(DaskEngine):
             # pool's pipe and its reader thread waiting forever.
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
+        scratch.remove(self._scratch)
+        self._scratch = None
         super().stop()
 
 
@@ -406,12 +439,40 @@ class DaskProcessesEngine(_LocalDaskEngine):
         return set(getattr(self.pool, "_processes", None) or ())
 
 
+#: Under a memory budget: what the client's process (the scheduler, the nannies, the client)
+#: may still grow by while the workers run: graphs, task states, the results it gathers.
+CLIENT_GROWTH = 64 * 2**20
+#: Fractions of a worker's memory limit (distributed's own defaults, said here because the run
+#: depends on them): past `target` its managed data (task results) goes to disk, past `spill`
+#: (of the process's memory) too, past `pause` it takes no new task until spilling frees
+#: memory, at `terminate` its nanny restarts it, before the budget's enforcement ends the run.
+WORKER_MEMORY = {"target": 0.6, "spill": 0.7, "pause": 0.8, "terminate": 0.95}
+#: Shares of a worker's limit that the p2p shuffle may buffer, in transit and before disk
+#: (distributed's defaults, 1 GiB and 100 MiB, assume a worker of many GiB).
+P2P_COMM_SHARE = 8
+P2P_STORAGE_SHARE = 8
+
+
+def worker_memory(room: int, workers: int) -> tuple[int, dict[str, Any]]:
+    """Each worker's memory limit when `room` bytes are left under the budget (this process
+    holds the rest), and the settings that make the workers live within it: spilling to their
+    local directory, a p2p shuffle's buffers in proportion."""
+    limit = max(0, room - CLIENT_GROWTH) // workers
+    config = {f"distributed.worker.memory.{k}": v for k, v in WORKER_MEMORY.items()}
+    config["distributed.p2p.comm.buffer"] = limit // P2P_COMM_SHARE
+    config["distributed.p2p.storage.buffer"] = limit // P2P_STORAGE_SHARE
+    return limit, config
+
+
 class DaskDistributedEngine(DaskEngine):
     """dask.distributed: a LocalCluster of `workers` processes, or an existing scheduler."""
 
     name = "dask-distributed"
     spans_hosts = True
     needs_distributed = True
+    #: The shuffle that distributed's developers made for data larger than memory: its shards
+    #: are buffered in bounded memory and written to each worker's disk.
+    budget_shuffle = "p2p"
     processes_per_worker = 2  # a nanny and its worker
     client: Client | None = None
     cluster: LocalCluster | None = None
@@ -453,10 +514,16 @@ class DaskDistributedEngine(DaskEngine):
         # 8787, which another cluster may hold. The workers log nothing below CRITICAL: a
         # task's error reaches the client as its exception (the one line parbench prints), and
         # at ERROR a worker whose peer is closed by Ctrl-C prints a traceback mid-transfer.
-        self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
-                                    processes=True, dashboard_address=None, host=LOOPBACK,
-                                    silence_logs=logging.CRITICAL,
-                                    scheduler_kwargs={"dashboard_address": f"{LOOPBACK}:0"})
+        # Under a memory budget each worker gets its share of what is left of it, and spills
+        # its results to its local directory (the private scratch folder) as it fills.
+        budget, limit, config = self.settings.memory, "auto", {}
+        if budget is not None:
+            limit, config = worker_memory(memory.available(budget), self.workers)
+        with dask.config.set(config):
+            self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
+                                        processes=True, dashboard_address=None, host=LOOPBACK,
+                                        silence_logs=logging.CRITICAL, memory_limit=limit,
+                                        scheduler_kwargs={"dashboard_address": f"{LOOPBACK}:0"})
         self.client = Client(self.cluster, set_as_default=False)
         self.client.run(warm_worker, True)
 

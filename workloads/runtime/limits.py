@@ -118,3 +118,19 @@ def engine_memory(share: float = ENGINE_MEMORY_SHARE, budget: int | None = None)
     `budget`: the memory budget of the run (the memory setting), where one is set.
     """
     return int(memory.available(budget) * share)
+
+
+#: Under a memory budget, a task's input is at most a sixteenth of a worker's share of it: a
+#: task holds its bytes, the table parsed from them and the frames made from that at once, and
+#: a worker holds results and the interpreter besides. Within the bounds below: pieces much
+#: smaller cost more in per-task overhead than they save, and datagen's files are ~64 MiB.
+BLOCK_SHARE = 16
+BLOCK_MIN = 4 * 2**20
+BLOCK_MAX = 64 * 2**20
+
+
+def block_bytes(budget: int | None, workers: int) -> int | None:
+    """Bytes of input per task under a memory budget (`frames.pieces`), None without one."""
+    if budget is None:
+        return None
+    return max(BLOCK_MIN, min(BLOCK_MAX, budget // (BLOCK_SHARE * workers)))
