@@ -42,7 +42,7 @@ from workloads.engines.base import (
 )
 from workloads.layout import GOALS
 from workloads.runtime import limits, memory, scratch
-from workloads.runtime.errors import DataError, EngineUnavailable, first_line
+from workloads.runtime.errors import DataError, EngineUnavailable, JobFailed, first_line
 from workloads.runtime.net import LOOPBACK
 from workloads.runtime.settings import Settings
 from workloads.spec import JOIN_KEY, MATCH_COLUMNS
@@ -68,6 +68,8 @@ CONNECT_TIMEOUT = 5.0
 WORKERS_TIMEOUT = 20.0
 #: Fan-in of the tree reductions.
 SPLIT_EVERY = 8
+#: Under a memory budget, the share of it that the disk shuffle may buffer in memory.
+PARTD_BUFFER_SHARE = 8
 
 
 # --------------------------------------------------------------------------- task functions
@@ -159,6 +161,30 @@ def tree_reduce(parts: Sequence[Delayed], combine: Callable[..., Any],
         level = [delayed(combine, pure=True)(*level[i:i + split_every])
                  for i in range(0, len(level), split_every)]
     return level[0]
+
+
+@contextmanager
+def partd_buffer(most: int | None) -> Iterator[None]:
+    """While the block runs, the disk shuffle's buffer holds at most `most` bytes (None: as
+    partd has it). partd buffers up to 1 GB of the rows in transit in memory before it writes
+    them, unless its store is pickled (as the processes scheduler does): on the threaded
+    scheduler that buffer alone is larger than a small budget."""
+    if most is None:
+        yield
+        return
+    import partd
+    from dask.dataframe.backends import partd_encode_dispatch, partd_pandas_blocks
+
+    def blocks(store: Any) -> Any:
+        if isinstance(store, partd.Buffer):
+            store.available_memory = most
+        return partd.PandasBlocks(store)
+
+    partd_encode_dispatch.register(pd.DataFrame, lambda _: blocks)
+    try:
+        yield
+    finally:
+        partd_encode_dispatch.register(pd.DataFrame, partd_pandas_blocks)
 
 
 @contextmanager
@@ -326,10 +352,10 @@ class DaskEngine(Engine):
         more; "p2p" and "disk" were slower (docs/engines.md), and the default for a client that
         is not the default one would be "disk". Under a memory budget the task-based shuffle
         would hold every row in memory at once: the rows go through disk (`budget_shuffle`)
-        into as many partitions as came in, each about the size of an input piece."""
+        into partitions of a few input pieces each (`limits.shuffle_partitions`)."""
         if self.settings.memory is not None:
             return {"shuffle_method": self.budget_shuffle,
-                    "npartitions": max(self.workers, partitions)}
+                    "npartitions": limits.shuffle_partitions(partitions, self.workers)}
         return {"shuffle_method": "tasks", "npartitions": self.workers}
 
     def unbeaten_streaks(self, matches: Input) -> spec.Streaks:
@@ -378,7 +404,9 @@ class _LocalDaskEngine(DaskEngine):
         super().start()
 
     def _compute(self, *collections: Any) -> tuple[Any, ...]:
-        with dask.config.set({"temporary-directory": str(self._scratch)}):
+        budget = self.settings.memory
+        with dask.config.set({"temporary-directory": str(self._scratch)}), partd_buffer(
+                None if budget is None else budget // PARTD_BUFFER_SHARE):
             return dask.compute(*collections, **self.options())
 
     def _persist(self, *collections: Any) -> list[Any]:
@@ -447,21 +475,20 @@ CLIENT_GROWTH = 64 * 2**20
 #: (of the process's memory) too, past `pause` it takes no new task until spilling frees
 #: memory, at `terminate` its nanny restarts it, before the budget's enforcement ends the run.
 WORKER_MEMORY = {"target": 0.6, "spill": 0.7, "pause": 0.8, "terminate": 0.95}
-#: Shares of a worker's limit that the p2p shuffle may buffer, in transit and before disk
-#: (distributed's defaults, 1 GiB and 100 MiB, assume a worker of many GiB).
-P2P_COMM_SHARE = 8
-P2P_STORAGE_SHARE = 8
+
+
+#: A worker's resident pages that it shares with the other processes (the interpreter's and the
+#: libraries' files, ~100 MiB measured): distributed counts them in every worker's memory (its
+#: resident set), a cgroup once.
+WORKER_SHARED = 96 * 2**20
 
 
 def worker_memory(room: int, workers: int) -> tuple[int, dict[str, Any]]:
     """Each worker's memory limit when `room` bytes are left under the budget (this process
     holds the rest), and the settings that make the workers live within it: spilling to their
-    local directory, a p2p shuffle's buffers in proportion."""
-    limit = max(0, room - CLIENT_GROWTH) // workers
-    config = {f"distributed.worker.memory.{k}": v for k, v in WORKER_MEMORY.items()}
-    config["distributed.p2p.comm.buffer"] = limit // P2P_COMM_SHARE
-    config["distributed.p2p.storage.buffer"] = limit // P2P_STORAGE_SHARE
-    return limit, config
+    local directory."""
+    limit = max(0, room - CLIENT_GROWTH) // workers + WORKER_SHARED
+    return limit, {f"distributed.worker.memory.{k}": v for k, v in WORKER_MEMORY.items()}
 
 
 class DaskDistributedEngine(DaskEngine):
@@ -470,15 +497,19 @@ class DaskDistributedEngine(DaskEngine):
     name = "dask-distributed"
     spans_hosts = True
     needs_distributed = True
-    #: The shuffle that distributed's developers made for data larger than memory: its shards
-    #: are buffered in bounded memory and written to each worker's disk.
-    budget_shuffle = "p2p"
+    #: The task-based shuffle: its pieces are task results, which a worker spills to its local
+    #: directory past its memory target. Measured against "p2p" (made for data larger than
+    #: memory, its shards buffered and written to disk): with the ~500 MiB workers of a 1 GiB
+    #: budget, p2p's workers went past their limit and were restarted until the run timed out.
+    budget_shuffle = "tasks"
     processes_per_worker = 2  # a nanny and its worker
     client: Client | None = None
     cluster: LocalCluster | None = None
     _scratch: Path | None = None
     #: compute/persist/scatter keywords that keep the work on the chosen workers.
     restrict: dict[str, Any]
+    #: Each local worker's memory limit under a budget (bytes), else None.
+    worker_limit: int | None = None
 
     @property
     def on_this_machine(self) -> bool:
@@ -519,6 +550,7 @@ class DaskDistributedEngine(DaskEngine):
         budget, limit, config = self.settings.memory, "auto", {}
         if budget is not None:
             limit, config = worker_memory(memory.available(budget), self.workers)
+            self.worker_limit = limit
         with dask.config.set(config):
             self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
                                         processes=True, dashboard_address=None, host=LOOPBACK,
@@ -566,7 +598,21 @@ class DaskDistributedEngine(DaskEngine):
         return self.client
 
     def _compute(self, *collections: Any) -> tuple[Any, ...]:
-        return tuple(self._client().compute(list(collections), sync=True, **self.restrict))
+        from distributed.scheduler import KilledWorker
+
+        try:
+            return tuple(self._client().compute(list(collections), sync=True, **self.restrict))
+        except KilledWorker as exc:
+            raise JobFailed(self.lost(exc)) from None
+
+    def lost(self, exc: Exception) -> str:
+        """One line for a task whose workers all died (distributed's KilledWorker)."""
+        why = ""
+        if self.worker_limit is not None:
+            why = (f" (a nanny restarts its worker past {WORKER_MEMORY['terminate']:.0%} of the "
+                   f"worker's memory limit, {memory.format_size(self.worker_limit)} here)")
+        task = getattr(exc, "task", None)
+        return f"Dask lost the job: every worker that ran task {task!r} died{why}"
 
     def _persist(self, *collections: Any) -> list[Any]:
         return self._client().persist(list(collections), **self.restrict)

@@ -520,7 +520,7 @@ class RayEngine(Engine):
     def unbeaten_streaks(self, matches: Input) -> spec.Streaks:
         # A shuffle through the object store: each file's sides split by team into `workers`
         # buckets (one object each), then one task per bucket over its parts from every file.
-        # Under a memory budget, as many buckets as pieces (`buckets`).
+        # Under a memory budget, more buckets (`buckets`).
         parts = self.split("streak_sides", matches)
         runs = self.get([self.task("longest_runs", *bucket) for bucket in zip(*parts, strict=True)],
                         matches)
@@ -537,12 +537,13 @@ class RayEngine(Engine):
         return frames.top_scorers(pd.concat(counts).groupby(level=[0, 1]).sum())
 
     def buckets(self, *inputs: Input) -> int:
-        """The buckets of a shuffle of `inputs`: one per worker; under a memory budget as many
-        as the larger input has pieces, so that a bucket is about the size of a piece and the
+        """The buckets of a shuffle of `inputs`: one per worker; under a memory budget enough
+        that a bucket holds the rows of a few pieces (`limits.shuffle_partitions`) and the
         task that takes it fits in its worker (the object store spills the others)."""
         if self.settings.memory is None:
             return self.workers
-        return max(self.workers, *(len(self.pieces(inp)) for inp in inputs))
+        return limits.shuffle_partitions(max(len(self.pieces(inp)) for inp in inputs),
+                                         self.workers)
 
     def split(self, name: str, inp: Input, n: int | None = None) -> list[list[ray.ObjectRef]]:
         """Splitter `name`(path, fmt, n, span) on every file (or piece): per file, its `n`

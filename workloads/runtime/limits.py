@@ -120,13 +120,17 @@ def engine_memory(share: float = ENGINE_MEMORY_SHARE, budget: int | None = None)
     return int(memory.available(budget) * share)
 
 
-#: Under a memory budget, a task's input is at most a sixteenth of a worker's share of it: a
-#: task holds its bytes, the table parsed from them and the frames made from that at once, and
-#: a worker holds results and the interpreter besides. Within the bounds below: pieces much
-#: smaller cost more in per-task overhead than they save, and datagen's files are ~64 MiB.
-BLOCK_SHARE = 16
+#: Under a memory budget, a task's input is at most a 32nd of a worker's share of it: a task's
+#: resident memory grows by several times the bytes it reads (the bytes, Arrow's parse buffers
+#: and table, the frames made from it, and what the allocators keep after it), and a worker
+#: holds the interpreter and results besides. Within the bounds below: pieces much smaller cost
+#: more in per-task overhead than they save, and datagen's files are ~64 MiB.
+BLOCK_SHARE = 32
 BLOCK_MIN = 4 * 2**20
 BLOCK_MAX = 64 * 2**20
+#: Input pieces per partition of a shuffle's output under a budget: a partition then holds
+#: the rows of a few pieces, which fits a worker, in fewer objects or files than one per piece.
+PIECES_PER_PARTITION = 4
 
 
 def block_bytes(budget: int | None, workers: int) -> int | None:
@@ -134,3 +138,8 @@ def block_bytes(budget: int | None, workers: int) -> int | None:
     if budget is None:
         return None
     return max(BLOCK_MIN, min(BLOCK_MAX, budget // (BLOCK_SHARE * workers)))
+
+
+def shuffle_partitions(pieces: int, workers: int) -> int:
+    """Partitions of a shuffle's output, under a memory budget, of `pieces` input pieces."""
+    return max(workers, -(-pieces // PIECES_PER_PARTITION))

@@ -273,15 +273,16 @@ class BatchEngine(Engine):
         """Two arrays with a shuffle through files between them: for each (task, input) of
         `first`, an array that writes its rows into one file per bucket of their key (as many
         buckets as workers); then the array `second`, a job per bucket reading its files. Under
-        a memory budget as many buckets as the largest input has pieces, each about a piece's
-        size, dealt to `workers` jobs that take them one at a time."""
+        a memory budget more buckets, of a few pieces each (`limits.shuffle_partitions`), dealt
+        to `workers` jobs that take them one at a time."""
         assert self.root is not None
         exchange = scratch.folder("exchange", within=self.root)
         try:
             shards = {task: self._shards(inp) for task, inp in first.items()}
             buckets = self.workers
             if self.settings.memory is not None:
-                buckets = max(buckets, *(sum(map(len, s)) for s in shards.values()))
+                pieces = max(sum(map(len, s)) for s in shards.values())
+                buckets = limits.shuffle_partitions(pieces, self.workers)
             args = {"exchange": str(exchange), "buckets": buckets}
             for task, inp in first.items():
                 self._run_array(task, shards[task], inp.fmt, args)

@@ -116,14 +116,16 @@ class MapReduceEngine(Engine):
 
         Under a memory budget the vectorised mappers, which hold their split at once, get
         tables in pieces (`limits.block_bytes`; the plain ones stream records), and there are
-        as many reduce partitions as map tasks, so that a reducer's groups are about the size
-        of a split's output rather than a `1/partitions` share of everything."""
+        more reduce partitions (`limits.shuffle_partitions` of the map tasks), so that a
+        reducer's groups are those of a few splits rather than a `1/partitions` share of
+        everything."""
         program = jobs.PROGRAMS[program_name]
         most = (limits.block_bytes(self.settings.memory, self.workers)
                 if self.mappers == "vectorised" else None)
         partitions = self.partitions
         if self.settings.memory is not None:
-            partitions = max(partitions, len(splits_of(inputs, most)))
+            partitions = max(partitions, limits.shuffle_partitions(len(splits_of(inputs, most)),
+                                                                   self.workers))
         job = Job(program.mapper(self.mappers), program.combiner, program.reducer,
                   partitions, self.serializer, cache)
         assert self._pool is not None, "engine not started"
