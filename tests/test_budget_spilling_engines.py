@@ -64,7 +64,7 @@ def test_pieces_cover_every_line_once(data_dir):
 def test_block_bytes_from_the_budget():
     assert limits.block_bytes(None, 2) is None
     assert limits.block_bytes(1 * GiB, 2) == 16 * MiB
-    assert limits.shuffle_partitions(130, 2) == 33 and limits.shuffle_partitions(3, 2) == 2
+    assert limits.shuffle_partitions(130, 2) == 130 and limits.shuffle_partitions(1, 2) == 2
     assert limits.block_bytes(64 * GiB, 1) == limits.BLOCK_MAX
     assert limits.block_bytes(128 * MiB, 8) == limits.BLOCK_MIN
 
@@ -117,11 +117,13 @@ KEYED = ("team_records", "unbeaten_streaks", "top_scorers", "team_ratings")
 @pytest.mark.parametrize("name", SPILLING)
 def test_budget_forms_give_the_manifests_answers(name, data_dir, monkeypatch):
     """Under a budget each engine takes its out-of-core form (pieces of files, disk shuffles,
-    many buckets, Spark's windows); pieces of 64 KiB cut every table of scale 1 into ~10 each."""
+    many buckets, Spark's windows); pieces of 8 KiB cut every file of scale 0.1 into a few."""
     if name == "spark" and not spark_engine.SparkEngine.availability().ok:
         pytest.skip("Spark needs Java")
-    monkeypatch.setattr(limits, "block_bytes", lambda budget, workers: 64 * 1024)
-    dataset = Dataset.open(data_dir / "scale-1")
+    monkeypatch.setattr(limits, "block_bytes", lambda budget, workers: 8 * 1024)
+    dataset = Dataset.open(data_dir / "scale-0.1")
+    assert len(frames.pieces(dataset.input("matches").paths, "csv", 8 * 1024)) > 2 * len(
+        dataset.input("matches").paths)
     with engines.create(name, 2, Settings(memory=4 * GiB)) as engine:
         for workload in KEYED:
             answer = engine.run(workload, dataset)

@@ -324,11 +324,23 @@ def goals_per_scorer(goals: pd.DataFrame, matches: pd.DataFrame) -> pd.Series:
     return joined.groupby(["tournament", "scorer"], sort=False).size()
 
 
-def top_scorers(counts: pd.Series) -> spec.TopScorers:
-    """tournament -> (scorer, goals): per tournament the most goals, ties to the smaller name."""
+def top_rows(counts: pd.Series) -> pd.DataFrame:
+    """Per tournament its top row of (tournament, scorer) -> goals counts: the most goals, ties
+    to the smaller name. Counts partitioned by (tournament, scorer), each pair's goals complete
+    in one partition, give their candidates per partition: the top of those is the top."""
     df = counts.rename("goals").reset_index()
     df = df.sort_values(["tournament", "goals", "scorer"], ascending=[True, False, True],
                         kind="stable")
-    top = df.drop_duplicates("tournament")
+    return df.drop_duplicates("tournament")
+
+
+def top_scorers(counts: pd.Series) -> spec.TopScorers:
+    """tournament -> (scorer, goals): per tournament the most goals, ties to the smaller name."""
+    top = top_rows(counts)
     return {t: (s, int(g)) for t, s, g in zip(top["tournament"], top["scorer"], top["goals"],
                                               strict=True)}
+
+
+def top_candidates(counts: pd.Series) -> pd.Series:
+    """`top_rows` as counts again: (tournament, scorer) -> goals, a row per tournament."""
+    return top_rows(counts).set_index(["tournament", "scorer"])["goals"]

@@ -352,7 +352,7 @@ class DaskEngine(Engine):
         more; "p2p" and "disk" were slower (docs/engines.md), and the default for a client that
         is not the default one would be "disk". Under a memory budget the task-based shuffle
         would hold every row in memory at once: the rows go through disk (`budget_shuffle`)
-        into partitions of a few input pieces each (`limits.shuffle_partitions`)."""
+        into about a partition per input piece (`limits.shuffle_partitions`)."""
         if self.settings.memory is not None:
             return {"shuffle_method": self.budget_shuffle,
                     "npartitions": limits.shuffle_partitions(partitions, self.workers)}
@@ -374,13 +374,20 @@ class DaskEngine(Engine):
     def top_scorers(self, goals: Input, matches: Input) -> spec.TopScorers:
         # A hash join, both tables shuffled by the match key (neither is small enough to
         # broadcast), then the (tournament, scorer) counts in a tree; the top scorer of each
-        # tournament is picked from them here.
+        # tournament is picked from them here. Under a memory budget the counts, which can
+        # outgrow it (millions of scorers), stay in partitions by (tournament, scorer): each
+        # gives its candidates per tournament, and the top of those is picked here.
         scoring = self.read_each(read_scoring_goals, goals, SCORING_META)
         keyed = self.read_each(read_fixtures, matches, FIXTURES_META)
-        joined = dd.merge(scoring, keyed, on=list(JOIN_KEY),
-                          **self.shuffled(max(scoring.npartitions, keyed.npartitions)))
-        (counts,) = self.compute(joined.groupby(["tournament", "scorer"]).size(
-            split_every=SPLIT_EVERY, split_out=1))
+        shuffled = self.shuffled(max(scoring.npartitions, keyed.npartitions))
+        joined = dd.merge(scoring, keyed, on=list(JOIN_KEY), **shuffled)
+        by_pair = joined.groupby(["tournament", "scorer"])
+        if self.settings.memory is None:
+            (counts,) = self.compute(by_pair.size(split_every=SPLIT_EVERY, split_out=1))
+        else:
+            counts = by_pair.size(split_every=SPLIT_EVERY, split_out=shuffled["npartitions"])
+            (counts,) = self.compute(counts.map_partitions(frames.top_candidates,
+                                                           meta=counts._meta))
         return frames.top_scorers(counts)
 
 

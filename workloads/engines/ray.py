@@ -65,6 +65,10 @@ STOP_GRACE = 5.0
 #: ~300 MiB measured), and each worker process with pandas and Arrow loaded (~100 MiB).
 RAY_PROCESSES = 320 * 2**20
 WORKER_PROCESS = 100 * 2**20
+#: Under a budget, Ray's I/O workers (which spill and restore objects) of each kind, and what
+#: they hold.
+IO_WORKERS = 1
+IO_WORKER_PROCESS = 64 * 2**20
 
 #: Ray's own switches, in the environment of the driver and so of every process Ray starts:
 #: no usage report (no network call).
@@ -154,11 +158,25 @@ def joined_goals(n_goal_parts: int, *parts: pd.DataFrame) -> pd.Series:
     return frames.goals_per_scorer(goals, pd.concat(parts[n_goal_parts:], ignore_index=True))
 
 
+def joined_split(n: int, n_goal_parts: int, *parts: pd.DataFrame) -> Buckets:
+    """`joined_goals`, its counts in `n` buckets by (tournament, scorer)."""
+    counts = joined_goals(n_goal_parts, *parts).rename("goals").reset_index()
+    return bucketed(counts, ("tournament", "scorer"), n)
+
+
+def pair_tops(*parts: pd.DataFrame) -> pd.Series:
+    """One bucket of (tournament, scorer) counts from every join bucket: summed, each
+    tournament's top candidate."""
+    counts = pd.concat(parts, ignore_index=True).groupby(["tournament", "scorer"])["goals"].sum()
+    return frames.top_candidates(counts)
+
+
 TASKS = {f.__name__: ray.remote(f) for f in (
     worker_pid, count_words, score_total, home_advantage, team_records,
-    frames.coded, frames.played, frames.gradient, longest_runs, joined_goals)}
+    frames.coded, frames.played, frames.gradient, longest_runs, joined_goals, pair_tops)}
 #: The map sides of the shuffles: one object per bucket (`num_returns` given per call).
-SPLITTERS = {f.__name__: ray.remote(f) for f in (streak_sides, scoring_goals, fixtures)}
+SPLITTERS = {f.__name__: ray.remote(f) for f in (streak_sides, scoring_goals, fixtures,
+                                                 joined_split)}
 READ_INDEXED = ray.remote(num_returns=2)(read_indexed)
 
 
@@ -175,7 +193,8 @@ def store_room(budget: int | None, workers: int) -> int:
     budget what is left of it once Ray's own processes and its workers are counted."""
     if budget is None:
         return memory.available()
-    return max(0, memory.available(budget) - RAY_PROCESSES - workers * WORKER_PROCESS)
+    return max(0, memory.available(budget) - RAY_PROCESSES - workers * WORKER_PROCESS
+               - 2 * IO_WORKERS * IO_WORKER_PROCESS)
 
 
 def object_store_bytes(available: int | None = None) -> tuple[int, bool]:
@@ -360,12 +379,17 @@ class RayEngine(Engine):
         # Objects that do not fit in the store are spilled to the private session folder.
         spilling = {"type": "filesystem",
                     "params": {"directory_path": str(self._session / "spill")}}
+        system = {"object_spilling_config": json.dumps(spilling)}
+        if self.settings.memory is not None:
+            # Spilling and restoring run in I/O worker processes of their own, up to four of
+            # each (~50-90 MiB apiece, measured): one of each under a budget.
+            system["max_io_workers"] = IO_WORKERS
         self._env.enter_context(environment.variables({**QUIET, **auth_token()}))
         with loopback_node():
             self._init(num_cpus=self.workers, num_gpus=0, object_store_memory=size,
                        _temp_dir=str(self._session),
                        _plasma_directory=None if in_shm else str(self._session),
-                       _system_config={"object_spilling_config": json.dumps(spilling)})
+                       _system_config=system)
 
     def _connect(self, address: str) -> None:
         """`workers` CPUs of the cluster at `address`: fewer is an error; with more, a
@@ -529,16 +553,26 @@ class RayEngine(Engine):
     def top_scorers(self, goals: Input, matches: Input) -> spec.TopScorers:
         # A hash join: goals and matches split by match key into `workers` buckets, one join
         # task per bucket; a scorer's goals in one tournament may sit in several buckets.
+        # Under a memory budget the counts, which can outgrow it (millions of scorers), are
+        # split again by (tournament, scorer), and a task per bucket sums them and gives its
+        # candidates per tournament, of which the driver picks the top.
         n = self.buckets(goals, matches)
         scoring, keyed = self.split("scoring_goals", goals, n), self.split("fixtures", matches, n)
-        counts = self.get([self.task("joined_goals", len(scoring), *g, *m)
-                           for g, m in zip(zip(*scoring, strict=True), zip(*keyed, strict=True),
-                                           strict=True)], goals)
-        return frames.top_scorers(pd.concat(counts).groupby(level=[0, 1]).sum())
+        buckets = zip(zip(*scoring, strict=True), zip(*keyed, strict=True), strict=True)
+        if self.settings.memory is None:
+            counts = self.get([self.task("joined_goals", len(scoring), *g, *m)
+                               for g, m in buckets], goals)
+            return frames.top_scorers(pd.concat(counts).groupby(level=[0, 1]).sum())
+        splitter = SPLITTERS["joined_split"].options(num_returns=n, **self.task_options)
+        pairs = [splitter.remote(n, len(scoring), *g, *m) for g, m in buckets]
+        pairs = [r if isinstance(r, list) else [r] for r in pairs]
+        tops = self.get([self.task("pair_tops", *bucket) for bucket in zip(*pairs, strict=True)],
+                        goals)
+        return frames.top_scorers(pd.concat(tops))
 
     def buckets(self, *inputs: Input) -> int:
         """The buckets of a shuffle of `inputs`: one per worker; under a memory budget enough
-        that a bucket holds the rows of a few pieces (`limits.shuffle_partitions`) and the
+        that a bucket holds about a piece's rows (`limits.shuffle_partitions`) and the
         task that takes it fits in its worker (the object store spills the others)."""
         if self.settings.memory is None:
             return self.workers

@@ -129,8 +129,9 @@ BLOCK_SHARE = 32
 BLOCK_MIN = 4 * 2**20
 BLOCK_MAX = 64 * 2**20
 #: Input pieces per partition of a shuffle's output under a budget: a partition then holds
-#: the rows of a few pieces, which fits a worker, in fewer objects or files than one per piece.
-PIECES_PER_PARTITION = 4
+#: about a piece's rows, which fits a worker. Measured at 4: a join's partition (the rows of
+#: four pieces as pandas objects, then merged) went over a 1 GiB budget on every engine.
+PIECES_PER_PARTITION = 1
 
 
 def block_bytes(budget: int | None, workers: int) -> int | None:

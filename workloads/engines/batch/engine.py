@@ -269,12 +269,14 @@ class BatchEngine(Engine):
             ratings = frames.step(ratings, np.sum(grads, axis=0), played.to_numpy())
         return frames.ratings_answer(teams, ratings)
 
-    def _shuffled(self, first: dict[str, Input], second: str) -> list[Any]:
+    def _shuffled(self, first: dict[str, Input], second: str,
+                  then: str | None = None) -> list[Any]:
         """Two arrays with a shuffle through files between them: for each (task, input) of
         `first`, an array that writes its rows into one file per bucket of their key (as many
         buckets as workers); then the array `second`, a job per bucket reading its files. Under
-        a memory budget more buckets, of a few pieces each (`limits.shuffle_partitions`), dealt
-        to `workers` jobs that take them one at a time."""
+        a memory budget a bucket per piece or so (`limits.shuffle_partitions`), dealt to
+        `workers` jobs that take them one at a time; and, given `then`, `second` writes its
+        output into buckets again, which a third array, `then`, reads."""
         assert self.root is not None
         exchange = scratch.folder("exchange", within=self.root)
         try:
@@ -283,13 +285,18 @@ class BatchEngine(Engine):
             if self.settings.memory is not None:
                 pieces = max(sum(map(len, s)) for s in shards.values())
                 buckets = limits.shuffle_partitions(pieces, self.workers)
-            args = {"exchange": str(exchange), "buckets": buckets}
+            args = {"exchange": str(exchange / "1"), "buckets": buckets}
+            (exchange / "1").mkdir()
             for task, inp in first.items():
                 self._run_array(task, shards[task], inp.fmt, args)
-            files = sorted(str(p) for p in exchange.iterdir())
-            by_bucket = [[[f, None] for f in files if f"-bucket-{b:05d}-" in Path(f).name]
-                         for b in range(buckets)]
-            return self._run_array(second, groups(by_bucket, self.workers), "pickle", {})
+            if then is None or self.settings.memory is None:
+                return self._run_array(second, _by_bucket(exchange / "1", buckets, self.workers),
+                                       "pickle", {})
+            (exchange / "2").mkdir()
+            self._run_array(second, _by_bucket(exchange / "1", buckets, self.workers), "pickle",
+                            {**args, "exchange": str(exchange / "2")})
+            return self._run_array(then, _by_bucket(exchange / "2", buckets, self.workers),
+                                   "pickle", {})
         finally:
             scratch.remove(exchange)
 
@@ -298,5 +305,19 @@ class BatchEngine(Engine):
         return {team: int(n) for part in runs for team, n in part.items()}
 
     def top_scorers(self, goals: Input, matches: Input) -> spec.TopScorers:
-        counts = self._shuffled({"scoring_goals": goals, "fixtures": matches}, "joined_goals")
-        return frames.top_scorers(pd.concat(counts).groupby(level=[0, 1]).sum())
+        """The join per bucket of the match key, then the (tournament, scorer) counts summed
+        here; under a memory budget, where the counts can outgrow it (millions of scorers),
+        they go into buckets by (tournament, scorer) instead, and a third array gives each
+        bucket's candidates per tournament, of which the top is picked here."""
+        parts = self._shuffled({"scoring_goals": goals, "fixtures": matches}, "joined_goals",
+                               then="pair_tops")
+        if self.settings.memory is not None:
+            return frames.top_scorers(pd.concat(parts))
+        return frames.top_scorers(pd.concat(parts).groupby(level=[0, 1]).sum())
+
+
+def _by_bucket(exchange: Path, buckets: int, workers: int) -> list[list[list[list[Any]]]]:
+    """The files of an exchange folder by bucket, a chunk each, dealt to `workers` jobs."""
+    files = sorted(str(p) for p in exchange.iterdir())
+    return groups([[[f, None] for f in files if f"-bucket-{b:05d}-" in Path(f).name]
+                   for b in range(buckets)], workers)

@@ -155,14 +155,31 @@ def fixtures(chunks: list[Chunk], fmt: str, args: dict) -> int:
 
 def joined_goals(chunks: list[Chunk], fmt: str, args: dict) -> Any:
     """Second array: buckets of goals joined to their matches, one at a time, counted per
-    tournament and scorer."""
+    tournament and scorer; with an exchange folder in `args`, the counts go into buckets by
+    (tournament, scorer) there."""
     import pandas as pd
 
     from workloads.data import frames
 
-    return pd.concat([frames.goals_per_scorer(_bucket_files(chunk, "goals"),
-                                              _bucket_files(chunk, "matches"))
-                      for chunk in chunks])
+    def counts(chunk: Chunk) -> Any:
+        return frames.goals_per_scorer(_bucket_files(chunk, "goals"),
+                                       _bucket_files(chunk, "matches"))
+
+    if "exchange" not in args:
+        return pd.concat([counts(chunk) for chunk in chunks])
+    return _each_bucketed(chunks, lambda c: counts(c).rename("goals").reset_index(),
+                          ("tournament", "scorer"), args, "pairs")
+
+
+def pair_tops(chunks: list[Chunk], fmt: str, args: dict) -> Any:
+    """Third array (under a memory budget): buckets of (tournament, scorer) counts, one at a
+    time, summed: each tournament's top candidate."""
+    import pandas as pd
+
+    from workloads.data import frames
+
+    return pd.concat([frames.top_candidates(_bucket_files(chunk, "pairs").groupby(
+        ["tournament", "scorer"])["goals"].sum()) for chunk in chunks])
 
 
 def rating_pass(chunks: list[Chunk], fmt: str, args: dict) -> Any:
@@ -177,7 +194,8 @@ def rating_pass(chunks: list[Chunk], fmt: str, args: dict) -> Any:
 
 TASKS: dict[str, Callable[[list[Chunk], str, dict], Any]] = {
     f.__name__: f for f in (wordcount, mean_home_score, home_advantage, team_records, rating_pass,
-                            streak_sides, longest_runs, scoring_goals, fixtures, joined_goals)
+                            streak_sides, longest_runs, scoring_goals, fixtures, joined_goals,
+                            pair_tops)
 }
 
 

@@ -117,7 +117,7 @@ class MapReduceEngine(Engine):
         Under a memory budget the vectorised mappers, which hold their split at once, get
         tables in pieces (`limits.block_bytes`; the plain ones stream records), and there are
         more reduce partitions (`limits.shuffle_partitions` of the map tasks), so that a
-        reducer's groups are those of a few splits rather than a `1/partitions` share of
+        reducer's groups are about a split's share rather than a `1/partitions` share of
         everything."""
         program = jobs.PROGRAMS[program_name]
         most = (limits.block_bytes(self.settings.memory, self.workers)
