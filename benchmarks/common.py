@@ -19,7 +19,7 @@ from workloads import engines, spec
 from workloads.data.dataset import Dataset
 from workloads.engines.base import Engine
 from workloads.layout import MANIFEST, SCALE_PREFIX, TEXT
-from workloads.runtime import console, enclosure, signals
+from workloads.runtime import console, enclosure, memory, signals
 from workloads.runtime.errors import DatasetError
 from workloads.runtime.settings import Settings
 
@@ -105,6 +105,7 @@ def enclose(benchmark: str, params: tuple) -> None:
     on_oom = outcomes.prepared(OOM_EVENT, benchmark, params, method=outcomes.asv_method())
     _ENCLOSED.append(enclosure.enclose_self(SETTINGS.memory, SETTINGS.memory_enforcement,
                                             on_oom))
+    memory.frugal_allocators()
 
 
 #: Events that end a combination's process (a `start` with none of them never finished).

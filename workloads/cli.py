@@ -15,7 +15,7 @@ from workloads import engines, spec
 from workloads.data.dataset import Dataset
 from workloads.data.validate import validate
 from workloads.layout import FORMATS
-from workloads.runtime import console, enclosure
+from workloads.runtime import console, enclosure, memory
 from workloads.runtime.errors import EXIT_FAILED, AnswerMismatch, OutOfMemory, ParbenchError
 from workloads.runtime.memory import format_size, parse_size
 from workloads.runtime.settings import Settings
@@ -80,6 +80,8 @@ def run(args: argparse.Namespace, settings: Settings, argv: list[str]) -> int:
     if budget and not args.enclosed:
         return run_enclosed(args, settings, argv, budget)
     settings = replace(settings, memory=budget)
+    if budget:
+        memory.frugal_allocators()
     if args.no_verify:  # the bytes are not the manifest's: the rows must be well-formed
         validate(inputs.values())
     else:

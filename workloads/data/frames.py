@@ -16,6 +16,9 @@ are numpy `datetime64[D]`, the match id is `match_id` in every format.
 
 from __future__ import annotations
 
+import csv
+import math
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -45,20 +48,70 @@ FIXTURE_READ = (*JOIN_KEY, "tournament")
 CSV_READ_TYPES = {MATCHES: MATCH_TYPES, GOALS: GOAL_TYPES}
 
 
+#: A part of a CSV file, by byte offsets [start, stop): the lines that start in it. None: the
+#: whole file.
+Span = tuple[int, int] | None
+
+
+def pieces(paths: Sequence[str], fmt: str, most: int | None) -> list[tuple[str, Span]]:
+    """The files as pieces of at most about `most` bytes each (a CSV file cut at line starts;
+    other formats, or `most` None, one piece per file), in order: the partitions of an engine
+    that bounds what a task holds."""
+    found: list[tuple[str, Span]] = []
+    for path in paths:
+        size = os.path.getsize(path) if most and fmt == "csv" else 0
+        n = max(1, math.ceil(size / most)) if most else 1
+        if n == 1:
+            found.append((path, None))
+        else:
+            found.extend((path, (size * k // n, size * (k + 1) // n)) for k in range(n))
+    return found
+
+
+def _line_start(file: Any, offset: int) -> int:
+    """The offset of the first line of `file` that starts at or after `offset`."""
+    if offset == 0:
+        return 0
+    file.seek(offset - 1)
+    file.readline()
+    return file.tell()
+
+
+def _csv_span(path: str, span: tuple[int, int]) -> tuple[list[str], bytes]:
+    """The header's column names and the bytes of the lines that start within `span` (the
+    header line excluded): a piece that holds no line start is empty."""
+    with open(path, "rb") as file:
+        header = file.readline()
+        names = next(csv.reader([header.decode("utf-8")]))
+        begin = _line_start(file, max(span[0], len(header)))
+        end = max(begin, _line_start(file, span[1]))
+        file.seek(begin)
+        return names, file.read(end - begin)
+
+
 def read_table(path: str, fmt: str, columns: Sequence[str] = MATCH_COLUMNS,
-               kind: str = MATCHES) -> pa.Table:
-    """`columns` of one match (or goal) file as an Arrow table; errors name the file (and CSV
-    line). A goal's scorer `NA` stays a string: Arrow reads no string as null."""
+               kind: str = MATCHES, span: Span = None) -> pa.Table:
+    """`columns` of one match (or goal) file, or of the lines of its `span`, as an Arrow table;
+    errors name the file (and CSV line). A goal's scorer `NA` stays a string: Arrow reads no
+    string as null."""
     columns = list(columns)
     try:
         if fmt == "parquet":
             return pq.read_table(path, columns=columns)
         on_disk = ["" if c == MATCH_ID and kind == MATCHES else c for c in columns]
         true, false = CSV_BOOLEANS[kind]
-        table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+        convert = pacsv.ConvertOptions(
             include_columns=on_disk, true_values=[true], false_values=[false],
             column_types={d: CSV_READ_TYPES[kind][c] for d, c in zip(on_disk, columns,
-                                                                    strict=True)}))
+                                                                    strict=True)})
+        if span is None:
+            table = pacsv.read_csv(path, convert_options=convert)
+        else:
+            names, lines = _csv_span(path, span)
+            if not lines:
+                return empty_table(columns, kind)
+            table = pacsv.read_csv(pa.BufferReader(lines), convert_options=convert,
+                                   read_options=pacsv.ReadOptions(column_names=names))
         return table.rename_columns(columns)
     except FileNotFoundError:
         raise missing_file(path) from None
@@ -81,9 +134,10 @@ def to_frame(table: pa.Table) -> pd.DataFrame:
     return pd.DataFrame(data)[table.column_names]
 
 
-def read_matches(path: str, fmt: str, columns: Sequence[str] = MATCH_COLUMNS) -> pd.DataFrame:
-    """`columns` of one match file as a frame."""
-    return to_frame(read_table(path, fmt, columns))
+def read_matches(path: str, fmt: str, columns: Sequence[str] = MATCH_COLUMNS,
+                 span: Span = None) -> pd.DataFrame:
+    """`columns` of one match file (or of its `span`) as a frame."""
+    return to_frame(read_table(path, fmt, columns, span=span))
 
 
 def read_tables(inp: Input, columns: Sequence[str]) -> pa.Table:
@@ -298,11 +352,23 @@ def goals_per_scorer(goals: pd.DataFrame, matches: pd.DataFrame) -> pd.Series:
     return joined.groupby(["tournament", "scorer"], sort=False).size()
 
 
-def top_scorers(counts: pd.Series) -> spec.TopScorers:
-    """tournament -> (scorer, goals): per tournament the most goals, ties to the smaller name."""
+def top_rows(counts: pd.Series) -> pd.DataFrame:
+    """Per tournament its top row of (tournament, scorer) -> goals counts: the most goals, ties
+    to the smaller name. Counts partitioned by (tournament, scorer), each pair's goals complete
+    in one partition, give their candidates per partition: the top of those is the top."""
     df = counts.rename("goals").reset_index()
     df = df.sort_values(["tournament", "goals", "scorer"], ascending=[True, False, True],
                         kind="stable")
-    top = df.drop_duplicates("tournament")
+    return df.drop_duplicates("tournament")
+
+
+def top_scorers(counts: pd.Series) -> spec.TopScorers:
+    """tournament -> (scorer, goals): per tournament the most goals, ties to the smaller name."""
+    top = top_rows(counts)
     return {t: (s, int(g)) for t, s, g in zip(top["tournament"], top["scorer"], top["goals"],
                                               strict=True)}
+
+
+def top_candidates(counts: pd.Series) -> pd.Series:
+    """`top_rows` as counts again: (tournament, scorer) -> goals, a row per tournament."""
+    return top_rows(counts).set_index(["tournament", "scorer"])["goals"]

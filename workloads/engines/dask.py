@@ -42,8 +42,8 @@ from workloads.engines.base import (
     init_worker_process,
 )
 from workloads.layout import GOALS
-from workloads.runtime import scratch
-from workloads.runtime.errors import DataError, EngineUnavailable, first_line
+from workloads.runtime import limits, memory, scratch
+from workloads.runtime.errors import DataError, EngineUnavailable, JobFailed, first_line
 from workloads.runtime.net import LOOPBACK
 from workloads.runtime.settings import Settings
 from workloads.spec import JOIN_KEY, MATCH_COLUMNS
@@ -69,6 +69,8 @@ CONNECT_TIMEOUT = 5.0
 WORKERS_TIMEOUT = 20.0
 #: Fan-in of the tree reductions.
 SPLIT_EVERY = 8
+#: Under a memory budget, the share of it that the disk shuffle may buffer in memory.
+PARTD_BUFFER_SHARE = 8
 
 
 # --------------------------------------------------------------------------- task functions
@@ -93,14 +95,21 @@ def as_series(df: pd.DataFrame, partial: Callable[[pd.DataFrame], int]) -> pd.Se
     return pd.Series([partial(df)], dtype="int64")
 
 
-def read_scoring_goals(path: str, fmt: str) -> pd.DataFrame:
-    """One goal file's goals that count for a scorer, with their match's key."""
-    return frames.scoring_goals(frames.read_table(path, fmt, frames.GOAL_READ, GOALS))
+def read_scoring_goals(path: str, fmt: str, span: frames.Span = None) -> pd.DataFrame:
+    """One goal file's (or piece's) goals that count for a scorer, with their match's key."""
+    return frames.scoring_goals(frames.read_table(path, fmt, frames.GOAL_READ, GOALS, span))
 
 
-def read_fixtures(path: str, fmt: str) -> pd.DataFrame:
-    """One match file's match keys and tournaments."""
-    return frames.fixtures(frames.read_table(path, fmt, frames.FIXTURE_READ))
+def read_fixtures(path: str, fmt: str, span: frames.Span = None) -> pd.DataFrame:
+    """One match file's (or piece's) match keys and tournaments."""
+    return frames.fixtures(frames.read_table(path, fmt, frames.FIXTURE_READ, span=span))
+
+
+def read_piece(piece: tuple[str, frames.Span], read: Callable[..., pd.DataFrame],
+               **kwargs: Any) -> pd.DataFrame:
+    """A partition: `read` (a `frames` reader) of one file or piece of a file."""
+    path, span = piece
+    return read(path, span=span, **kwargs)
 
 
 SIDES_META = frames.streak_sides(frames.empty(frames.STREAK_COLUMNS))
@@ -163,6 +172,30 @@ def tree_reduce(parts: Sequence[Delayed], combine: Callable[..., Any],
 
 
 @contextmanager
+def partd_buffer(most: int | None) -> Iterator[None]:
+    """While the block runs, the disk shuffle's buffer holds at most `most` bytes (None: as
+    partd has it). partd buffers up to 1 GB of the rows in transit in memory before it writes
+    them, unless its store is pickled (as the processes scheduler does): on the threaded
+    scheduler that buffer alone is larger than a small budget."""
+    if most is None:
+        yield
+        return
+    import partd
+    from dask.dataframe.backends import partd_encode_dispatch, partd_pandas_blocks
+
+    def blocks(store: Any) -> Any:
+        if isinstance(store, partd.Buffer):
+            store.available_memory = most
+        return partd.PandasBlocks(store)
+
+    partd_encode_dispatch.register(pd.DataFrame, lambda _: blocks)
+    try:
+        yield
+    finally:
+        partd_encode_dispatch.register(pd.DataFrame, partd_pandas_blocks)
+
+
+@contextmanager
 def data_errors(inp: Input) -> Iterator[None]:
     """Turn a reader's failure, at graph building or compute time, into a DataError naming the
     file (and for CSV the line)."""
@@ -182,6 +215,9 @@ class DaskEngine(Engine):
 
     name: ClassVar[str] = "dask"
     needs_distributed: ClassVar[bool] = False
+    #: The shuffle under a memory budget: one that keeps the rows in transit on disk.
+    budget_shuffle: ClassVar[str] = "disk"
+
     @classmethod
     def availability(cls, settings: Settings | None = None) -> Availability:
         if DASK_MISSING:
@@ -225,7 +261,7 @@ class DaskEngine(Engine):
         as categoricals (`frames.read_matches`: per-team work is then a bincount, where
         `dd.read_csv` gives string columns). Parquet: `dd.read_parquet`, whose fusion of small
         files is faster; `frames` encodes its team strings per partition (docs/engines.md)."""
-        if inp.fmt == "parquet":
+        if inp.fmt == "parquet" and self.settings.memory is None:
             # Arrow's local file system reads each path as it is; the default (fsspec) expands
             # glob characters, so a folder named `ds[1]` would read `ds1`.
             return dd.read_parquet(list(inp.paths), columns=list(columns),
@@ -235,10 +271,15 @@ class DaskEngine(Engine):
 
     def read_each(self, read: Callable[..., pd.DataFrame], inp: Input, meta: pd.DataFrame,
                   **kwargs: Any) -> dd.DataFrame:
-        """One partition per file of `inp`, read by `read(path, fmt=..., **kwargs)` (a
-        `frames` reader, whose errors name the file and CSV line)."""
-        return dd.from_map(read, list(inp.paths), fmt=inp.fmt, meta=meta, enforce_metadata=False,
-                           label=read.__name__.replace("_", "-"), **kwargs)
+        """One partition per file of `inp`, read by `read(path, fmt=..., span=..., **kwargs)`
+        (a `frames` reader, whose errors name the file and CSV line); under a memory budget one
+        per piece of a CSV file (`limits.block_bytes`), so that what a task holds is bounded
+        by the budget, not by the size of the files."""
+        pieces = frames.pieces(inp.paths, inp.fmt,
+                               limits.block_bytes(self.settings.memory, self.workers))
+        return dd.from_map(read_piece, pieces, read=read, fmt=inp.fmt, meta=meta,
+                           enforce_metadata=False, label=read.__name__.replace("_", "-"),
+                           **kwargs)
 
     # --- workloads -------------------------------------------------------------------------
 
@@ -312,11 +353,17 @@ class DaskEngine(Engine):
             ratings = frames.step(ratings, grad, n_played)
         return ratings
 
-    def shuffled(self) -> dict[str, Any]:
-        """The keywords of a shuffle by key (`shuffle`, `merge`): the task-based shuffle into one
-        partition per worker. Fewer output partitions mean fewer pieces to move, and a shuffle
-        that a reduction consumes needs no more; "p2p" and "disk" were slower (docs/engines.md),
-        and the default for a client that is not the default one would be "disk"."""
+    def shuffled(self, partitions: int) -> dict[str, Any]:
+        """The keywords of a shuffle by key (`shuffle`, `merge`) of `partitions` input
+        partitions: the task-based shuffle into one partition per worker. Fewer output
+        partitions mean fewer pieces to move, and a shuffle that a reduction consumes needs no
+        more; "p2p" and "disk" were slower (docs/engines.md), and the default for a client that
+        is not the default one would be "disk". Under a memory budget the task-based shuffle
+        would hold every row in memory at once: the rows go through disk (`budget_shuffle`)
+        into about a partition per input piece (`limits.shuffle_partitions`)."""
+        if self.settings.memory is not None:
+            return {"shuffle_method": self.budget_shuffle,
+                    "npartitions": limits.shuffle_partitions(partitions, self.workers)}
         return {"shuffle_method": "tasks", "npartitions": self.workers}
 
     def unbeaten_streaks(self, matches: Input) -> spec.Streaks:
@@ -327,20 +374,28 @@ class DaskEngine(Engine):
         sides = self.read_each(frames.read_matches, matches, frames.empty(frames.STREAK_COLUMNS),
                                columns=frames.STREAK_COLUMNS)
         sides = sides.map_partitions(frames.streak_sides, meta=SIDES_META)
-        runs = sides.shuffle("team", **self.shuffled()).map_partitions(frames.longest_runs,
-                                                                       meta=RUNS_META)
+        runs = sides.shuffle("team", **self.shuffled(sides.npartitions)).map_partitions(
+            frames.longest_runs, meta=RUNS_META)
         (best,) = self.compute(runs)
         return best.to_dict()
 
     def top_scorers(self, goals: Input, matches: Input) -> spec.TopScorers:
         # A hash join, both tables shuffled by the match key (neither is small enough to
         # broadcast), then the (tournament, scorer) counts in a tree; the top scorer of each
-        # tournament is picked from them here.
+        # tournament is picked from them here. Under a memory budget the counts, which can
+        # outgrow it (millions of scorers), stay in partitions by (tournament, scorer): each
+        # gives its candidates per tournament, and the top of those is picked here.
         scoring = self.read_each(read_scoring_goals, goals, SCORING_META)
         keyed = self.read_each(read_fixtures, matches, FIXTURES_META)
-        joined = dd.merge(scoring, keyed, on=list(JOIN_KEY), **self.shuffled())
-        (counts,) = self.compute(joined.groupby(["tournament", "scorer"]).size(
-            split_every=SPLIT_EVERY, split_out=1))
+        shuffled = self.shuffled(max(scoring.npartitions, keyed.npartitions))
+        joined = dd.merge(scoring, keyed, on=list(JOIN_KEY), **shuffled)
+        by_pair = joined.groupby(["tournament", "scorer"])
+        if self.settings.memory is None:
+            (counts,) = self.compute(by_pair.size(split_every=SPLIT_EVERY, split_out=1))
+        else:
+            counts = by_pair.size(split_every=SPLIT_EVERY, split_out=shuffled["npartitions"])
+            (counts,) = self.compute(counts.map_partitions(frames.top_candidates,
+                                                           meta=counts._meta))
         return frames.top_scorers(counts)
 
 
@@ -352,15 +407,26 @@ class _LocalDaskEngine(DaskEngine):
 
     scheduler: ClassVar[str]
     pool: Executor | None = None
+    #: The disk shuffle's files (partd): a private folder, removed at stop.
+    _scratch: Path | None = None
 
     def options(self) -> dict[str, Any]:
         return {"scheduler": self.scheduler, "pool": self.pool}
 
+    def start(self) -> None:
+        if self._scratch is None:
+            self._scratch = scratch.folder("dask")
+        super().start()
+
     def _compute(self, *collections: Any) -> tuple[Any, ...]:
-        return dask.compute(*collections, **self.options())
+        budget = self.settings.memory
+        with dask.config.set({"temporary-directory": str(self._scratch)}), partd_buffer(
+                None if budget is None else budget // PARTD_BUFFER_SHARE):
+            return dask.compute(*collections, **self.options())
 
     def _persist(self, *collections: Any) -> list[Any]:
-        return list(dask.persist(*collections, **self.options()))
+        with dask.config.set({"temporary-directory": str(self._scratch)}):
+            return list(dask.persist(*collections, **self.options()))
 
     def stop(self) -> None:
         if self.pool is not None:
@@ -369,6 +435,8 @@ class _LocalDaskEngine(DaskEngine):
             # pool's pipe and its reader thread waiting forever.
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
+        scratch.remove(self._scratch)
+        self._scratch = None
         super().stop()
 
 
@@ -416,18 +484,49 @@ class DaskProcessesEngine(_LocalDaskEngine):
         return set(getattr(self.pool, "_processes", None) or ())
 
 
+#: Under a memory budget: what the client's process (the scheduler, the nannies, the client)
+#: may still grow by while the workers run: graphs, task states, the results it gathers.
+CLIENT_GROWTH = 64 * 2**20
+#: Fractions of a worker's memory limit (distributed's own defaults, said here because the run
+#: depends on them): past `target` its managed data (task results) goes to disk, past `spill`
+#: (of the process's memory) too, past `pause` it takes no new task until spilling frees
+#: memory, at `terminate` its nanny restarts it, before the budget's enforcement ends the run.
+WORKER_MEMORY = {"target": 0.6, "spill": 0.7, "pause": 0.8, "terminate": 0.95}
+
+
+#: A worker's resident pages that it shares with the other processes (the interpreter's and the
+#: libraries' files, ~100 MiB measured): distributed counts them in every worker's memory (its
+#: resident set), a cgroup once.
+WORKER_SHARED = 96 * 2**20
+
+
+def worker_memory(room: int, workers: int) -> tuple[int, dict[str, Any]]:
+    """Each worker's memory limit when `room` bytes are left under the budget (this process
+    holds the rest), and the settings that make the workers live within it: spilling to their
+    local directory."""
+    limit = max(0, room - CLIENT_GROWTH) // workers + WORKER_SHARED
+    return limit, {f"distributed.worker.memory.{k}": v for k, v in WORKER_MEMORY.items()}
+
+
 class DaskDistributedEngine(DaskEngine):
     """dask.distributed: a LocalCluster of `workers` processes, or an existing scheduler."""
 
     name = "dask-distributed"
     spans_hosts = True
     needs_distributed = True
+    #: The task-based shuffle: its pieces are task results, which a worker spills to its local
+    #: directory past its memory target. Measured against "p2p" (made for data larger than
+    #: memory, its shards buffered and written to disk): with the ~500 MiB workers of a 1 GiB
+    #: budget, p2p's workers went past their limit and were restarted until the run timed out.
+    budget_shuffle = "tasks"
     processes_per_worker = 2  # a nanny and its worker
     client: Client | None = None
     cluster: LocalCluster | None = None
     _scratch: Path | None = None
     #: compute/persist/scatter keywords that keep the work on the chosen workers.
     restrict: dict[str, Any]
+    #: Each local worker's memory limit under a budget (bytes), else None.
+    worker_limit: int | None = None
 
     @property
     def on_this_machine(self) -> bool:
@@ -463,10 +562,17 @@ class DaskDistributedEngine(DaskEngine):
         # 8787, which another cluster may hold. The workers log nothing below CRITICAL: a
         # task's error reaches the client as its exception (the one line parbench prints), and
         # at ERROR a worker whose peer is closed by Ctrl-C prints a traceback mid-transfer.
-        self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
-                                    processes=True, dashboard_address=None, host=LOOPBACK,
-                                    silence_logs=logging.CRITICAL,
-                                    scheduler_kwargs={"dashboard_address": f"{LOOPBACK}:0"})
+        # Under a memory budget each worker gets its share of what is left of it, and spills
+        # its results to its local directory (the private scratch folder) as it fills.
+        budget, limit, config = self.settings.memory, "auto", {}
+        if budget is not None:
+            limit, config = worker_memory(memory.available(budget), self.workers)
+            self.worker_limit = limit
+        with dask.config.set(config):
+            self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
+                                        processes=True, dashboard_address=None, host=LOOPBACK,
+                                        silence_logs=logging.CRITICAL, memory_limit=limit,
+                                        scheduler_kwargs={"dashboard_address": f"{LOOPBACK}:0"})
         self.client = Client(self.cluster, set_as_default=False)
         self.client.run(warm_worker, True)
 
@@ -509,7 +615,21 @@ class DaskDistributedEngine(DaskEngine):
         return self.client
 
     def _compute(self, *collections: Any) -> tuple[Any, ...]:
-        return tuple(self._client().compute(list(collections), sync=True, **self.restrict))
+        from distributed.scheduler import KilledWorker
+
+        try:
+            return tuple(self._client().compute(list(collections), sync=True, **self.restrict))
+        except KilledWorker as exc:
+            raise JobFailed(self.lost(exc)) from None
+
+    def lost(self, exc: Exception) -> str:
+        """One line for a task whose workers all died (distributed's KilledWorker)."""
+        why = ""
+        if self.worker_limit is not None:
+            why = (f" (a nanny restarts its worker past {WORKER_MEMORY['terminate']:.0%} of the "
+                   f"worker's memory limit, {memory.format_size(self.worker_limit)} here)")
+        task = getattr(exc, "task", None)
+        return f"Dask lost the job: every worker that ran task {task!r} died{why}"
 
     def _persist(self, *collections: Any) -> list[Any]:
         return self._client().persist(list(collections), **self.restrict)

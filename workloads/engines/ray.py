@@ -15,6 +15,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
+import json
 import logging
 import os
 import secrets
@@ -28,6 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 import psutil
+import pyarrow as pa
 import ray
 from ray.util.placement_group import PlacementGroup, placement_group, remove_placement_group
 from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
@@ -39,7 +41,7 @@ from workloads.data.readers import count_words, merge_counts
 from workloads.data.validate import locate_malformed
 from workloads.engines.base import Availability, Engine, cap_arrow_threads
 from workloads.layout import GOALS, MATCHES
-from workloads.runtime import environment, memory, processes, scratch, signals
+from workloads.runtime import environment, limits, memory, processes, scratch, signals
 from workloads.runtime.errors import EngineUnavailable, JobFailed, ParbenchError, first_line
 from workloads.runtime.net import LOOPBACK
 from workloads.runtime.settings import Settings
@@ -58,6 +60,15 @@ SOCKET_MAX = 107
 SOCKET_SUFFIX = len("/session_2026-01-01_00-00-00_000000_4194304/sockets/plasma_store")
 #: Seconds Ray's processes get to end after `ray.shutdown()` before they are killed.
 STOP_GRACE = 5.0
+#: Under a memory budget: what a local Ray's own processes hold besides the object store (GCS,
+#: raylet, and the Python agents: dashboard agent, runtime-env agent, log monitor, API server;
+#: ~300 MiB measured), and each worker process with pandas and Arrow loaded (~100 MiB).
+RAY_PROCESSES = 320 * 2**20
+WORKER_PROCESS = 100 * 2**20
+#: Under a budget, Ray's I/O workers (which spill and restore objects) of each kind, and what
+#: they hold.
+IO_WORKERS = 1
+IO_WORKER_PROCESS = 64 * 2**20
 
 #: Ray's own switches, in the environment of the driver and so of every process Ray starts:
 #: no usage report (no network call).
@@ -82,24 +93,26 @@ def worker_pid() -> int:
     return os.getpid()
 
 
-def score_total(path: str, fmt: str) -> np.ndarray:
-    """[Σ home_score, n] of one file."""
-    scores = frames.read_table(path, fmt, ["home_score"]).column("home_score").to_numpy()
-    return np.array([scores.sum(), len(scores)], dtype=np.int64)
+def score_total(path: str, fmt: str, span: frames.Span = None) -> np.ndarray:
+    """[Σ home_score, n] of one file (or piece of one)."""
+    scores = frames.read_table(path, fmt, ["home_score"], span=span).column("home_score")
+    return np.array([scores.to_numpy().sum(), len(scores)], dtype=np.int64)
 
 
-def home_advantage(path: str, fmt: str) -> int:
-    return frames.home_advantage(frames.read_matches(path, fmt, frames.SCORE_COLUMNS))
+def home_advantage(path: str, fmt: str, span: frames.Span = None) -> int:
+    return frames.home_advantage(frames.read_matches(path, fmt, frames.SCORE_COLUMNS, span))
 
 
-def team_records(path: str, fmt: str) -> pd.DataFrame:
-    return frames.team_records(frames.read_matches(path, fmt))
+def team_records(path: str, fmt: str, span: frames.Span = None) -> pd.DataFrame:
+    return frames.team_records(frames.read_matches(path, fmt, span=span))
 
 
-def read_indexed(paths: list[str], fmt: str) -> tuple[pd.DataFrame, pd.Index]:
-    """The matches of a worker's files as one partition, and its teams (two return values:
-    only the teams travel)."""
-    df = frames.read_all(paths, fmt)
+def read_indexed(pieces: list[tuple[str, frames.Span]],
+                 fmt: str) -> tuple[pd.DataFrame, pd.Index]:
+    """The matches of a worker's files (or pieces) as one partition, and its teams (two return
+    values: only the teams travel)."""
+    df = frames.to_frame(pa.concat_tables([frames.read_table(path, fmt, span=span)
+                                           for path, span in pieces]))
     return df, frames.team_index(df)
 
 
@@ -115,9 +128,9 @@ def bucketed(rows: pd.DataFrame, key: tuple[str, ...], n: int) -> Buckets:
     return [rows[bucket == b] for b in range(n)]
 
 
-def streak_sides(path: str, fmt: str, n: int) -> Buckets:
-    """One file's matches, both sides of each, in `n` buckets by team."""
-    sides = frames.streak_sides(frames.read_matches(path, fmt, frames.STREAK_COLUMNS))
+def streak_sides(path: str, fmt: str, n: int, span: frames.Span = None) -> Buckets:
+    """One file's (or piece's) matches, both sides of each, in `n` buckets by team."""
+    sides = frames.streak_sides(frames.read_matches(path, fmt, frames.STREAK_COLUMNS, span))
     return bucketed(sides, ("team",), n)
 
 
@@ -126,15 +139,15 @@ def longest_runs(*parts: pd.DataFrame) -> pd.Series:
     return frames.longest_runs(pd.concat(parts, ignore_index=True))
 
 
-def scoring_goals(path: str, fmt: str, n: int) -> Buckets:
-    """One goal file's counting goals in `n` buckets by match key."""
-    table = frames.read_table(path, fmt, frames.GOAL_READ, GOALS)
+def scoring_goals(path: str, fmt: str, n: int, span: frames.Span = None) -> Buckets:
+    """One goal file's (or piece's) counting goals in `n` buckets by match key."""
+    table = frames.read_table(path, fmt, frames.GOAL_READ, GOALS, span)
     return bucketed(frames.scoring_goals(table), spec.JOIN_KEY, n)
 
 
-def fixtures(path: str, fmt: str, n: int) -> Buckets:
-    """One match file's keys and tournaments in `n` buckets by match key."""
-    table = frames.read_table(path, fmt, spec.FIXTURE_COLUMNS, MATCHES)
+def fixtures(path: str, fmt: str, n: int, span: frames.Span = None) -> Buckets:
+    """One match file's (or piece's) keys and tournaments in `n` buckets by match key."""
+    table = frames.read_table(path, fmt, spec.FIXTURE_COLUMNS, MATCHES, span)
     return bucketed(frames.fixtures(table), spec.JOIN_KEY, n)
 
 
@@ -145,11 +158,25 @@ def joined_goals(n_goal_parts: int, *parts: pd.DataFrame) -> pd.Series:
     return frames.goals_per_scorer(goals, pd.concat(parts[n_goal_parts:], ignore_index=True))
 
 
+def joined_split(n: int, n_goal_parts: int, *parts: pd.DataFrame) -> Buckets:
+    """`joined_goals`, its counts in `n` buckets by (tournament, scorer)."""
+    counts = joined_goals(n_goal_parts, *parts).rename("goals").reset_index()
+    return bucketed(counts, ("tournament", "scorer"), n)
+
+
+def pair_tops(*parts: pd.DataFrame) -> pd.Series:
+    """One bucket of (tournament, scorer) counts from every join bucket: summed, each
+    tournament's top candidate."""
+    counts = pd.concat(parts, ignore_index=True).groupby(["tournament", "scorer"])["goals"].sum()
+    return frames.top_candidates(counts)
+
+
 TASKS = {f.__name__: ray.remote(f) for f in (
     worker_pid, count_words, score_total, home_advantage, team_records,
-    frames.coded, frames.played, frames.gradient, longest_runs, joined_goals)}
+    frames.coded, frames.played, frames.gradient, longest_runs, joined_goals, pair_tops)}
 #: The map sides of the shuffles: one object per bucket (`num_returns` given per call).
-SPLITTERS = {f.__name__: ray.remote(f) for f in (streak_sides, scoring_goals, fixtures)}
+SPLITTERS = {f.__name__: ray.remote(f) for f in (streak_sides, scoring_goals, fixtures,
+                                                 joined_split)}
 READ_INDEXED = ray.remote(num_returns=2)(read_indexed)
 
 
@@ -159,6 +186,15 @@ READ_INDEXED = ray.remote(num_returns=2)(read_indexed)
 def shares(paths: Sequence[str], n: int) -> list[list[str]]:
     """`paths` dealt to `n` workers (fewer shares when there are fewer files)."""
     return [list(paths[i::n]) for i in range(min(n, len(paths)))]
+
+
+def store_room(budget: int | None, workers: int) -> int:
+    """The memory the object store's size is a share of: what is available, and under a
+    budget what is left of it once Ray's own processes and its workers are counted."""
+    if budget is None:
+        return memory.available()
+    return max(0, memory.available(budget) - RAY_PROCESSES - workers * WORKER_PROCESS
+               - 2 * IO_WORKERS * IO_WORKER_PROCESS)
 
 
 def object_store_bytes(available: int | None = None) -> tuple[int, bool]:
@@ -339,12 +375,21 @@ class RayEngine(Engine):
     def _local(self) -> None:
         """A Ray of `workers` CPUs on 127.0.0.1, its session in a private folder."""
         self._session = session_folder()
-        size, in_shm = object_store_bytes()
+        size, in_shm = object_store_bytes(store_room(self.settings.memory, self.workers))
+        # Objects that do not fit in the store are spilled to the private session folder.
+        spilling = {"type": "filesystem",
+                    "params": {"directory_path": str(self._session / "spill")}}
+        system = {"object_spilling_config": json.dumps(spilling)}
+        if self.settings.memory is not None:
+            # Spilling and restoring run in I/O worker processes of their own, up to four of
+            # each (~50-90 MiB apiece, measured): one of each under a budget.
+            system["max_io_workers"] = IO_WORKERS
         self._env.enter_context(environment.variables({**QUIET, **auth_token()}))
         with loopback_node():
             self._init(num_cpus=self.workers, num_gpus=0, object_store_memory=size,
                        _temp_dir=str(self._session),
-                       _plasma_directory=None if in_shm else str(self._session))
+                       _plasma_directory=None if in_shm else str(self._session),
+                       _system_config=system)
 
     def _connect(self, address: str) -> None:
         """`workers` CPUs of the cluster at `address`: fewer is an error; with more, a
@@ -436,9 +481,16 @@ class RayEngine(Engine):
         except ray.exceptions.RayError as exc:  # a worker or node lost beyond the retries
             raise JobFailed(f"Ray lost the job: {first_line(exc)}") from None
 
+    def pieces(self, inp: Input) -> list[tuple[str, frames.Span]]:
+        """The files of `inp`, each one piece; under a memory budget CSV files in pieces of
+        `limits.block_bytes`, so that what a task holds is bounded by the budget."""
+        return frames.pieces(inp.paths, inp.fmt,
+                             limits.block_bytes(self.settings.memory, self.workers))
+
     def per_file(self, name: str, inp: Input) -> list[Any]:
-        """Task `name`(path, fmt) on every file, gathered."""
-        return self.get([self.task(name, path, inp.fmt) for path in inp.paths], inp)
+        """Task `name`(path, fmt, span) on every file (or piece), gathered."""
+        return self.get([self.task(name, path, inp.fmt, span)
+                         for path, span in self.pieces(inp)], inp)
 
     # --- workloads -------------------------------------------------------------------------
 
@@ -467,8 +519,13 @@ class RayEngine(Engine):
         # scheduling and fetches cost more than their work. The coded partitions are task
         # outputs too, so Ray rebuilds a lost one from its lineage. The raw partitions go once
         # coded.
-        read = [READ_INDEXED.options(**self.task_options).remote(share, matches.fmt)
-                for share in shares(matches.paths, self.workers)]
+        # Under a memory budget one partition per piece: the object store spills those that do
+        # not fit, where a worker's share of the files would have to fit in its memory.
+        parts = ([[piece] for piece in self.pieces(matches)] if self.settings.memory else
+                 [[(path, None) for path in share]
+                  for share in shares(matches.paths, self.workers)])
+        read = [READ_INDEXED.options(**self.task_options).remote(part, matches.fmt)
+                for part in parts]
         teams = frames.union_index(*self.get([index for _, index in read], matches))
         coded = [self.task("coded", df, teams) for df, _ in read]
         del read
@@ -487,6 +544,7 @@ class RayEngine(Engine):
     def unbeaten_streaks(self, matches: Input) -> spec.Streaks:
         # A shuffle through the object store: each file's sides split by team into `workers`
         # buckets (one object each), then one task per bucket over its parts from every file.
+        # Under a memory budget, more buckets (`buckets`).
         parts = self.split("streak_sides", matches)
         runs = self.get([self.task("longest_runs", *bucket) for bucket in zip(*parts, strict=True)],
                         matches)
@@ -495,16 +553,38 @@ class RayEngine(Engine):
     def top_scorers(self, goals: Input, matches: Input) -> spec.TopScorers:
         # A hash join: goals and matches split by match key into `workers` buckets, one join
         # task per bucket; a scorer's goals in one tournament may sit in several buckets.
-        scoring, keyed = self.split("scoring_goals", goals), self.split("fixtures", matches)
-        counts = self.get([self.task("joined_goals", len(scoring), *g, *m)
-                           for g, m in zip(zip(*scoring, strict=True), zip(*keyed, strict=True),
-                                           strict=True)], goals)
-        return frames.top_scorers(pd.concat(counts).groupby(level=[0, 1]).sum())
+        # Under a memory budget the counts, which can outgrow it (millions of scorers), are
+        # split again by (tournament, scorer), and a task per bucket sums them and gives its
+        # candidates per tournament, of which the driver picks the top.
+        n = self.buckets(goals, matches)
+        scoring, keyed = self.split("scoring_goals", goals, n), self.split("fixtures", matches, n)
+        buckets = zip(zip(*scoring, strict=True), zip(*keyed, strict=True), strict=True)
+        if self.settings.memory is None:
+            counts = self.get([self.task("joined_goals", len(scoring), *g, *m)
+                               for g, m in buckets], goals)
+            return frames.top_scorers(pd.concat(counts).groupby(level=[0, 1]).sum())
+        splitter = SPLITTERS["joined_split"].options(num_returns=n, **self.task_options)
+        pairs = [splitter.remote(n, len(scoring), *g, *m) for g, m in buckets]
+        pairs = [r if isinstance(r, list) else [r] for r in pairs]
+        tops = self.get([self.task("pair_tops", *bucket) for bucket in zip(*pairs, strict=True)],
+                        goals)
+        return frames.top_scorers(pd.concat(tops))
 
-    def split(self, name: str, inp: Input) -> list[list[ray.ObjectRef]]:
-        """Splitter `name`(path, fmt, n) on every file: per file, its `workers` buckets."""
-        splitter = SPLITTERS[name].options(num_returns=self.workers, **self.task_options)
-        refs = [splitter.remote(path, inp.fmt, self.workers) for path in inp.paths]
+    def buckets(self, *inputs: Input) -> int:
+        """The buckets of a shuffle of `inputs`: one per worker; under a memory budget enough
+        that a bucket holds about a piece's rows (`limits.shuffle_partitions`) and the
+        task that takes it fits in its worker (the object store spills the others)."""
+        if self.settings.memory is None:
+            return self.workers
+        return limits.shuffle_partitions(max(len(self.pieces(inp)) for inp in inputs),
+                                         self.workers)
+
+    def split(self, name: str, inp: Input, n: int | None = None) -> list[list[ray.ObjectRef]]:
+        """Splitter `name`(path, fmt, n, span) on every file (or piece): per file, its `n`
+        buckets (default `buckets`)."""
+        n = n or self.buckets(inp)
+        splitter = SPLITTERS[name].options(num_returns=n, **self.task_options)
+        refs = [splitter.remote(path, inp.fmt, n, span) for path, span in self.pieces(inp)]
         return [r if isinstance(r, list) else [r] for r in refs]
 
     def total(self, refs: list[ray.ObjectRef], inp: Input) -> np.ndarray:

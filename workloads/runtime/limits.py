@@ -118,3 +118,29 @@ def engine_memory(share: float = ENGINE_MEMORY_SHARE, budget: int | None = None)
     `budget`: the memory budget of the run (the memory setting), where one is set.
     """
     return int(memory.available(budget) * share)
+
+
+#: Under a memory budget, a task's input is at most a 32nd of a worker's share of it: a task's
+#: resident memory grows by several times the bytes it reads (the bytes, Arrow's parse buffers
+#: and table, the frames made from it, and what the allocators keep after it), and a worker
+#: holds the interpreter and results besides. Within the bounds below: pieces much smaller cost
+#: more in per-task overhead than they save, and datagen's files are ~64 MiB.
+BLOCK_SHARE = 32
+BLOCK_MIN = 4 * 2**20
+BLOCK_MAX = 64 * 2**20
+#: Input pieces per partition of a shuffle's output under a budget: a partition then holds
+#: about a piece's rows, which fits a worker. Measured at 4: a join's partition (the rows of
+#: four pieces as pandas objects, then merged) went over a 1 GiB budget on every engine.
+PIECES_PER_PARTITION = 1
+
+
+def block_bytes(budget: int | None, workers: int) -> int | None:
+    """Bytes of input per task under a memory budget (`frames.pieces`), None without one."""
+    if budget is None:
+        return None
+    return max(BLOCK_MIN, min(BLOCK_MAX, budget // (BLOCK_SHARE * workers)))
+
+
+def shuffle_partitions(pieces: int, workers: int) -> int:
+    """Partitions of a shuffle's output, under a memory budget, of `pieces` input pieces."""
+    return max(workers, -(-pieces // PIECES_PER_PARTITION))

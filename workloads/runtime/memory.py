@@ -8,6 +8,9 @@ a limit of the whole host, and the kernel kills it instead of letting it spill.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import os
 import re
 from pathlib import Path
 
@@ -143,3 +146,24 @@ def available(budget: int | None = None) -> int:
     free = psutil.virtual_memory().available
     best = free if room is None else min(free, room)
     return best if budget is None else min(best, max(0, budget - tree_usage()))
+
+
+#: Under a memory budget, allocators that give freed memory back to the system: Arrow's system
+#: pool (its default, mimalloc, keeps what a task freed for reuse, and a worker that read a
+#: piece of a file stays ~100 MiB larger), and glibc's malloc trimming its heap once 64 KiB are
+#: free (as distributed sets for its workers).
+FRUGAL_ALLOCATORS = {"ARROW_DEFAULT_MEMORY_POOL": "system", "MALLOC_TRIM_THRESHOLD_": "65536"}
+#: mallopt's parameter for the trim threshold (glibc's malloc.h).
+_M_TRIM_THRESHOLD = -1
+
+
+def frugal_allocators() -> None:
+    """`FRUGAL_ALLOCATORS` for this process and every process it starts from now on (for the
+    rest of its life: a run under a budget)."""
+    os.environ.update(FRUGAL_ALLOCATORS)
+    threshold = int(FRUGAL_ALLOCATORS["MALLOC_TRIM_THRESHOLD_"])
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: its variable is enough
+        ctypes.CDLL(None).mallopt(_M_TRIM_THRESHOLD, threshold)
+    import pyarrow as pa
+
+    pa.set_memory_pool(pa.system_memory_pool())

@@ -156,7 +156,8 @@ class Settings:
     spark_master: str | None = field(default=None, metadata=_setting(
         "PARBENCH_SPARK_MASTER", _text, "a Spark master URL; default: local[workers]"))
     spark_driver_memory: str = field(default="4g", metadata=_setting(
-        "PARBENCH_SPARK_DRIVER_MEMORY", _text, "the Spark driver's JVM heap"))
+        "PARBENCH_SPARK_DRIVER_MEMORY", _text, "the Spark driver's JVM heap without a memory "
+        "budget (under one, the heap comes from the budget)"))
     ray_address: str | None = field(default=None, metadata=_setting(
         "PARBENCH_RAY_ADDRESS", _text, "an existing Ray cluster (its head's GCS, HOST:PORT) for "
         "the ray engine; default: a local Ray"))

@@ -29,7 +29,7 @@ from workloads.data import frames
 from workloads.data.dataset import Input
 from workloads.data.readers import missing_file
 from workloads.engines.base import Availability, Engine
-from workloads.runtime import scratch
+from workloads.runtime import limits, scratch
 from workloads.runtime.errors import JobFailed, ParbenchError, last_error_line
 from workloads.runtime.project import CODE_ROOT
 from workloads.runtime.settings import Settings
@@ -152,12 +152,16 @@ def task_failure(job_dir: Path, failed: list[int]) -> JobFailed:
 BACKENDS = {"local": LocalBackend, "slurm": SlurmBackend}
 
 
+def groups(items: list[Any], n: int) -> list[list[Any]]:
+    """`items` in at most `n` contiguous groups of near-equal size."""
+    k = min(n, len(items))
+    bounds = [round(i * len(items) / k) for i in range(k + 1)]
+    return [items[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+
+
 def shard(paths: tuple[str, ...], n: int) -> list[list[str]]:
     """`paths` in at most `n` contiguous groups of near-equal size (absolute paths)."""
-    paths = tuple(p if "://" in p else os.path.abspath(p) for p in paths)
-    k = min(n, len(paths))
-    bounds = [round(i * len(paths) / k) for i in range(k + 1)]
-    return [list(paths[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
+    return groups([p if "://" in p else os.path.abspath(p) for p in paths], n)
 
 
 # --------------------------------------------------------------------------- the engine
@@ -201,16 +205,27 @@ class BatchEngine(Engine):
             self.root = None
         super().stop()
 
-    def _array(self, task: str, inp: Input, **args: Any) -> list[Any]:
-        """Run `task` over every shard of `inp` as one job array; the partial answers in order."""
+    def _shards(self, inp: Input) -> list[list[list[list[Any]]]]:
+        """A shard of `inp`'s files per worker, as the chunks its job reads one at a time
+        (`job`): all its files at once; under a memory budget one piece of a file after the
+        other (`frames.pieces` of `limits.block_bytes`), so that a job holds one piece."""
         for path in inp.paths:
             if "://" not in path and not Path(path).exists():
                 raise missing_file(path)
-        return self._run_array(task, shard(inp.paths, self.workers), inp.fmt, args)
+        most = limits.block_bytes(self.settings.memory, self.workers)
+        if most is None:
+            return [[[[path, None] for path in paths]] for paths in shard(inp.paths, self.workers)]
+        return [[[[path, span]] for path, span in frames.pieces(paths, inp.fmt, most)]
+                for paths in shard(inp.paths, self.workers)]
 
-    def _run_array(self, task: str, shards: list[list[str]], fmt: str,
+    def _array(self, task: str, inp: Input, **args: Any) -> list[Any]:
+        """Run `task` over every shard of `inp` as one job array; the partial answers in order."""
+        return self._run_array(task, self._shards(inp), inp.fmt, args)
+
+    def _run_array(self, task: str, shards: list[list[list[list[Any]]]], fmt: str,
                    args: dict[str, Any]) -> list[Any]:
-        """One job array, a job per shard; the jobs' partial answers in order."""
+        """One job array, a job per shard (a list of chunks of pieces `[path, span]`); the
+        jobs' partial answers in order."""
         assert self.root is not None
         self.jobs += 1
         job_dir = self.root / f"job-{self.jobs}"
@@ -254,20 +269,34 @@ class BatchEngine(Engine):
             ratings = frames.step(ratings, np.sum(grads, axis=0), played.to_numpy())
         return frames.ratings_answer(teams, ratings)
 
-    def _shuffled(self, first: dict[str, Input], second: str) -> list[Any]:
+    def _shuffled(self, first: dict[str, Input], second: str,
+                  then: str | None = None) -> list[Any]:
         """Two arrays with a shuffle through files between them: for each (task, input) of
         `first`, an array that writes its rows into one file per bucket of their key (as many
-        buckets as workers); then the array `second`, a job per bucket reading its files."""
+        buckets as workers); then the array `second`, a job per bucket reading its files. Under
+        a memory budget a bucket per piece or so (`limits.shuffle_partitions`), dealt to
+        `workers` jobs that take them one at a time; and, given `then`, `second` writes its
+        output into buckets again, which a third array, `then`, reads."""
         assert self.root is not None
         exchange = scratch.folder("exchange", within=self.root)
         try:
-            args = {"exchange": str(exchange), "buckets": self.workers}
+            shards = {task: self._shards(inp) for task, inp in first.items()}
+            buckets = self.workers
+            if self.settings.memory is not None:
+                pieces = max(sum(map(len, s)) for s in shards.values())
+                buckets = limits.shuffle_partitions(pieces, self.workers)
+            args = {"exchange": str(exchange / "1"), "buckets": buckets}
+            (exchange / "1").mkdir()
             for task, inp in first.items():
-                self._array(task, inp, **args)
-            files = sorted(str(p) for p in exchange.iterdir())
-            by_bucket = [[f for f in files if f"-bucket-{b:05d}-" in Path(f).name]
-                         for b in range(self.workers)]
-            return self._run_array(second, by_bucket, "pickle", {})
+                self._run_array(task, shards[task], inp.fmt, args)
+            if then is None or self.settings.memory is None:
+                return self._run_array(second, _by_bucket(exchange / "1", buckets, self.workers),
+                                       "pickle", {})
+            (exchange / "2").mkdir()
+            self._run_array(second, _by_bucket(exchange / "1", buckets, self.workers), "pickle",
+                            {**args, "exchange": str(exchange / "2")})
+            return self._run_array(then, _by_bucket(exchange / "2", buckets, self.workers),
+                                   "pickle", {})
         finally:
             scratch.remove(exchange)
 
@@ -276,5 +305,19 @@ class BatchEngine(Engine):
         return {team: int(n) for part in runs for team, n in part.items()}
 
     def top_scorers(self, goals: Input, matches: Input) -> spec.TopScorers:
-        counts = self._shuffled({"scoring_goals": goals, "fixtures": matches}, "joined_goals")
-        return frames.top_scorers(pd.concat(counts).groupby(level=[0, 1]).sum())
+        """The join per bucket of the match key, then the (tournament, scorer) counts summed
+        here; under a memory budget, where the counts can outgrow it (millions of scorers),
+        they go into buckets by (tournament, scorer) instead, and a third array gives each
+        bucket's candidates per tournament, of which the top is picked here."""
+        parts = self._shuffled({"scoring_goals": goals, "fixtures": matches}, "joined_goals",
+                               then="pair_tops")
+        if self.settings.memory is not None:
+            return frames.top_scorers(pd.concat(parts))
+        return frames.top_scorers(pd.concat(parts).groupby(level=[0, 1]).sum())
+
+
+def _by_bucket(exchange: Path, buckets: int, workers: int) -> list[list[list[list[Any]]]]:
+    """The files of an exchange folder by bucket, a chunk each, dealt to `workers` jobs."""
+    files = sorted(str(p) for p in exchange.iterdir())
+    return groups([[[f, None] for f in files if f"-bucket-{b:05d}-" in Path(f).name]
+                   for b in range(buckets)], workers)

@@ -27,8 +27,9 @@ from workloads.engines.mapreduce.runtime import (
     add_counters,
     new_counters,
     run_job,
+    splits_of,
 )
-from workloads.runtime import scratch
+from workloads.runtime import limits, scratch
 from workloads.runtime.errors import ParbenchError
 from workloads.runtime.settings import Settings
 
@@ -120,12 +121,24 @@ class MapReduceEngine(Engine):
 
     def _job(self, program_name: str, *inputs: Input, cache: Any = None,
              output_dir: str | None = None) -> Any:
-        """Run one program as one job over `inputs`; add its counters to `self.counters`."""
+        """Run one program as one job over `inputs`; add its counters to `self.counters`.
+
+        Under a memory budget the vectorised mappers, which hold their split at once, get
+        tables in pieces (`limits.block_bytes`; the plain ones stream records), and there are
+        more reduce partitions (`limits.shuffle_partitions` of the map tasks), so that a
+        reducer's groups are about a split's share rather than a `1/partitions` share of
+        everything."""
         program = jobs.PROGRAMS[program_name]
+        most = (limits.block_bytes(self.settings.memory, self.workers)
+                if self.mappers == "vectorised" else None)
+        partitions = self.partitions
+        if self.settings.memory is not None:
+            partitions = max(partitions, limits.shuffle_partitions(len(splits_of(inputs, most)),
+                                                                   self.workers))
         job = Job(program.mapper(self.mappers), program.combiner, program.reducer,
-                  self.partitions, self.serializer, cache)
+                  partitions, self.serializer, cache)
         assert self._pool is not None, "engine not started"
-        result = run_job(self._pool, job, inputs, self.workdir, output_dir)
+        result = run_job(self._pool, job, inputs, self.workdir, output_dir, most)
         add_counters(self.counters, result.counters)
         return result.output
 

@@ -74,18 +74,31 @@ def partition(key: Key, partitions: int) -> int:
 
 @dataclass
 class Split:
-    """One input split (a whole file) and its record reader, which counts what it reads."""
+    """One input split (a whole file, or for `table` a piece of a CSV file: `frames.pieces`)
+    and its record reader, which counts what it reads."""
 
     kind: str
     path: str
     fmt: str
+    span: frames.Span = None
     records_read: int = 0
+
+    @property
+    def size(self) -> int:
+        """Bytes of input (for the order of the map tasks)."""
+        if self.span is not None:
+            return self.span[1] - self.span[0]
+        try:
+            return os.path.getsize(self.path)
+        except FileNotFoundError:
+            raise missing_file(self.path) from None
 
     def records(self, rows: Callable[[list[str], str], Iterator[Any]] | None = None
                 ) -> Iterator[Any]:
         """The split's records: lines of text, `spec.Match` or `spec.Goal` rows of a table (or
         what `rows(paths, fmt)` reads, e.g. `readers.fixture_rows`), (key, value) pairs of a
         previous job's output. Errors name the file and line."""
+        assert self.span is None, "records are read from whole files"
         if self.kind == OUTPUT:
             records: Iterable[Any] = read_spill(self.path, self.fmt).items()
         elif self.kind == TEXT:
@@ -110,7 +123,7 @@ class Split:
 
     def table(self, columns: Sequence[str]) -> pa.Table:
         """`columns` of the whole match or goal split as an Arrow table (records: its rows)."""
-        table = frames.read_table(self.path, self.fmt, columns, self.kind)
+        table = frames.read_table(self.path, self.fmt, columns, self.kind, self.span)
         self.records_read += table.num_rows
         return table
 
@@ -241,28 +254,30 @@ def reduce_task(job: Job, spills: list[str], output_file: str | None) -> TaskRes
 # --------------------------------------------------------------------------- the driver
 
 
-def splits_of(inputs: Sequence[Input]) -> list[Split]:
-    """One split per input file, largest first (as Hadoop schedules them); a missing file fails
-    the job before any task runs, as Hadoop's job client does."""
-    sizes = {}
+def splits_of(inputs: Sequence[Input], most: int | None = None) -> list[Split]:
+    """One split per input file, or per piece of at most about `most` bytes of a CSV table
+    (`frames.pieces`), largest first (as Hadoop schedules them); a missing file fails the job
+    before any task runs, as Hadoop's job client does."""
     for inp in inputs:
         for path in inp.paths:
-            try:
-                sizes[path] = os.path.getsize(path)
-            except FileNotFoundError:
-                raise missing_file(path) from None
-    splits = [Split(inp.kind, path, inp.fmt) for inp in inputs for path in inp.paths]
-    return sorted(splits, key=lambda split: -sizes[split.path])
+            if not os.path.exists(path):
+                raise missing_file(path)
+    splits = [Split(inp.kind, path, inp.fmt, span) for inp in inputs
+              for path, span in frames.pieces(inp.paths, inp.fmt,
+                                              most if inp.kind in (MATCHES, GOALS) else None)]
+    return sorted(splits, key=lambda split: -split.size)
 
 
 def run_job(pool: Pool, job: Job, inputs: Sequence[Input], workdir: str | None = None,
-            output_dir: str | None = None) -> TaskResult:
-    """Run `job` over the files of `inputs` on `pool`: its merged output (or, given
-    `output_dir`, the `Input` of the reduce tasks' output files there) and summed counters."""
+            output_dir: str | None = None, most: int | None = None) -> TaskResult:
+    """Run `job` over the files of `inputs` (tables in pieces of at most about `most` bytes, if
+    given) on `pool`: its merged output (or, given `output_dir`, the `Input` of the reduce
+    tasks' output files there) and summed counters."""
     folder = tempfile.mkdtemp(prefix="job-", dir=workdir)
     try:
         maps = pool.starmap(map_task, [(job, split, i, folder)
-                                       for i, split in enumerate(splits_of(inputs))], chunksize=1)
+                                       for i, split in enumerate(splits_of(inputs, most))],
+                            chunksize=1)
         by_partition: defaultdict[int, list[str]] = defaultdict(list)
         for result in maps:
             for r, path in result.output.items():

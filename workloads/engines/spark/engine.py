@@ -29,10 +29,10 @@ import pandas as pd
 import pyarrow as pa
 import pyspark
 from py4j.protocol import Py4JError, Py4JJavaError
-from pyspark import RDD, Broadcast, SparkConf, SparkContext
+from pyspark import RDD, Broadcast, SparkConf, SparkContext, StorageLevel
 from pyspark.errors import PySparkException
 from pyspark.java_gateway import launch_gateway
-from pyspark.sql import Column, DataFrame, Row, SparkSession
+from pyspark.sql import Column, DataFrame, Row, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -53,8 +53,8 @@ from workloads.layout import (
     TABLE_COLUMNS,
     csv_types,
 )
-from workloads.runtime import scratch, signals
-from workloads.runtime.errors import EngineUnavailable, first_line
+from workloads.runtime import memory, scratch, signals
+from workloads.runtime.errors import EngineUnavailable, ParbenchError, first_line
 from workloads.runtime.project import CODE_ROOT
 from workloads.runtime.settings import Settings
 from workloads.spec import JOIN_KEY, MATCH_COLUMNS, STREAK_ORDER, UNKNOWN_SCORER
@@ -78,6 +78,59 @@ SPARK_TYPES = {INT64: T.LongType(), DATE: T.DateType(), STRING: T.StringType(),
 CSV_SCHEMAS = {kind: T.StructType([
     T.StructField(name, T.StringType() if (kind, name) == (GOALS, "minute") else SPARK_TYPES[t])
     for name, t in csv_types(kind).items()]) for kind in (MATCHES, GOALS)}
+
+# --------------------------------------------------------------------------- a memory budget
+
+MiB = 2**20
+#: Heap that Spark keeps for itself (`UnifiedMemoryManager`'s reserved system memory); it
+#: refuses to start on a heap under 1.5 times that.
+SPARK_RESERVED = 300 * MiB
+SPARK_MIN_HEAP = SPARK_RESERVED * 3 // 2 + 16 * MiB  # and the heap Java reports is a little less
+#: The driver JVM's memory besides its heap, as measured (Native Memory Tracking, local[2], the
+#: workloads' plans): metaspace and class space ~140 MiB, symbols ~35, code (capped below),
+#: arenas, threads and the serial collector's card table; direct buffers (capped below) on top.
+JVM_NATIVE = 200 * MiB
+CODE_CACHE = 48 * MiB
+DIRECT_MEMORY = 64 * MiB
+#: Left to the Python side: the driver's results, and room for the Python workers that
+#: `team_ratings` starts (two daemons and a worker per core per stage, ~115 MiB each as
+#: measured: they do not fit beside the smallest heap in a budget of 1 GiB).
+PYTHON_SIDE = 96 * MiB
+#: Below this much memory a machine is not "server class" to the JVM, which then picks the
+#: serial collector itself; a budget this small gets it explicitly (under the watchdog the JVM
+#: would otherwise size itself from the host): its bookkeeping is a card table, where G1's
+#: remembered sets and bitmaps cost about a tenth of the heap.
+SERIAL_GC_BELOW = 1792 * MiB
+
+
+def budget_conf(budget: int, room: int) -> tuple[dict[str, str], list[str]]:
+    """The settings and JVM options that keep a local Spark (its executors inside the driver JVM)
+    within `budget`, of which `room` bytes are still free (the Python driver holds the rest):
+    the heap is what is left once the JVM's own memory and some for the Python side are set
+    aside, and Spark spills its execution and storage memory to `spark.local.dir` when the heap
+    is short. One line if the budget cannot hold the smallest heap Spark starts with."""
+    heap = room - JVM_NATIVE - CODE_CACHE - DIRECT_MEMORY - PYTHON_SIDE
+    if heap < SPARK_MIN_HEAP:
+        raise ParbenchError(
+            f"a memory budget of {memory.format_size(budget)} leaves the Spark driver a heap of "
+            f"{memory.format_size(max(heap, 0))}, below the {memory.format_size(SPARK_MIN_HEAP)} "
+            f"Spark starts with (it keeps {memory.format_size(SPARK_RESERVED)} for itself): "
+            f"give it more memory")
+    java = [f"-XX:ReservedCodeCacheSize={CODE_CACHE // MiB}m",
+            f"-XX:MaxDirectMemorySize={DIRECT_MEMORY // MiB}m"]
+    if budget < SERIAL_GC_BELOW:
+        java.append("-XX:+UseSerialGC")
+    conf = {
+        "spark.driver.memory": f"{heap // MiB}m",
+        # Spark's default share of the heap (less its reserve) for execution and storage, said
+        # here: the rest holds what Spark does not count (user objects, aggregation buffers).
+        "spark.memory.fraction": "0.6",
+        # Netty's buffers on the heap, which Spark counts, rather than in direct memory.
+        "spark.shuffle.io.preferDirectBufs": "false",
+        "spark.network.io.preferDirectBufs": "false",
+    }
+    return conf, java
+
 
 # --------------------------------------------------------------------------- availability
 
@@ -144,18 +197,21 @@ def literal(paths: Iterable[str]) -> list[str]:
 
 #: Rows per cached RDD element: bounds one pickle's size, keeps numpy's loops long.
 CODED_ROWS = 1 << 20
+#: Under a memory budget: each element passes through the JVM's direct memory, capped there.
+BUDGET_CODED_ROWS = 1 << 18
 CODED_COLUMNS = ("home", "away", "y", "bonus")
 Coded = tuple[np.ndarray, ...]
 
 
-def _pack_arrays(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """mapInArrow: one partition's coded matches as pickled numpy arrays of CODED_ROWS rows."""
+def _pack_arrays(batches: Iterable[pa.RecordBatch],
+                 most: int = CODED_ROWS) -> Iterator[pa.RecordBatch]:
+    """mapInArrow: one partition's coded matches as pickled numpy arrays of `most` rows."""
     chunk: list[pa.RecordBatch] = []
     rows = 0
     for batch in batches:
         chunk.append(batch)
         rows += batch.num_rows
-        if rows >= CODED_ROWS:
+        if rows >= most:
             yield _arrays_pickle(chunk)
             chunk, rows = [], 0
     if chunk:
@@ -195,6 +251,7 @@ class SparkEngine(Engine):
         self._log: IO[str] | None = None
         self._gateway: Any = None
         self._shipped: Path | None = None
+        self._local_dir: Path | None = None
 
     @property
     def on_this_machine(self) -> bool:
@@ -206,19 +263,21 @@ class SparkEngine(Engine):
 
     # ----------------------------------------------------------------- lifecycle
 
-    def conf(self) -> dict[str, str]:
-        """The session's configuration (everything the JVM needs is known before it starts)."""
+    def conf(self, local_dir: Path | None = None) -> dict[str, str]:
+        """The session's configuration (everything the JVM needs is known before it starts);
+        `local_dir`: where Spark writes its shuffle and spill files and the JVM its temporary
+        files. Under a memory budget the driver's memory comes from the budget (`budget_conf`),
+        else from the spark_driver_memory setting."""
         master = self.settings.spark_master
         host = jvm.jvm_environment()["SPARK_LOCAL_IP"]
-        log4j = jvm.log4j_option()
+        java = [jvm.log4j_option()]
         conf = {
             "spark.master": master or f"local[{self.workers}]",
             "spark.app.name": "parbench",
             "spark.driver.host": host,
             "spark.driver.bindAddress": host,
             "spark.driver.memory": self.settings.spark_driver_memory,
-            "spark.driver.extraJavaOptions": log4j,
-            "spark.executor.extraJavaOptions": log4j,
+            "spark.executor.extraJavaOptions": java[0],
             "spark.ui.enabled": "false",
             "spark.ui.showConsoleProgress": "false",
             # A few hundred teams and ~10^4 words: 200 reduce tasks would be all overhead.
@@ -231,6 +290,17 @@ class SparkEngine(Engine):
             # then `start` refuses to run on fewer).
             conf["spark.scheduler.minRegisteredResourcesRatio"] = "1.0"
             conf["spark.scheduler.maxRegisteredResourcesWaitingTime"] = f"{CORES_WAIT_SECONDS}s"
+        if local_dir is not None:
+            # Spark's default, java.io.tmpdir, is /tmp whatever $TMPDIR says: files of a JVM
+            # that is killed would stay there.
+            conf["spark.local.dir"] = str(local_dir)
+            java.append(f"-Djava.io.tmpdir={local_dir}")
+        budget = self.settings.memory
+        if budget is not None:
+            limits, options = budget_conf(budget, memory.available(budget))
+            conf.update(limits)
+            java.extend(options)
+        conf["spark.driver.extraJavaOptions"] = " ".join(java)
         return conf
 
     def start(self) -> None:
@@ -241,10 +311,12 @@ class SparkEngine(Engine):
             SparkEngine._active.stop()
         for key, value in jvm.jvm_environment().items():
             os.environ.setdefault(key, value)
-        probe_master(self.conf()["spark.master"])
+        settings = self.conf()  # without a folder yet: a budget too small ends here, no file made
+        probe_master(settings["spark.master"])
         with _no_pandas_warning():
             import pyspark.testing.utils  # noqa: F401 - imported here, warning silenced
-        conf = SparkConf(loadDefaults=False).setAll(list(self.conf().items()))
+        self._local_dir = scratch.folder("spark")
+        conf = SparkConf(loadDefaults=False).setAll(list(self.conf(self._local_dir).items()))
         self.log_path, fd = scratch.file("spark", ".log")
         self._log = os.fdopen(fd, "w", encoding="utf-8")
         SparkEngine._active = self
@@ -302,6 +374,8 @@ class SparkEngine(Engine):
         if self._shipped is not None:
             scratch.remove(self._shipped)
             self._shipped = None
+        scratch.remove(self._local_dir)
+        self._local_dir = None
         super().stop()
 
     def _close_log(self) -> None:
@@ -413,11 +487,16 @@ class SparkEngine(Engine):
 
     def unbeaten_streaks(self, matches: Input) -> spec.Streaks:
         """Each match as two sides; per team the sides sorted by (date, match_id) in one array,
-        folded by a higher-order `aggregate` into the longest unbeaten run (docs/engines.md)."""
+        folded by a higher-order `aggregate` into the longest unbeaten run (docs/engines.md).
+        Under a memory budget, windows over the sides sorted by team instead (`_runs_sorted`):
+        an array per team is built in the heap uncounted, a sort spills."""
         with self._reading(matches):
-            rows = (_streak_sides(self._read(matches)).groupBy("team")
-                    .agg(_longest_run(F.sort_array(F.collect_list(
-                        F.struct(*STREAK_ORDER, "unbeaten"))))).collect())
+            sides = _streak_sides(self._read(matches))
+            if self.settings.memory is not None:
+                rows = _runs_sorted(sides).collect()
+            else:
+                rows = (sides.groupBy("team").agg(_longest_run(F.sort_array(F.collect_list(
+                    F.struct(*STREAK_ORDER, "unbeaten"))))).collect())
         return dict(rows)
 
     def top_scorers(self, goals: Input, matches: Input) -> spec.TopScorers:
@@ -449,8 +528,14 @@ class SparkEngine(Engine):
             n_played = np.array([n for _, n in counts], dtype=np.float64)
             index = self.spark.createDataFrame(list(enumerate(teams)), "code int, team string")
             with _no_pandas_warning():
-                blobs = _coded(df, index).mapInArrow(_pack_arrays, "coded binary")
-            coded = blobs.rdd.map(_unpickle_first).cache()
+                pack = functools.partial(_pack_arrays, most=BUDGET_CODED_ROWS
+                                         if self.settings.memory else CODED_ROWS)
+                blobs = _coded(df, index).mapInArrow(pack, "coded binary")
+            coded = blobs.rdd.map(_unpickle_first)
+            # Under a memory budget the blocks that the heap cannot hold go to disk; cached
+            # in memory only, they would be dropped and read from the CSV again every pass.
+            coded = coded.persist(StorageLevel.MEMORY_AND_DISK if self.settings.memory
+                                  else StorageLevel.MEMORY_ONLY)
             coded.count()
         return teams, n_played, coded
 
@@ -494,6 +579,18 @@ def _streak_sides(df: DataFrame) -> DataFrame:
         return F.struct(F.col(team).alias("team"), *STREAK_ORDER, unbeaten.alias("unbeaten"))
 
     return df.select(F.inline(F.array(side("home_team", h >= a), side("away_team", a >= h))))
+
+
+def _runs_sorted(sides: DataFrame) -> DataFrame:
+    """team -> its longest unbeaten run, over sides sorted by team, date and match id: n counts
+    a team's unbeaten sides so far, and a run's length is n less its value at the last loss
+    (two running windows, one sort), whose maximum is the longest run."""
+    so_far = (Window.partitionBy("team").orderBy(*STREAK_ORDER)
+              .rowsBetween(Window.unboundedPreceding, Window.currentRow))
+    unbeaten = F.col("unbeaten")
+    counted = sides.withColumn("n", F.sum(unbeaten.cast("long")).over(so_far))
+    at_loss = F.max(F.when(~unbeaten, F.col("n")).otherwise(0)).over(so_far)
+    return counted.withColumn("run", F.col("n") - at_loss).groupBy("team").agg(F.max("run"))
 
 
 def _longest_run(matches: Column) -> Column:
