@@ -8,37 +8,38 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
-import time
 import uuid
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import psutil
 import pytest
+from budget_runs import (
+    CGROUP_V1,
+    NO_CGROUP,
+    OWN_V1,
+    MiB,
+    input_bytes,
+    parbench_cgroups,
+    run_sampled,
+)
 from keyed_inputs import DUPLICATE_KEY_ANSWER, duplicate_key_inputs
 from test_hand_worked import EXPECTED, hand_dataset  # noqa: F401 - a fixture
-from test_memory_budget import _OWN_V1, CGROUP_V1, parbench_cgroups
 
-from tests.conftest import run_cli
 from workloads import spec
 from workloads.data import frames
-from workloads.data.dataset import Dataset, Input
+from workloads.data.dataset import Input
 from workloads.engines import duckdb as duckdb_engine
 from workloads.engines.duckdb import DuckDBEngine
 from workloads.layout import CSV_COLUMNS, GOAL_COLUMNS
 from workloads.runtime.settings import Settings
 
-MiB = 2**20
 #: A budget that switches the engine to its out-of-core forms and bounds nothing here: the
 #: engine sizes DuckDB from the host's free memory, as without one.
 ANY_BUDGET = 2**46
 BUDGET = 256 * MiB
 #: The input each workload reads must be at least this many times the budget.
 RATIO = 4
-#: Scale 300: 1.07 GB of match CSV (4.0 times 256 MiB) and 0.8 GB of goal CSV.
-SCALE = "300"
 
 
 @pytest.fixture(scope="module")
@@ -128,64 +129,17 @@ def test_the_team_type_only_under_a_budget_and_dropped(tmp_path, monkeypatch):
 # --------------------------------------------------------------------------- real limits
 
 
-@pytest.fixture(scope="module")
-def big(tmp_path_factory: pytest.TempPathFactory) -> Dataset:
-    out = tmp_path_factory.mktemp("big")
-    run_cli("datagen", "--scale", SCALE, "--formats", "csv", "--out", str(out), check=True,
-            timeout=600)
-    return Dataset.open(out / f"scale-{SCALE}")
-
-
-def _pss(pid: int) -> int:
-    """Bytes of the proportional set size of process `pid` (0 once it is gone)."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            return next(int(line.split()[1]) * 1024 for line in f if line.startswith("Pss:"))
-    except (OSError, StopIteration):
-        return 0
-
-
-def run_sampled(args: list[str], env: dict[str, str]) -> tuple[subprocess.CompletedProcess, int]:
-    """`python -m workloads ARGS` and the peak PSS of the run its supervisor encloses (every
-    process below the command's own), sampled every 20 ms from /proc by this test."""
-    proc = subprocess.Popen([sys.executable, "-m", "workloads", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
-    peak = 0
-
-    def sample() -> None:
-        nonlocal peak
-        supervisor = psutil.Process(proc.pid)
-        while proc.poll() is None:
-            try:
-                below = supervisor.children(recursive=True)
-            except psutil.Error:
-                break
-            peak = max(peak, sum(_pss(p.pid) for p in below))
-            time.sleep(0.02)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    try:
-        out, err = proc.communicate(timeout=300)
-    finally:
-        proc.kill()
-        sampler.join()
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err), peak
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-@pytest.mark.skipif(not CGROUP_V1, reason="no writable memory cgroup (not root, or no cgroup v1)")
+@pytest.mark.skipif(not CGROUP_V1, reason=NO_CGROUP)
 @pytest.mark.parametrize("workload", ["team_records", "unbeaten_streaks", "top_scorers"])
-def test_four_times_the_budget(big, workload, tmp_path):
+def test_four_times_the_budget(four_times_256mib, workload, tmp_path):
     """2 workers in a 256 MiB cgroup, the input 4× that or more: the manifest's answer, the peak
     within 5 % of the budget, nothing left behind."""
-    read = sum(Path(p).stat().st_size for inp in big.inputs(workload).values()
-               for p in inp.paths)
-    assert read >= RATIO * BUDGET
+    assert input_bytes(four_times_256mib, workload) >= RATIO * BUDGET
     proc, peak = run_sampled(
-        ["run", workload, "--engine", "duckdb", "--workers", "2", "--data", str(big.path),
-         "--memory", "256MiB"], {**os.environ, "TMPDIR": str(tmp_path)})
+        ["run", workload, "--engine", "duckdb", "--workers", "2", "--data",
+         str(four_times_256mib), "--memory", "256MiB"], {"TMPDIR": str(tmp_path)})
     assert proc.returncode == 0, proc.stderr
     assert "check: ok" in proc.stdout
     assert 0 < peak <= 1.05 * BUDGET, f"peak {peak / MiB:.0f} MiB"
@@ -193,7 +147,7 @@ def test_four_times_the_budget(big, workload, tmp_path):
     assert parbench_cgroups() == []
 
 
-@pytest.mark.skipif(not CGROUP_V1, reason="no writable memory cgroup (not root, or no cgroup v1)")
+@pytest.mark.skipif(not CGROUP_V1, reason=NO_CGROUP)
 def test_files_read_and_cached_count_as_free(tmp_path):
     """A run's sha256 check reads its inputs inside its cgroup, whose limit they then fill as
     file cache, active once read twice: the memory parbench sizes DuckDB from still counts that
@@ -201,7 +155,7 @@ def test_files_read_and_cached_count_as_free(tmp_path):
     150 MiB file read twice."""
     data = tmp_path / "input.bin"
     data.write_bytes(os.urandom(150 * MiB))
-    folder = _OWN_V1 / f"test-{uuid.uuid4().hex[:8]}"
+    folder = OWN_V1 / f"test-{uuid.uuid4().hex[:8]}"
     folder.mkdir()
     try:
         (folder / "memory.limit_in_bytes").write_text(str(BUDGET))

@@ -14,18 +14,12 @@ from pathlib import Path
 
 import psutil
 import pytest
+from budget_runs import CGROUP_V1, NO_CGROUP, OWN_V1, MiB, parbench_cgroups
 
 from tests.conftest import run_cli
 
 #: Every test here starts runs of scale 10 under real cgroups: the slow tier.
 pytestmark = pytest.mark.slow
-
-MiB = 2**20
-#: Where this test process's memory cgroup (v1) is, if it has one it may write.
-_OWN_V1 = next((Path("/sys/fs/cgroup/memory") / line.split(":", 2)[2].lstrip("/")
-                for line in Path("/proc/self/cgroup").read_text().splitlines()
-                if line.split(":")[1] == "memory"), None)
-CGROUP_V1 = _OWN_V1 is not None and os.access(_OWN_V1, os.W_OK)
 
 
 @pytest.fixture(scope="module")
@@ -36,13 +30,9 @@ def scale10(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out / "scale-10"
 
 
-def parbench_cgroups() -> list[Path]:
-    return sorted(_OWN_V1.glob("parbench-*")) if CGROUP_V1 else []
-
-
 def enforcements() -> list:
     return [pytest.param("cgroup", marks=pytest.mark.skipif(
-                not CGROUP_V1, reason="no writable memory cgroup (not root, or no cgroup v1)")),
+                not CGROUP_V1, reason=NO_CGROUP)),
             "watchdog"]
 
 
@@ -122,11 +112,11 @@ def test_ctrl_c_reaches_the_enclosed_run_once(scale10, tmp_path):
     assert parbench_cgroups() == []
 
 
-@pytest.mark.skipif(not CGROUP_V1, reason="no writable memory cgroup (not root, or no v1)")
+@pytest.mark.skipif(not CGROUP_V1, reason=NO_CGROUP)
 def test_sizes_come_from_the_cgroup_limit_not_the_host():
     """In a 300 MiB cgroup made here (by hand, not by parbench), the memory parbench sizes
     from is at most 300 MiB, although the host has far more available."""
-    folder = _OWN_V1 / f"test-{uuid.uuid4().hex[:8]}"
+    folder = OWN_V1 / f"test-{uuid.uuid4().hex[:8]}"
     folder.mkdir()
     try:
         (folder / "memory.limit_in_bytes").write_text(str(300 * MiB))
