@@ -28,7 +28,7 @@ import pytest
 
 from datagen import answers, goals, model, store, synthetic
 from workloads import layout, spec
-from workloads.data.dataset import Dataset, DatasetError
+from workloads.data.dataset import VERIFIED, Dataset, DatasetError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -113,7 +113,7 @@ def test_datasets_open_and_verify(data: dict[str, Path], name: str) -> None:
     assert m["generator"]["name"] == "parbench.datagen"
     assert set(m["answers"]) == set(spec.NAMES)
     on_disk = {str(p.relative_to(data[name])) for p in data[name].rglob("*") if p.is_file()}
-    assert on_disk == set(m["files"]) | {layout.MANIFEST}
+    assert on_disk == set(m["files"]) | {layout.MANIFEST, VERIFIED}  # what verify found whole
     assert ds.formats == ("csv", "parquet")
     # the manifest is deterministic JSON: sorted keys, one line per file
     raw = (data[name] / layout.MANIFEST).read_bytes()

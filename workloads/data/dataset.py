@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -25,6 +26,10 @@ from workloads.layout import (
     scale_dirname,
 )
 from workloads.runtime.errors import DatasetError
+
+#: The files of a dataset found whole, with what identifies each version of them: name -> [bytes,
+#: mtime_ns, ctime_ns, inode, sha256].
+VERIFIED = ".verified.json"
 
 
 def datagen_command(path: Path, *flags: str) -> str:
@@ -128,18 +133,49 @@ class Dataset:
         return {kind: self.input(kind, fmt) for kind in spec.get(workload).inputs}
 
     def verify(self, inputs: Iterable[Input] | None = None) -> None:
-        """Check each file's size and sha256 against the manifest (all files by default)."""
+        """Check each file's size and sha256 against the manifest (all files by default).
+
+        A file hashed whole once is not hashed again while its size, times and inode stay those
+        it had then (`VERIFIED`): every run and benchmark process checks its data, and hashing
+        gigabytes each time would cost more than many runs. Any write to a file changes its
+        change time, which no one can set back."""
         files = self.manifest["files"]
         names = sorted(files) if inputs is None else [
             os.path.relpath(p, self.path.absolute()) for inp in inputs for p in inp.paths]
+        whole = self._verified()
+        found = dict(whole)
         for name in names:
             file = self.path / name
             if not file.is_file():
                 raise DatasetError(f"{file} is missing from dataset {self.path}: run "
                                    f"{datagen_command(self.path, '--force')}")
-            if file.stat().st_size != files[name]["bytes"] or sha256(file) != files[name]["sha256"]:
+            st = file.stat()
+            stamp = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, files[name]["sha256"]]
+            if whole.get(name) == stamp:
+                continue
+            if st.st_size != files[name]["bytes"] or sha256(file) != files[name]["sha256"]:
                 raise DatasetError(f"{file} no longer matches its sha256 in the manifest: "
                                    f"run {datagen_command(self.path, '--force')}")
+            found[name] = stamp
+        if found != whole:
+            self._remember(found)
+
+    def _verified(self) -> dict[str, list]:
+        try:
+            found = json.loads((self.path / VERIFIED).read_text())
+        except (OSError, ValueError):
+            return {}
+        return found if isinstance(found, dict) else {}
+
+    def _remember(self, found: dict[str, list]) -> None:
+        """Write `VERIFIED` whole (a read-only dataset is simply hashed every time)."""
+        tmp = self.path / f"{VERIFIED}.{os.getpid()}"
+        try:
+            tmp.write_text(json.dumps(found))
+            os.replace(tmp, self.path / VERIFIED)
+        except OSError:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
 
 
 def problems(manifest: Any) -> list[str]:
