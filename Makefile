@@ -11,7 +11,7 @@ ifneq ($(MEMORY),)
 # timed call each, at most TIMEOUT seconds a combination. Its results go to a machine of their
 # own (NAME-memory-SIZE): asv would otherwise replace the in-memory results of those workloads.
 WORKERS   ?= 2
-TIMEOUT   ?= 240
+TIMEOUT   ?= 120
 MACHINE   ?= $(shell hostname)-memory-$(MEMORY)
 ASV_FLAGS ?= -a repeat=1 -a rounds=1 -a warmup_time=0 \
 	--bench "$$($(BIN)/python -m benchmarks.memory_plan bench)"

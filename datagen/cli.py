@@ -177,7 +177,7 @@ def _is_current(target: Path, params: dict[str, Any]) -> bool:
     manifest = store.read_manifest(target)
     return (manifest is not None and manifest["params"] == params
             and manifest["generator"] == {"name": GENERATOR, "version": __version__}
-            and not store.damaged_files(target, manifest))
+            and not store.damaged_files(target))
 
 
 def decide(job: Job, out: Path, force: bool) -> None:
@@ -203,7 +203,7 @@ def decide(job: Job, out: Path, force: bool) -> None:
         job.action = "replace"
         job.note = (f"replaced (it was written by generator version "
                     f"{manifest['generator'].get('version')})")
-    elif damaged := store.damaged_files(target, manifest):
+    elif damaged := store.damaged_files(target):
         job.action = "replace"
         job.note = f"replaced (damaged: {len(damaged)} files differ, first {damaged[0]})"
     elif force:

@@ -20,7 +20,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from workloads.data.dataset import Dataset, sha256
+from workloads.data.dataset import Dataset
 from workloads.layout import MANIFEST, PARTIAL_MARK
 from workloads.runtime.errors import DatasetError
 
@@ -122,18 +122,9 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
         return None
 
 
-def damaged_files(folder: Path, manifest: dict[str, Any]) -> list[str]:
-    """Files of the manifest that are missing or whose content (sha256) differs."""
-    bad = []
-    for name, entry in sorted(manifest["files"].items()):
-        path = folder / name
-        try:
-            same = (path.stat().st_size == entry["bytes"] and sha256(path) == entry["sha256"])
-        except OSError:
-            same = False
-        if not same:
-            bad.append(name)
-    return bad
+def damaged_files(folder: Path) -> list[str]:
+    """Files of the dataset's manifest that are missing or whose content (sha256) differs."""
+    return Dataset.open(folder).damaged()
 
 
 def finish(partial: Path, target: Path, manifest: dict[str, Any], replace: bool) -> None:
@@ -145,6 +136,7 @@ def finish(partial: Path, target: Path, manifest: dict[str, Any], replace: bool)
     (partial / MANIFEST).write_bytes(manifest_bytes(manifest))
     if not target.exists() and not target.is_symlink():
         _rename_new(partial, target)
+        Dataset.open(target).written()
         return
     if not replace:
         raise FileExistsError(errno.EEXIST, "a dataset appeared meanwhile", str(target))
@@ -160,6 +152,7 @@ def finish(partial: Path, target: Path, manifest: dict[str, Any], replace: bool)
         shutil.rmtree(old, ignore_errors=True)
     else:  # a link or a file that stood where the dataset goes (--force replaces it too)
         old.unlink()
+    Dataset.open(target).written()
 
 
 def _rename_new(src: Path, dst: Path) -> None:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from workloads.data.dataset import VERIFIED
+
 ROOT = Path(__file__).resolve().parents[1]
 NAME = "scale-0.01"
 ARGS = ("--scale", "0.01", "--formats", "csv")
@@ -40,7 +42,8 @@ def assert_only_the_dataset(out: Path, seed: int = 2022) -> None:
     m = manifest(folder)
     assert m["params"]["seed"] == seed
     on_disk = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
-    assert on_disk == set(m["files"]) | {"manifest.json"}
+    assert on_disk == set(m["files"]) | {"manifest.json", VERIFIED}
+    assert set(json.loads((folder / VERIFIED).read_text())) == set(m["files"])  # found whole
     for name, entry in m["files"].items():
         data = (folder / name).read_bytes()
         assert (len(data), hashlib.sha256(data).hexdigest()) == (entry["bytes"], entry["sha256"])

@@ -14,20 +14,21 @@ from pathlib import Path
 
 import psutil
 import pytest
-from budget_runs import CGROUP_V1, NO_CGROUP, OWN_V1, MiB, parbench_cgroups
+from budget_runs import CGROUP_V1, NO_CGROUP, OWN_V1, MiB, input_bytes, parbench_cgroups
 
 from tests.conftest import run_cli
 
-#: Every test here starts runs of scale 10 under real cgroups: the slow tier.
+#: Every test here starts runs of scale 40 or more under real cgroups: the slow tier.
 pytestmark = pytest.mark.slow
+#: Its 140 MB of match CSV are more than pandas can group within 128 MiB.
+SCALE = "40"
 
 
 @pytest.fixture(scope="module")
-def scale10(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Scale 10: 35 MB of match CSV, which pandas cannot group within 128 MiB."""
+def scale40(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("budget")
-    run_cli("datagen", "--scale", "10", "--formats", "csv", "--out", str(out), check=True)
-    return out / "scale-10"
+    run_cli("datagen", "--scale", SCALE, "--formats", "csv", "--out", str(out), check=True)
+    return out / f"scale-{SCALE}"
 
 
 def enforcements() -> list:
@@ -37,7 +38,11 @@ def enforcements() -> list:
 
 
 @pytest.mark.parametrize("enforcement", enforcements())
-def test_over_budget_is_one_line_exit_3_and_nothing_left(scale10, tmp_path, enforcement):
+def test_over_budget_is_one_line_exit_3_and_nothing_left(four_times_256mib, tmp_path,
+                                                         enforcement):
+    """pandas on 4× its budget: out of memory within a minute, in one line, nothing left, and
+    the process beside it untouched."""
+    assert input_bytes(four_times_256mib, "team_records") >= 4 * 256 * MiB
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     beside = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
@@ -45,13 +50,13 @@ def test_over_budget_is_one_line_exit_3_and_nothing_left(scale10, tmp_path, enfo
         before = {p.pid for p in psutil.Process().children(recursive=True)}
         t0 = time.monotonic()
         proc = run_cli("workloads", "run", "team_records", "--engine", "pandas", "--data",
-                       str(scale10), "--memory", "128MiB", timeout=120,
+                       str(four_times_256mib), "--memory", "256MiB", timeout=120,
                        env={"TMPDIR": str(tmp), "PARBENCH_MEMORY_ENFORCEMENT": enforcement})
         assert time.monotonic() - t0 < 60
         assert proc.returncode == 3, proc.stderr
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1, proc.stderr
-        assert "out of memory" in lines[0] and "128 MiB" in lines[0] and "peak" in lines[0]
+        assert "out of memory" in lines[0] and "256 MiB" in lines[0] and "peak" in lines[0]
         assert enforcement in lines[0]
         assert proc.stdout == ""
         assert beside.poll() is None, "the process beside the run was killed"
@@ -65,9 +70,9 @@ def test_over_budget_is_one_line_exit_3_and_nothing_left(scale10, tmp_path, enfo
 
 
 @pytest.mark.parametrize("enforcement", enforcements())
-def test_within_budget_the_answer_is_checked(scale10, tmp_path, enforcement):
+def test_within_budget_the_answer_is_checked(scale40, tmp_path, enforcement):
     proc = run_cli("workloads", "run", "team_records", "--engine", "duckdb", "--data",
-                   str(scale10), "--memory", "1GiB", timeout=120,
+                   str(scale40), "--memory", "1GiB", timeout=120,
                    env={"TMPDIR": str(tmp_path), "PARBENCH_MEMORY_ENFORCEMENT": enforcement})
     assert proc.returncode == 0, proc.stderr
     assert "check: ok" in proc.stdout
@@ -87,16 +92,16 @@ def test_bad_budget_is_one_line(data_dir, value, needle):
     assert env_proc.stderr.count("\n") == 1
 
 
-def test_budget_from_the_setting_is_enforced(scale10):
+def test_budget_from_the_setting_is_enforced(scale40):
     proc = run_cli("workloads", "run", "team_records", "--engine", "pandas", "--data",
-                   str(scale10), env={"PARBENCH_MEMORY": "128MiB"}, timeout=120)
+                   str(scale40), env={"PARBENCH_MEMORY": "128MiB"}, timeout=120)
     assert proc.returncode == 3 and "out of memory" in proc.stderr
 
 
-def test_ctrl_c_reaches_the_enclosed_run_once(scale10, tmp_path):
+def test_ctrl_c_reaches_the_enclosed_run_once(scale40, tmp_path):
     """SIGINT to the supervising process: the run unwinds (its own one line), exit 130."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "workloads", "run", "team_ratings", "--data", str(scale10),
+        [sys.executable, "-m", "workloads", "run", "team_ratings", "--data", str(scale40),
          "--memory", "1GiB"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "TMPDIR": str(tmp_path)})
     parent = psutil.Process(proc.pid)
@@ -133,7 +138,7 @@ def test_sizes_come_from_the_cgroup_limit_not_the_host():
 
 
 @pytest.mark.timeout(600)
-def test_asv_records_out_of_memory_with_budget_and_peak(scale10, tmp_path):
+def test_asv_records_out_of_memory_with_budget_and_peak(scale40, tmp_path):
     """Under PARBENCH_MEMORY an asv benchmark process lives in the budget: pandas goes over it
     and the report says so with the budget and the peak; DuckDB, sized from it, finishes."""
     from test_benchmarks import cells_of, run_suite
@@ -141,8 +146,8 @@ def test_asv_records_out_of_memory_with_budget_and_peak(scale10, tmp_path):
     from reports.model import OK, OUT_OF_MEMORY
 
     proc, cells = run_suite(
-        tmp_path, scale10.parent, bench=r"^bench_engines\.(Pandas|Duckdb)\.time_team_records",
-        env={"PARBENCH_SCALES": "10", "PARBENCH_WORKERS": "1", "PARBENCH_MEMORY": "128MiB"})
+        tmp_path, scale40.parent, bench=r"^bench_engines\.(Pandas|Duckdb)\.time_team_records",
+        env={"PARBENCH_SCALES": SCALE, "PARBENCH_WORKERS": "1", "PARBENCH_MEMORY": "128MiB"})
     pandas = cells_of(cells, "pandas", "team_records")[1]
     assert pandas.status == OUT_OF_MEMORY, (pandas, proc.stdout[-3000:])
     assert "128 MiB" in pandas.reason and "peak" in pandas.reason
@@ -151,7 +156,7 @@ def test_asv_records_out_of_memory_with_budget_and_peak(scale10, tmp_path):
 
 
 @pytest.mark.timeout(900)
-def test_report_by_ratio_of_input_to_memory(scale10, tmp_path):
+def test_report_by_ratio_of_input_to_memory(scale40, tmp_path):
     """Runs under a budget: the report's section gives every engine's outcome per ratio, the
     largest ratio each completed, and the engine to use at the largest ratio."""
     from test_benchmarks import MACHINE, run_suite
@@ -160,24 +165,23 @@ def test_report_by_ratio_of_input_to_memory(scale10, tmp_path):
     from reports.load import load_machine
     from reports.model import OK, OUT_OF_MEMORY, SKIPPED
 
-    run_cli("datagen", "--scale", "1", "12", "--formats", "csv", "--out", str(scale10.parent),
+    run_cli("datagen", "--scale", "1", "48", "--formats", "csv", "--out", str(scale40.parent),
             check=True)
     proc, _ = run_suite(
-        tmp_path, scale10.parent,
+        tmp_path, scale40.parent,
         bench=r"^bench_engines\.(Pandas|Duckdb|DaskDistributed)\.time_team_records",
-        env={"PARBENCH_SCALES": "1 10 12", "PARBENCH_WORKERS": "1",
+        env={"PARBENCH_SCALES": f"1 {SCALE} 48", "PARBENCH_WORKERS": "1",
              "PARBENCH_MEMORY": "128MiB"})
     m = load_machine(tmp_path / "results", MACHINE)
     (section,) = memory.sections(m.cells)
-    matches_bytes = sum(p.stat().st_size for p in (scale10 / "matches").glob("*.csv"))
+    matches_bytes = sum(p.stat().st_size for p in (scale40 / "matches").glob("*.csv"))
     assert section.workload == "team_records" and section.budget == 128 * MiB
-    ratio10 = matches_bytes / (128 * MiB)
-    assert section.ratios[1] == pytest.approx(ratio10)
+    assert section.ratios[1] == pytest.approx(matches_bytes / (128 * MiB))
     rows = {r.engine: r for r in section.rows}
     assert rows["pandas"].outcomes[section.ratios[1]].status == OUT_OF_MEMORY, proc.stdout[-3000:]
-    # Out of memory at scale 10: scale 12 is not run, and says why.
+    # Out of memory at scale 40: scale 48 is not run, and says why.
     beyond = rows["pandas"].outcomes[section.ratios[2]]
-    assert (beyond.status, beyond.reason) == (SKIPPED, "out of memory already at scale 10")
+    assert (beyond.status, beyond.reason) == (SKIPPED, f"out of memory already at scale {SCALE}")
     assert rows["duckdb"].outcomes[section.ratios[2]].status == OK
     assert rows["duckdb"].largest == section.ratios[2]
     assert section.pick is not None and section.pick.status == OK

@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -133,7 +134,18 @@ class Dataset:
         return {kind: self.input(kind, fmt) for kind in spec.get(workload).inputs}
 
     def verify(self, inputs: Iterable[Input] | None = None) -> None:
-        """Check each file's size and sha256 against the manifest (all files by default).
+        """Check each file's size and sha256 against the manifest (all files by default)."""
+        for name in self.damaged(inputs)[:1]:
+            file = self.path / name
+            if not file.is_file():
+                raise DatasetError(f"{file} is missing from dataset {self.path}: run "
+                                   f"{datagen_command(self.path, '--force')}")
+            raise DatasetError(f"{file} no longer matches its sha256 in the manifest: "
+                               f"run {datagen_command(self.path, '--force')}")
+
+    def damaged(self, inputs: Iterable[Input] | None = None) -> list[str]:
+        """The files (all, or those `inputs` read) that are missing or whose size or sha256
+        differs from the manifest's.
 
         A file hashed whole once is not hashed again while its size, times and inode stay those
         it had then (`VERIFIED`): every run and benchmark process checks its data, and hashing
@@ -143,22 +155,37 @@ class Dataset:
         names = sorted(files) if inputs is None else [
             os.path.relpath(p, self.path.absolute()) for inp in inputs for p in inp.paths]
         whole = self._verified()
-        found = dict(whole)
+        found, bad = dict(whole), []
         for name in names:
-            file = self.path / name
-            if not file.is_file():
-                raise DatasetError(f"{file} is missing from dataset {self.path}: run "
-                                   f"{datagen_command(self.path, '--force')}")
-            st = file.stat()
-            stamp = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, files[name]["sha256"]]
-            if whole.get(name) == stamp:
+            stamp = self._stamp(name)
+            if stamp is not None and whole.get(name) == stamp:
                 continue
-            if st.st_size != files[name]["bytes"] or sha256(file) != files[name]["sha256"]:
-                raise DatasetError(f"{file} no longer matches its sha256 in the manifest: "
-                                   f"run {datagen_command(self.path, '--force')}")
-            found[name] = stamp
+            if (stamp is None or stamp[0] != files[name]["bytes"]
+                    or sha256(self.path / name) != files[name]["sha256"]):
+                bad.append(name)
+                found.pop(name, None)
+            else:
+                found[name] = stamp
         if found != whole:
             self._remember(found)
+        return bad
+
+    def written(self) -> None:
+        """Remember every file of the manifest as whole: `datagen` has just written them, and
+        hashed each as it wrote it."""
+        stamps = {name: self._stamp(name) for name in self.manifest["files"]}
+        self._remember({name: stamp for name, stamp in stamps.items() if stamp is not None})
+
+    def _stamp(self, name: str) -> list | None:
+        """What identifies this version of file `name` (None if it is not a file)."""
+        try:
+            st = (self.path / name).stat()
+        except OSError:
+            return None
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino,
+                self.manifest["files"][name]["sha256"]]
 
     def _verified(self) -> dict[str, list]:
         try:
