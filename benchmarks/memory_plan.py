@@ -37,12 +37,19 @@ def scales(budget: int, data: str) -> list[str]:
     return [f"{float(f'{ratio * budget / per_scale:.2g}'):g}" for ratio in RATIOS]
 
 
+def bench_pattern() -> str:
+    """asv's --bench pattern of the timings of WORKLOADS. asv matches it against each parameter
+    combination's name, `bench_engines.Duckdb.time_top_scorers(2, '150')`: no `$` after the
+    workload, its parameters follow."""
+    return rf"\.time_({'|'.join(WORKLOADS)})\("
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
 
     def go() -> int:
         if args[:1] == ["bench"] and len(args) == 1:
-            print(f"time_({'|'.join(WORKLOADS)})$")
+            print(bench_pattern())
         elif args[:1] == ["scales"] and len(args) == 3:
             print(" ".join(scales(parse_size(args[1], "MEMORY"), args[2])))
         else:
