@@ -45,10 +45,13 @@ def combinations(patterns: list[str]) -> list[str]:
                 name = f"{short}.{cls_name}.{attr}"
                 if not (attr.startswith(sidecar.BENCHMARK_PREFIXES) and callable(method)):
                     continue
-                if patterns and not any(re.search(p, name) for p in patterns):
-                    continue
-                params = getattr(method, "params", None) or getattr(cls, "params", [[None]])
-                found += [name] * len(list(itertools.product(*params)))
+                params = getattr(method, "params", None) or getattr(cls, "params", None)
+                # as asv selects: a parameterised benchmark's pattern is matched against each
+                # combination's name, `name(2, '150')`, with the parameters as their reprs
+                keys = ([f"{name}({', '.join(map(repr, c))})" for c in itertools.product(*params)]
+                        if params else [name])
+                found += [name for key in keys
+                          if not patterns or any(re.search(p, key) for p in patterns)]
     return found
 
 

@@ -3,6 +3,7 @@ benchmarks asv selects with the plan's pattern (asv's own selection)."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import types
 
@@ -41,3 +42,27 @@ def test_the_pattern_selects_the_timings_of_the_planned_workloads():
                                       for w in memory_plan.WORKLOADS)
     # every parameter combination of each
     assert all(len(selected.benchmark_selection[n]) == 4 for n in selected)
+
+
+def test_the_progress_display_counts_what_asv_selects():
+    """`make bench`'s progress counts the combinations asv runs with the plan's pattern."""
+    from benchmarks import progress
+
+    found = []
+    for module_name in progress.SUITE:
+        module = importlib.import_module(module_name)
+        for cls_name, cls in vars(module).items():
+            if cls_name.startswith("_") or not isinstance(cls, type):
+                continue
+            for attr in dir(cls):
+                if attr.startswith(("time_", "track_", "peakmem_", "mem_")):
+                    method = getattr(cls, attr)
+                    params = getattr(method, "params", None) or getattr(cls, "params", [])
+                    found.append({"name": f"{module_name.split('.', 1)[1]}.{cls_name}.{attr}",
+                                  "params": [[repr(v) for v in p] for p in params]})
+    conf = types.SimpleNamespace(benchmark_dir="benchmarks")
+    pattern = memory_plan.bench_pattern()
+    selected = Benchmarks(conf, found, regex=[pattern])
+    asv_count = sum(len(selected.benchmark_selection[n]) for n in selected)
+    assert asv_count > 0
+    assert len(progress.combinations([pattern])) == asv_count
