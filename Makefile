@@ -13,9 +13,12 @@ ifneq ($(MEMORY),)
 WORKERS   ?= 2
 TIMEOUT   ?= 120
 MACHINE   ?= $(shell hostname)-memory-$(MEMORY)
-ASV_FLAGS ?= -a repeat=1 -a rounds=1 -a warmup_time=0 \
-	--bench "$$($(BIN)/python -m benchmarks.memory_plan bench)"
+ONCE      := -a repeat=1 -a rounds=1 -a warmup_time=0
+ASV_FLAGS ?= $(ONCE) --bench "$$($(BIN)/python -m benchmarks.memory_plan bench)"
 BENCH_SCALES = $$($(BIN)/python -m benchmarks.memory_plan scales $(MEMORY) $(DATA))
+# pandas and serial run on one worker only: a run of their own at one worker keeps their rows.
+ONE_WORKER_RUN = $(call asv_run,1,$(ONCE) \
+	--bench "$$($(BIN)/python -m benchmarks.memory_plan bench-one-worker)") || status=$$?;
 else ifeq ($(QUICK),1)
 # A first look in under 5 minutes: scale 1, one worker (every engine has a bar), the timings only
 # (no start-up or peak-memory benchmark), one warm-up call and one timed call per combination.
@@ -74,11 +77,14 @@ bench: data
 	@mkdir -p .asv/parbench
 	$(BIN)/asv machine --yes --machine $(MACHINE) > /dev/null
 	$(BIN)/python -m workloads engines --json > .asv/parbench/$(MACHINE)-versions.json
-	PARBENCH_DATA=$(abspath $(DATA)) PARBENCH_SCALES="$(BENCH_SCALES)" PARBENCH_WORKERS="$(WORKERS)" \
-		PARBENCH_MEMORY="$(MEMORY)" PARBENCH_TIMEOUT="$(TIMEOUT)" \
-		$(BIN)/python -m benchmarks.progress --machine $(MACHINE) -- $(BIN)/asv run --python=same \
-		--machine $(MACHINE) --set-commit-hash $$(git rev-parse HEAD) $(ASV_FLAGS); \
-	status=$$?; $(BIN)/python -m reports --machine $(MACHINE) && exit $$status
+	$(call asv_run,$(WORKERS),$(ASV_FLAGS)); status=$$?; $(ONE_WORKER_RUN) \
+	$(BIN)/python -m reports --machine $(MACHINE) && exit $$status
+
+# One asv run of this commit at worker counts $(1) with asv's flags $(2), with its progress.
+asv_run = PARBENCH_DATA=$(abspath $(DATA)) PARBENCH_SCALES="$(BENCH_SCALES)" \
+	PARBENCH_WORKERS="$(1)" PARBENCH_MEMORY="$(MEMORY)" PARBENCH_TIMEOUT="$(TIMEOUT)" \
+	$(BIN)/python -m benchmarks.progress --machine $(MACHINE) -- $(BIN)/asv run --python=same \
+	--machine $(MACHINE) --set-commit-hash $$(git rev-parse HEAD) $(2)
 
 clean:
 	rm -rf $(VENV) .asv reports/html .pytest_cache
