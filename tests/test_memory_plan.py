@@ -11,7 +11,8 @@ import pytest
 from asv.benchmarks import Benchmarks
 
 from benchmarks import memory_plan
-from workloads import spec
+from reports.sidecar import suite_name
+from workloads import engines, spec
 from workloads.data.dataset import Dataset
 
 GiB = 2**30
@@ -28,20 +29,31 @@ def test_scales_give_each_ratio_of_the_budget(data_dir):
         assert float(scale) * per_scale / GiB == pytest.approx(ratio, rel=0.05)
 
 
-def test_the_pattern_selects_the_timings_of_the_planned_workloads():
-    names = [f"bench_engines.{suite}.{method}" for suite in ("Duckdb", "DaskDistributed")
+def _selected(found: list[dict], pattern: str) -> Benchmarks:
+    conf = types.SimpleNamespace(benchmark_dir="benchmarks")
+    return Benchmarks(conf, found, regex=[pattern])
+
+
+def test_the_patterns_select_the_planned_timings_of_every_engine_once():
+    """The engines that use several workers in one run, pandas and serial (one worker only) in
+    another: together every engine's timings of the planned workloads, each in one run."""
+    suites = [suite_name(n) for n in engines.names()]
+    names = [f"bench_engines.{suite}.{method}" for suite in suites
              for method in (*(f"time_{w}" for w in spec.NAMES), "track_peak_memory")]
     found = [{"name": n, "params": [["1", "2"], ["'150'", "'1200'"]], "param_names":
               ["workers", "scale"], "type": "time"} for n in names]
     found.append({"name": "bench_engines.Duckdb.track_startup", "params": [["2"]],
                   "param_names": ["workers"], "type": "track"})
-    conf = types.SimpleNamespace(benchmark_dir="benchmarks")
-    selected = Benchmarks(conf, found, regex=[memory_plan.bench_pattern()])
-    assert sorted(selected) == sorted(f"bench_engines.{suite}.time_{w}"
-                                      for suite in ("Duckdb", "DaskDistributed")
-                                      for w in memory_plan.WORKLOADS)
+    several = _selected(found, memory_plan.bench_pattern())
+    one = _selected(found, memory_plan.bench_pattern(one_worker=True))
+    assert not set(several) & set(one)
+    assert sorted([*several, *one]) == sorted(f"bench_engines.{suite}.time_{w}"
+                                               for suite in suites for w in memory_plan.WORKLOADS)
+    assert {n.split(".")[1] for n in one} == {
+        suite_name(n) for n in engines.names() if engines.engine_class(n).max_workers == 1
+    } >= {"Pandas", "Serial"}
     # every parameter combination of each
-    assert all(len(selected.benchmark_selection[n]) == 4 for n in selected)
+    assert all(len(several.benchmark_selection[n]) == 4 for n in several)
 
 
 def test_the_progress_display_counts_what_asv_selects():
@@ -60,9 +72,8 @@ def test_the_progress_display_counts_what_asv_selects():
                     params = getattr(method, "params", None) or getattr(cls, "params", [])
                     found.append({"name": f"{module_name.split('.', 1)[1]}.{cls_name}.{attr}",
                                   "params": [[repr(v) for v in p] for p in params]})
-    conf = types.SimpleNamespace(benchmark_dir="benchmarks")
     pattern = memory_plan.bench_pattern()
-    selected = Benchmarks(conf, found, regex=[pattern])
+    selected = _selected(found, pattern)
     asv_count = sum(len(selected.benchmark_selection[n]) for n in selected)
     assert asv_count > 0
     assert len(progress.combinations([pattern])) == asv_count
