@@ -6,7 +6,7 @@ QUICK  ?=
 MEMORY ?=
 ifneq ($(MEMORY),)
 # Data larger than memory: every engine under a memory budget of MEMORY (e.g. 1GiB) for its whole
-# process tree, at the scales whose input is about 0.5, 1, 2 and 4 times it
+# process tree, at the scales whose input is about 0.5, 2 and 4 times it
 # (benchmarks/memory_plan.py), on two workers; the group-by, the sort by key and the join, one
 # timed call each, at most TIMEOUT seconds a combination. Its results go to a machine of their
 # own (NAME-memory-SIZE): asv would otherwise replace the in-memory results of those workloads.
