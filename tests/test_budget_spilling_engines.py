@@ -108,11 +108,11 @@ KEYED = ("team_records", "unbeaten_streaks", "top_scorers", "team_ratings")
 @pytest.mark.parametrize("name", SPILLING)
 def test_budget_forms_give_the_manifests_answers(name, data_dir, monkeypatch):
     """Under a budget each engine takes its out-of-core form (pieces of files, disk shuffles,
-    many buckets, Spark's windows); pieces of 8 KiB cut every file of scale 0.1 into a few."""
+    many buckets, Spark's windows); pieces of 8 KiB cut each file of scale 0.01 (17 KB) in three."""
     if name == "spark" and not spark_engine.SparkEngine.availability().ok:
         pytest.skip("Spark needs Java")
     monkeypatch.setattr(limits, "block_bytes", lambda budget, workers: 8 * 1024)
-    dataset = Dataset.open(data_dir / "scale-0.1")
+    dataset = Dataset.open(data_dir / "scale-0.01")
     assert len(frames.pieces(dataset.input("matches").paths, "csv", 8 * 1024)) > 2 * len(
         dataset.input("matches").paths)
     with engines.create(name, 2, Settings(memory=4 * GiB)) as engine:
