@@ -12,12 +12,13 @@ from ._core import COMMAND, KINDS, check_request, down, start, state_root, statu
 
 PROG = COMMAND
 #: The options of `up` only (`down` and `status` take the kind and --state).
-UP_OPTIONS = ("workers", "port", "web_port", "timeout", "host")
+UP_OPTIONS = ("workers", "port", "web_port", "timeout", "host", "hosts", "link")
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = console.ArgumentParser(prog=PROG,
-                                    description="Start, stop and inspect clusters on 127.0.0.1.")
+                                    description="Start, stop and inspect clusters on 127.0.0.1 "
+                                                "or on emulated hosts (--hosts).")
     parser.add_argument("action", choices=["up", "down", "status"])
     parser.add_argument("kind", nargs="?", help=f"one of {', '.join(KINDS)} (all for down/status)")
     parser.add_argument("--state", help="state folder (default: the cluster_state setting, "
@@ -31,6 +32,11 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--timeout", type=float, help="seconds to wait until ready")
     up.add_argument("--host", help="IPv4 address of this machine to listen on instead of "
                                    "127.0.0.1 (dask, spark): reachable from other machines")
+    up.add_argument("--hosts", type=int, help="spread the cluster over N emulated hosts (network "
+                                              "namespaces; root only): the scheduler on the "
+                                              "first, a worker on each other one")
+    up.add_argument("--link", help="with --hosts: shape every host's link to this rate (e.g. "
+                                   "100mbit, 1gbit; default unshaped)")
     return parser
 
 
@@ -38,13 +44,16 @@ def _up(args: argparse.Namespace) -> int:
     if not args.kind:
         raise ParbenchError(f"up needs a cluster kind ({', '.join(KINDS)})")
     req, impl = check_request(args.kind, args.workers, args.port, args.web_port, args.timeout,
-                              args.host)
+                              args.host, args.hosts, args.link)
     info, already = start(req, impl, args.state)
     if already:
         note = f"already running at {info.address} ({info.capacity})"
     else:
         note = f"up at {info.address} ({info.capacity}, ready in {info.up_seconds:g} s)"
     print(f"{args.kind}: {note}; state in {info.state_file}", file=sys.stderr)
+    network = info.emulated()
+    if network is not None:
+        print(f"{args.kind}: {network.describe()}", file=sys.stderr)
     for line in info.exports():
         print(line)
     return 0

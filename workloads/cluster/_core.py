@@ -30,6 +30,7 @@ from workloads.runtime.errors import ClusterError, ParbenchError
 from workloads.runtime.settings import Settings
 from workloads.runtime.signals import HeldSignals
 
+from ._hosts import MAX_HOSTS, Network, can_make, link_bits
 from ._procs import (
     LOOPBACK,
     MARKER_VAR,
@@ -107,6 +108,9 @@ class Request:
     web_port: int | None = None
     timeout: float | None = None
     host: str = LOOPBACK
+    #: Emulated hosts (`--hosts`; None: this machine only) and their links' rate ("": unshaped).
+    hosts: int | None = None
+    link: str = ""
 
 
 def worker_limit() -> limits.Bound:
@@ -161,11 +165,35 @@ def _check_host(kind: str, host: str | None, impl: Backend) -> str:
     return host
 
 
+def _check_hosts(kind: str, hosts: int | None, link: str | None, workers: int | None,
+                 host: str | None) -> None:
+    """`--hosts N [--link RATE]`: at least a scheduler's host and a worker's, made as root."""
+    if hosts is None:
+        if link is not None:
+            raise ParbenchError(f"{kind}: --link shapes the links between emulated hosts; give "
+                                "--hosts N too")
+        return
+    if not 2 <= hosts <= MAX_HOSTS:
+        raise ParbenchError(f"{kind}: --hosts must be 2 to {MAX_HOSTS} (the first runs the "
+                            f"scheduler, each other one a worker; got {hosts})")
+    for flag, given in (("--workers", workers), ("--host", host)):
+        if given is not None:
+            raise ParbenchError(f"{kind}: {flag} does not go with --hosts: each worker host runs "
+                                "one worker on its share of the cores, at its own address")
+    if link is not None:
+        link_bits(link)
+    reason = can_make()
+    if reason:
+        raise ParbenchError(f"{kind}: {reason}")
+
+
 def check_request(kind: str, workers: int | None = None, port: int | None = None,
                   web_port: int | None = None, timeout: float | None = None,
-                  host: str | None = None) -> tuple[Request, Backend]:
+                  host: str | None = None, hosts: int | None = None,
+                  link: str | None = None) -> tuple[Request, Backend]:
     """The checked request and its kind's backend; ParbenchError, in one line, for bad input."""
     impl = backend(kind)
+    _check_hosts(kind, hosts, link, workers, host)
     _check_workers(kind, workers)
     _check_port(kind, "--port", port, impl.port_span)
     if web_port is not None and not impl.has_web_port:
@@ -177,7 +205,7 @@ def check_request(kind: str, workers: int | None = None, port: int | None = None
         raise ParbenchError(f"{kind}: --timeout must be a number of seconds above 0 and at most "
                             f"{MAX_TIMEOUT:g} (got {timeout})")
     host = _check_host(kind, host, impl)
-    return Request(kind, workers, port, web_port, timeout, host), impl
+    return Request(kind, workers, port, web_port, timeout, host, hosts, link or ""), impl
 
 
 # --------------------------------------------------------------------------- the state folder
@@ -330,6 +358,9 @@ def _forget(info: ClusterInfo, impl: Backend, keep_folder: bool = False) -> None
             if info.processes and all(is_alive(p) for p in info.processes):
                 impl.before_stop(info)
         stop(info.processes, info.marker, hurry=lambda: bool(held.caught))
+        network = info.emulated()
+        if network is not None:
+            network.destroy()
         info.state_file.unlink(missing_ok=True)
         if not keep_folder:
             _remove(info.folder)
@@ -349,7 +380,9 @@ def _reuse(info: ClusterInfo, req: Request, impl: Backend) -> ClusterInfo:
     asked = {"--workers": (req.workers, info.workers),
              "--port": (req.port, impl.probe_port(info)),
              "--web-port": (req.web_port, info.ports.get("web")),
-             "--host": (req.host, info.host)}
+             "--host": (None if req.hosts else req.host, info.host),
+             "--hosts": (req.hosts, len(info.network.get("hosts", [])) or None),
+             "--link": (req.link or None, info.network.get("link") or None)}
     for flag, (wanted, running) in asked.items():
         if wanted not in (None, 0) and wanted != running:
             raise ParbenchError(
@@ -365,6 +398,10 @@ def _start(info: ClusterInfo, impl: Backend, timeout: float) -> None:
     began = time.monotonic()
     try:
         _claim(info.folder)
+        network = info.emulated()
+        if network is not None:
+            info.save()  # first: an interrupt from here on finds the network by its names
+            network.create()
         impl.launch(info, Launcher(info, timeout))
         wait_until(info, lambda: impl.ready(info), timeout, "waiting for workers")
         with HeldSignals():  # an interrupt now is delivered inside the try: all or nothing
@@ -389,9 +426,16 @@ def start(req: Request, impl: Backend,
         return _reuse(existing, req, impl), True
     _check_not_busy(root, req.kind)
     impl.check()
-    workers = req.workers or limits.default_workers(PROCESSES_PER_WORKER)
-    ports = impl.ports(req.port, req.web_port, req.host)
-    _check_ports(req, ports)
+    network = Network.plan(req.hosts, req.link) if req.hosts else None
+    if network is None:
+        workers = req.workers or limits.default_workers(PROCESSES_PER_WORKER)
+        ports = impl.ports(req.port, req.web_port, req.host)
+        _check_ports(req, ports)
+        host = req.host
+    else:  # ports in namespaces of their own: any free on loopback is free there too
+        workers = sum(len(h.cores) for h in network.hosts[1:])
+        ports = impl.ports(req.port, req.web_port, LOOPBACK)
+        host = network.hosts[0].address
     with _locked(root, req.kind, "up"):
         existing = ClusterInfo.load(req.kind, root)
         if existing is not None:
@@ -399,7 +443,7 @@ def start(req: Request, impl: Backend,
                 return _reuse(existing, req, impl), True
             _forget(existing, impl)
         info = ClusterInfo(req.kind, str(root), workers, ports=ports, marker=uuid.uuid4().hex,
-                           host=req.host)
+                           host=host, network=network.to_dict() if network else {})
         _start(info, impl, req.timeout or impl.default_timeout)
         return info, False
 
@@ -413,11 +457,13 @@ def start_cluster(
     web_port: int | None = None,
     timeout: float | None = None,
     host: str | None = None,
+    hosts: int | None = None,
+    link: str | None = None,
 ) -> tuple[ClusterInfo, bool]:
     """Start a cluster unless it already runs; returns (info, whether it was already running).
 
     Arguments as for `up`."""
-    req, impl = check_request(kind, workers, port, web_port, timeout, host)
+    req, impl = check_request(kind, workers, port, web_port, timeout, host, hosts, link)
     return start(req, impl, state_dir)
 
 
@@ -430,6 +476,8 @@ def up(
     web_port: int | None = None,
     timeout: float | None = None,
     host: str | None = None,
+    hosts: int | None = None,
+    link: str | None = None,
 ) -> ClusterInfo:
     """Start a `kind` cluster (or find it running, as asked) and return where it is.
 
@@ -437,10 +485,13 @@ def up(
     cores).
     `port`/`web_port` (scheduler or master web server): 0 picks free ports. `timeout`: seconds
     to get ready. `host`: the IPv4 address to listen on (default 127.0.0.1; not for slurm).
+    `hosts`: spread over that many emulated hosts (the first the scheduler's, each other one a
+    worker's; root only), their links shaped to `link` (e.g. "100mbit"; default unshaped).
     Raises ParbenchError (bad input, missing program, busy port, a running cluster of another
     size) or ClusterError (start failed, another command at work).
     """
-    options = {"port": port, "web_port": web_port, "timeout": timeout, "host": host}
+    options = {"port": port, "web_port": web_port, "timeout": timeout, "host": host,
+               "hosts": hosts, "link": link}
     return start_cluster(kind, workers, state_dir, **options)[0]
 
 
@@ -481,6 +532,9 @@ def _status_one(kind: str, root: Path) -> ClusterStatus:
     alive = sum(is_alive(p) for p in info.processes)
     answers = port_answers(impl.probe_port(info), info.host)
     where = f"{info.address} ({info.capacity}, {alive}/{len(info.processes)} processes alive"
+    network = info.emulated()
+    if network is not None:
+        where = f"{where}; {network.describe()}"
     if info.ready and answers and alive == len(info.processes):
         return ClusterStatus(kind, True, f"{kind}: running at {where}, state {root})", info)
     port = "port answers" if answers else "port closed"
@@ -510,12 +564,15 @@ def running(
     web_port: int | None = None,
     timeout: float | None = None,
     host: str | None = None,
+    hosts: int | None = None,
+    link: str | None = None,
 ) -> Iterator[ClusterInfo]:
     """Run a cluster (arguments as for `up`) during a `with` block; stopped even on error.
 
     A cluster that was already running before the block is left running.
     """
-    options = {"port": port, "web_port": web_port, "timeout": timeout, "host": host}
+    options = {"port": port, "web_port": web_port, "timeout": timeout, "host": host,
+               "hosts": hosts, "link": link}
     info, already = start_cluster(kind, workers, state_dir, **options)
     try:
         yield info

@@ -1,4 +1,4 @@
-"""Dask: one scheduler and N single-threaded worker processes on 127.0.0.1."""
+"""Dask: one scheduler and N single-threaded worker processes, on 127.0.0.1 or emulated hosts."""
 
 from __future__ import annotations
 
@@ -48,23 +48,31 @@ class DaskBackend:
         info.address = f"tcp://{host}:{port}"
         info.env = {Settings.variable("dask_address"): info.address}
         env = launcher.env(PYTHONUNBUFFERED="1")
+        network = info.emulated()
+        on = network.hosts[0].wrap if network else list
         scheduler = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
         launcher.start(
             "scheduler",
-            [*scheduler, "--host", host, "--port", str(port), "--no-dashboard",
-             "--dashboard-address", f"{host}:{web}"],
+            on([*scheduler, "--host", host, "--port", str(port), "--no-dashboard",
+                "--dashboard-address", f"{host}:{web}"]),
             env,
         )
-        worker = [sys.executable, "-m", "distributed.cli.dask_worker", info.address]
-        options = ["--nthreads", "1", "--nworkers", "1", "--no-dashboard", "--host", host,
-                   "--dashboard-address", f"{host}:0"]
-        for i in range(info.workers):
-            scratch = str(info.folder / f"worker-{i}")
-            launcher.start(
-                f"worker-{i}",
-                [*worker, *options, "--name", f"worker-{i}", "--local-directory", scratch],
-                env,
-            )
+        if network is None:
+            for i in range(info.workers):
+                launcher.start(f"worker-{i}", self._worker(info, host, f"worker-{i}", 1), env)
+            return
+        for worker_host in network.hosts[1:]:  # one worker process per core of each host
+            cmd = self._worker(info, worker_host.address, worker_host.name,
+                               len(worker_host.cores))
+            launcher.start(f"worker-{worker_host.name}", worker_host.wrap(cmd), env)
+
+    @staticmethod
+    def _worker(info: ClusterInfo, host: str, name: str, processes: int) -> list[str]:
+        """`dask worker` at `host`: `processes` single-threaded workers (the nanny starts them)."""
+        return [sys.executable, "-m", "distributed.cli.dask_worker", info.address,
+                "--nthreads", "1", "--nworkers", str(processes), "--no-dashboard",
+                "--host", host, "--dashboard-address", f"{host}:0", "--name", name,
+                "--local-directory", str(info.folder / name)]
 
     def ready(self, info: ClusterInfo) -> bool:
         """True once the scheduler counts all N workers (asked through a short-lived Client)."""

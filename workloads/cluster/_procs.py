@@ -24,6 +24,8 @@ from workloads.runtime.net import LOOPBACK
 from workloads.runtime.processes import is_running, start_time
 from workloads.runtime.settings import CLUSTER_MARKER as MARKER_VAR
 
+from ._hosts import Network
+
 #: The largest state file read (they hold a few hundred bytes per process).
 MAX_STATE_BYTES = 2**20
 
@@ -231,6 +233,8 @@ class ClusterInfo:
     ready: bool = False
     up_seconds: float = 0.0
     host: str = LOOPBACK
+    #: The emulated hosts it spans (`--hosts`, see _hosts.Network.to_dict); {} on one machine.
+    network: dict[str, Any] = field(default_factory=dict)
 
     @property
     def folder(self) -> Path:
@@ -245,8 +249,15 @@ class ClusterInfo:
     def capacity(self) -> str:
         """What --workers means for this kind, in words."""
         n, s = self.workers, "s" * (self.workers != 1)
+        if self.network:
+            hosts = len(self.network["hosts"])
+            return f"{hosts} hosts, {n} worker core{s}, links {self.network['link'] or 'unshaped'}"
         units = {"dask": f"{n} worker{s}", "spark": f"1 worker, {n} core{s}"}
         return units.get(self.kind, f"1 node, {n} CPU{s}")
+
+    def emulated(self) -> Network | None:
+        """The emulated network it spans, None on one machine (ValueError for a bad record)."""
+        return Network.from_dict(self.network) if self.network else None
 
     @property
     def pids(self) -> list[int]:
@@ -315,6 +326,9 @@ class ClusterInfo:
         if not all(isinstance(v, str) for v in self.env.values()):
             raise ValueError("'env' holds something other than text")
         ipaddress.IPv4Address(self.host)
+        if not isinstance(self.network, dict):
+            raise ValueError("'network' is not an object")
+        self.emulated()
         for proc in self.processes:
             if type(proc.pid) is not int or proc.pid <= 1 or proc.pid == os.getpid():
                 raise ValueError(f"{proc.pid!r} is not the process id of a daemon")

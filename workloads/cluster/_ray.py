@@ -1,4 +1,5 @@
-"""Ray: one head node with N CPUs on 127.0.0.1 (`ray start --head --block`)."""
+"""Ray: one head node with N CPUs on 127.0.0.1 (`ray start --head --block`), or a head, a node
+per worker host and one for the driver on emulated hosts."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from workloads.runtime import scratch
 from workloads.runtime.errors import EngineUnavailable, ParbenchError
 from workloads.runtime.settings import Settings
 
-from ._procs import ClusterInfo, choose_ports, port_answers
+from ._procs import ClusterInfo, choose_ports, port_answers, wait_until
 
 if TYPE_CHECKING:
     from ._core import Launcher
@@ -59,35 +60,53 @@ class RayBackend:
 
     def launch(self, info: ClusterInfo, launcher: Launcher) -> None:
         from workloads.engines import ray as engine  # imports ray, which `check` found
+        from workloads.runtime import memory
 
         port = info.ports["gcs"]
         info.address = f"{info.host}:{port}"
         info.env = {Settings.variable("ray_address"): info.address}
         run = self._run_folder(info)
-        size, in_shm = engine.object_store_bytes()
+        network = info.emulated()
+        nodes = 1 if network is None else len(network.hosts) + 1
+        size, in_shm = engine.object_store_bytes(memory.available() // nodes)
         plasma = [] if in_shm else ["--plasma-directory", str(run)]
-        env = launcher.env(**engine.QUIET, **engine.LOOPBACK_NODE,
-                           # as the Dask and Spark clusters: loopback, no authentication
-                           RAY_AUTH_MODE="disabled",
-                           # SIGTERM stops at once (Ray would first drain the node for 30 s)
-                           RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S="0", PYTHONUNBUFFERED="1")
-        launcher.start(
-            "head",
-            [sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--block",
-             "--node-ip-address", info.host, "--port", str(port),
-             "--num-cpus", str(info.workers), "--num-gpus", "0",
-             "--object-store-memory", str(size), *plasma, "--temp-dir", str(run),
-             "--include-dashboard", "false",
-             "--disable-usage-stats"],
-            env,
-        )
+        # as the Dask and Spark clusters: no authentication (loopback or the emulated hosts);
+        # SIGTERM stops at once (Ray would first drain the node for 30 s)
+        common = {**engine.QUIET, "RAY_AUTH_MODE": "disabled",
+                  "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0", "PYTHONUNBUFFERED": "1"}
+        start = [sys.executable, "-m", "ray.scripts.scripts", "start", "--block", "--num-gpus",
+                 "0", "--object-store-memory", str(size), *plasma, "--disable-usage-stats"]
+        head = [*start, "--head", "--port", str(port), "--temp-dir", str(run),
+                "--include-dashboard", "false", "--node-ip-address", info.host]
+        if network is None:
+            env = launcher.env(**common, **engine.LOOPBACK_NODE)
+            launcher.start("head", [*head, "--num-cpus", str(info.workers)], env)
+            return
+        # The head schedules only; each worker host's node runs tasks on its cores; the
+        # driver's host is a node without CPUs, as a Ray driver must run on a node.
+        # One node at a time: the nodes share the head's session folder (one file system), and
+        # two starting at once would pick the same names for their sockets and logs.
+        env = launcher.env(**common)
+        join = [*start, "--address", info.address]
+        nodes = [("head", network.hosts[0].wrap([*head, "--num-cpus", "0"]))]
+        nodes += [(f"node-{host.name}",
+                   host.wrap([*join, "--node-ip-address", host.address, "--num-cpus",
+                              str(len(host.cores))])) for host in network.hosts[1:]]
+        nodes.append(("node-driver", network.driver.wrap(
+            [*join, "--node-ip-address", network.driver.address, "--num-cpus", "0"])))
+        for name, cmd in nodes:
+            launcher.start(name, cmd, env)
+            log = Path(info.processes[-1].log)
+            wait_until(info, lambda log=log: STARTED in log.read_text(errors="replace"),
+                       launcher.timeout, f"{name} to start")
 
     def ready(self, info: ClusterInfo) -> bool:
-        """True once the head has logged that Ray started and its GCS answers."""
+        """True once every node has logged that Ray started and the GCS answers."""
         if not port_answers(info.ports["gcs"], info.host):
             return False
         try:
-            started = STARTED in Path(info.processes[0].log).read_text(errors="replace")
+            started = all(STARTED in Path(p.log).read_text(errors="replace")
+                          for p in info.processes)
             probes.check_ray(info.address, 5.0)
         except (OSError, EngineUnavailable):
             return False

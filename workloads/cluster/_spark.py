@@ -1,4 +1,5 @@
-"""Spark standalone: one master and one worker with N cores on 127.0.0.1."""
+"""Spark standalone: one master and one worker with N cores on 127.0.0.1, or a worker on each
+emulated host."""
 
 from __future__ import annotations
 
@@ -38,10 +39,11 @@ def spark_home() -> Path:
     return home
 
 
-def worker_memory() -> str:
-    """Half the machine's memory (at least 1 GiB) for the worker's executors."""
+def worker_memory(workers: int = 1) -> str:
+    """Half the machine's memory (at least 1 GiB), shared by `workers`, for a worker's
+    executors."""
     total_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
-    return f"{max(1024, total_mb // 2)}m"
+    return f"{max(1024, total_mb // 2 // workers)}m"
 
 
 class SparkBackend:
@@ -68,10 +70,10 @@ class SparkBackend:
     def probe_port(self, info: ClusterInfo) -> int:
         return info.ports["master"]
 
-    def _env(self, info: ClusterInfo, launcher: Launcher) -> dict[str, str]:
+    def _env(self, info: ClusterInfo, launcher: Launcher, host: str) -> dict[str, str]:
         return launcher.env(
             # SPARK_LOCAL_IP: where every daemon, web UI and executor listens.
-            **{**jvm.jvm_environment(), "SPARK_LOCAL_IP": info.host},
+            **{**jvm.jvm_environment(), "SPARK_LOCAL_IP": host},
             SPARK_HOME=str(spark_home()),
             SPARK_CONF_DIR=str(info.folder),
             SPARK_DAEMON_JAVA_OPTS=" ".join((jvm.log4j_option(), *DAEMON_OPTIONS)),
@@ -81,25 +83,36 @@ class SparkBackend:
         master, web = info.ports["master"], info.ports["web"]
         info.address = f"spark://{info.host}:{master}"
         info.env = {Settings.variable("spark_master"): info.address}
-        env = self._env(info, launcher)
+        network = info.emulated()
         spark_class = str(spark_home() / "bin" / "spark-class")
         launcher.start(
             "master",
-            [spark_class, f"{DEPLOY}.master.Master", "--host", info.host,
-             "--port", str(master), "--webui-port", str(web)],
-            env,
+            (network.hosts[0].wrap if network else list)(
+                [spark_class, f"{DEPLOY}.master.Master", "--host", info.host,
+                 "--port", str(master), "--webui-port", str(web)]),
+            self._env(info, launcher, info.host),
         )
         # A worker that finds no leader backs off for 5-15 s: start it once the master is ALIVE.
         wait_until(info, lambda: self._leader(info), launcher.timeout, "master leader")
-        work = info.folder / "work"
-        work.mkdir()
-        launcher.start(
-            "worker",
-            [spark_class, f"{DEPLOY}.worker.Worker", info.address,
-             "--host", info.host, "--port", "0", "--webui-port", "0",
-             "--cores", str(info.workers), "--memory", worker_memory(), "--work-dir", str(work)],
-            env,
-        )
+        if network is None:
+            cmd = self._worker(info, spark_class, info.host, "work", info.workers, 1)
+            launcher.start("worker", cmd, self._env(info, launcher, info.host))
+            return
+        for host in network.hosts[1:]:
+            cmd = self._worker(info, spark_class, host.address, f"work-{host.name}",
+                               len(host.cores), len(network.hosts) - 1)
+            launcher.start(f"worker-{host.name}", host.wrap(cmd),
+                           self._env(info, launcher, host.address))
+
+    @staticmethod
+    def _worker(info: ClusterInfo, spark_class: str, host: str, work: str, cores: int,
+                of: int) -> list[str]:
+        """A worker at `host` with `cores` cores and its share of `of` workers' memory."""
+        folder = info.folder / work
+        folder.mkdir()
+        return [spark_class, f"{DEPLOY}.worker.Worker", info.address,
+                "--host", host, "--port", "0", "--webui-port", "0", "--cores", str(cores),
+                "--memory", worker_memory(of), "--work-dir", str(folder)]
 
     def _master_state(self, info: ClusterInfo) -> dict[str, Any] | None:
         """The master's JSON once it is the ALIVE leader, else None."""

@@ -41,7 +41,7 @@ from workloads.data.readers import count_words, merge_counts
 from workloads.data.validate import locate_malformed
 from workloads.engines.base import Availability, Engine, cap_arrow_threads
 from workloads.layout import GOALS, MATCHES
-from workloads.runtime import environment, limits, memory, processes, scratch, signals
+from workloads.runtime import environment, limits, memory, net, processes, scratch, signals
 from workloads.runtime.errors import EngineUnavailable, JobFailed, ParbenchError, first_line
 from workloads.runtime.net import LOOPBACK
 from workloads.runtime.settings import Settings
@@ -397,11 +397,18 @@ class RayEngine(Engine):
         variable = Settings.variable(ADDRESS_SETTING)
         probes.check_ray(address, CONNECT_TIMEOUT, source=variable)
         endpoint = probes.parse_ray_address(address, variable)
-        loopback = probes.host_addresses(endpoint.host) == [LOOPBACK]
+        gcs = probes.host_addresses(endpoint.host)
+        loopback = gcs == [LOOPBACK]
         self._env.enter_context(environment.variables(QUIET))
         try:
-            with loopback_node() if loopback else contextlib.nullcontext():
-                self._init(address=address)
+            if loopback:
+                with loopback_node():
+                    self._init(address=address)
+            else:
+                # This host's address towards the head, as the node it runs on was given: Ray
+                # would otherwise take one from a file in the session folder, written by
+                # whichever node of the machine started first.
+                self._init(address=address, _node_ip_address=net.facing(gcs[0]))
         except Exception as exc:  # the GCS answered: a version mismatch, a token, no raylet
             raise EngineUnavailable(f"cannot join the Ray cluster at {address} (${variable}): "
                                     f"{first_line(exc)}") from None

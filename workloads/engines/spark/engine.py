@@ -53,8 +53,9 @@ from workloads.layout import (
     TABLE_COLUMNS,
     csv_types,
 )
-from workloads.runtime import memory, scratch, signals
+from workloads.runtime import memory, net, scratch, signals
 from workloads.runtime.errors import EngineUnavailable, ParbenchError, first_line
+from workloads.runtime.net import LOOPBACK
 from workloads.runtime.project import CODE_ROOT
 from workloads.runtime.settings import Settings
 from workloads.spec import JOIN_KEY, MATCH_COLUMNS, STREAK_ORDER, UNKNOWN_SCORER
@@ -269,7 +270,7 @@ class SparkEngine(Engine):
         files. Under a memory budget the driver's memory comes from the budget (`budget_conf`),
         else from the spark_driver_memory setting."""
         master = self.settings.spark_master
-        host = jvm.jvm_environment()["SPARK_LOCAL_IP"]
+        host = jvm.jvm_environment(driver_address(master))["SPARK_LOCAL_IP"]
         java = [jvm.log4j_option()]
         conf = {
             "spark.master": master or f"local[{self.workers}]",
@@ -309,7 +310,7 @@ class SparkEngine(Engine):
             return
         if SparkEngine._active is not None:  # one SparkContext per JVM, one JVM per process here
             SparkEngine._active.stop()
-        for key, value in jvm.jvm_environment().items():
+        for key, value in jvm.jvm_environment(driver_address(self.settings.spark_master)).items():
             os.environ.setdefault(key, value)
         settings = self.conf()  # without a folder yet: a budget too small ends here, no file made
         probe_master(settings["spark.master"])
@@ -633,6 +634,18 @@ def _end(proc: subprocess.Popen[Any] | None, timeout: float = 10.0) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def driver_address(master: str | None) -> str:
+    """Where the driver listens: on the interface that reaches the master, for executors on
+    other hosts to connect back (loopback for a local master or one on loopback)."""
+    if not master or probes.is_local_master(master):
+        return LOOPBACK
+    endpoint = probes.parse_spark_master(master, Settings.variable(MASTER_SETTING))[0]
+    try:
+        return net.facing(probes.host_addresses(endpoint.host)[0])
+    except (OSError, IndexError):
+        return LOOPBACK  # the probe of the master says what is wrong, in one line
 
 
 def probe_master(master: str, timeout: float = probes.DEFAULT_TIMEOUT) -> None:

@@ -79,7 +79,8 @@ def spark_home() -> Path | None:
     return None if found is None or found.origin is None else Path(found.origin).parent
 
 
-def jvm_environment() -> dict[str, str]:
-    """Environment every Spark JVM and its Python workers need: loopback, this interpreter."""
-    return {"SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", LOOPBACK),
+def jvm_environment(local_ip: str = LOOPBACK) -> dict[str, str]:
+    """Environment every Spark JVM and its Python workers need: the address to listen on
+    (SPARK_LOCAL_IP when set, else `local_ip`), this interpreter."""
+    return {"SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", local_ip),
             "PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON", sys.executable)}
