@@ -1,11 +1,12 @@
-"""Start and stop real clusters on 127.0.0.1 for parbench: Dask, Spark standalone, Slurm, Ray.
+"""Start and stop real clusters for parbench: Dask, Spark standalone, Slurm, Ray, on 127.0.0.1 or
+spread over emulated hosts (`--hosts N`, network namespaces: see _hosts).
 
     from workloads.cluster import running
     with running("dask", workers=2, state_dir=tmp) as cluster:
         Client(cluster.address)
 
 CLI: `python -m workloads cluster up|down|status [dask|spark|slurm|ray] [--workers N] [--state DIR]`
-(`up` also: `--port`, `--web-port`, `--timeout`, `--host`).
+(`up` also: `--port`, `--web-port`, `--timeout`, `--host`, `--hosts`, `--link`).
 """
 
 from ._cli import main
@@ -13,6 +14,7 @@ from ._core import (
     KINDS,
     ClusterStatus,
     down,
+    emulated,
     running,
     start_cluster,
     state_root,
@@ -20,14 +22,18 @@ from ._core import (
     up,
     worker_limit,
 )
+from ._hosts import Host, Network
 from ._procs import ClusterInfo, Proc
 
 __all__ = [
     "KINDS",
     "ClusterInfo",
     "ClusterStatus",
+    "Host",
+    "Network",
     "Proc",
     "down",
+    "emulated",
     "main",
     "running",
     "start_cluster",

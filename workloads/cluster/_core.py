@@ -511,6 +511,16 @@ def down(kind: str, state_dir: str | os.PathLike[str] | None = None) -> bool:
         return True
 
 
+def emulated(kind: str, state_dir: str | os.PathLike[str] | None = None) -> Network | None:
+    """The emulated hosts of the `kind` cluster recorded in the state folder; None when it runs
+    on one machine, or no such cluster is recorded."""
+    try:
+        info = ClusterInfo.load(kind, state_root(state_dir))
+    except ParbenchError:
+        return None
+    return None if info is None else info.emulated()
+
+
 @dataclass
 class ClusterStatus:
     """What `status` found for one cluster kind."""

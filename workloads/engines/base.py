@@ -99,6 +99,8 @@ class Engine(abc.ABC):
     #: True where the engine's workers can be on other hosts (a cluster it connects to): the
     #: report compares the fastest of these with the fastest engine at every size.
     spans_hosts: ClassVar[bool] = False
+    #: The `cluster up` kind it runs on when given a cluster's address (None: none).
+    cluster_kind: ClassVar[str | None] = None
 
     def __init__(self, workers: int = 1, settings: Settings | None = None) -> None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:

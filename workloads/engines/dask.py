@@ -513,6 +513,7 @@ class DaskDistributedEngine(DaskEngine):
 
     name = "dask-distributed"
     spans_hosts = True
+    cluster_kind = "dask"
     needs_distributed = True
     #: The task-based shuffle: its pieces are task results, which a worker spills to its local
     #: directory past its memory target. Measured against "p2p" (made for data larger than

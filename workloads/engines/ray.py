@@ -313,6 +313,7 @@ class RayEngine(Engine):
     name = "ray"
     processes_per_worker = 1
     spans_hosts = True
+    cluster_kind = "ray"
     #: The engine whose Ray runs now: a process holds one Ray connection, so one RayEngine.
     _active: ClassVar[RayEngine | None] = None
 

@@ -170,6 +170,7 @@ def shard(paths: tuple[str, ...], n: int) -> list[list[str]]:
 class BatchEngine(Engine):
     name = "batch"
     spans_hosts = True  # as a Slurm job array
+    cluster_kind = "slurm"
     processes_per_worker = 1
 
     def __init__(self, workers: int = 1, settings: Settings | None = None) -> None:

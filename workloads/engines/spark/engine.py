@@ -240,6 +240,7 @@ def _partition_gradient(ratings: Broadcast[np.ndarray], coded: Coded) -> np.ndar
 class SparkEngine(Engine):
     name = "spark"
     spans_hosts = True
+    cluster_kind = "spark"
     #: The engine whose JVM runs now: a process holds one SparkContext, so one SparkEngine.
     _active: ClassVar[SparkEngine | None] = None
 
