@@ -24,6 +24,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,10 @@ QUEUE = "100ms"
 #: The capability that network namespaces and tc need.
 CAP_NET_ADMIN = 12
 COMMAND_TIMEOUT = 15.0
+#: Seconds `destroy` keeps trying.
+DESTROY_WAIT = 5.0
+#: Where `ip netns add` mounts a namespace for others to enter.
+NETNS_DIR = "/run/netns"
 
 
 def link_bits(rate: str) -> int:
@@ -65,8 +70,10 @@ def link_bits(rate: str) -> int:
 
 def can_make() -> str | None:
     """None when this process can make namespaces and shape links, else why not (one line)."""
-    if shutil.which("ip") is None or shutil.which("tc") is None:
-        return "--hosts needs the ip and tc commands (apt-get install iproute2)"
+    missing = [tool for tool in ("ip", "tc", "nsenter") if shutil.which(tool) is None]
+    if missing:
+        return (f"--hosts needs the {', '.join(missing)} command(s) (apt-get install iproute2 "
+                "util-linux)")
     effective = 0
     with contextlib.suppress(OSError, ValueError):
         for line in Path("/proc/self/status").read_text().splitlines():
@@ -134,9 +141,11 @@ class Host:
     cores: tuple[int, ...]
 
     def wrap(self, cmd: list[str]) -> list[str]:
-        """`cmd` run on this host: in its namespace, on its cores (both exec: same PID)."""
+        """`cmd` run on this host: in its network namespace, on its cores (both exec: the same
+        PID). nsenter rather than `ip netns exec`, which would also remount /sys and hide the
+        cgroup file system that Slurm's and Ray's daemons read."""
         cores = ",".join(map(str, self.cores))
-        return ["ip", "netns", "exec", self.netns, "taskset", "-c", cores, *cmd]
+        return ["nsenter", f"--net={NETNS_DIR}/{self.netns}", "taskset", "-c", cores, *cmd]
 
 
 @dataclass
@@ -261,13 +270,24 @@ class Network:
 
     def destroy(self) -> None:
         """Remove every namespace and link of this network (those that exist); deleting a
-        namespace deletes the veth ends in it, and with them their peers and qdiscs."""
-        existing = set(_ip("netns", "list", check=False).split())
-        for name in self.namespaces():
-            if name in existing:
-                _ip("netns", "del", name, check=False)
-        if _ip("link", "show", self.control_iface, check=False):
-            _ip("link", "del", self.control_iface, check=False)
+        namespace deletes the veth ends in it, and with them their peers and qdiscs. A
+        namespace still held (a process in it only now ending) is tried again for a while;
+        ClusterError naming what is left after that."""
+        deadline = time.monotonic() + DESTROY_WAIT
+        while True:
+            left = self.leftovers()
+            for name in left:
+                if name == self.control_iface:
+                    _ip("link", "del", name, check=False)
+                else:
+                    _ip("netns", "del", name, check=False)
+            left = self.leftovers()
+            if not left or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        if left:
+            raise ClusterError(f"cannot remove the emulated network's {', '.join(left)}; run "
+                               "`down` again, or `ip netns del NAME` for each")
 
     def leftovers(self) -> list[str]:
         """What of this network still exists (namespaces, this machine's link)."""

@@ -1,4 +1,5 @@
-"""Slurm: munged, slurmctld and slurmd for one node (this machine) on 127.0.0.1, run as root."""
+"""Slurm: munged, slurmctld and slurmd for one node (this machine) on 127.0.0.1, or slurmctld on
+the first emulated host and a slurmd (a node) on each other one; run as root."""
 
 from __future__ import annotations
 
@@ -50,16 +51,34 @@ def _memory_mb() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
 
 
+def _nodes(info: ClusterInfo) -> str:
+    """The NodeName lines: this machine on loopback, or each worker host at its address."""
+    network = info.emulated()
+    if network is None:
+        return (f"NodeName={node_name()} NodeAddr={LOOPBACK} CPUs={info.workers} "
+                f"RealMemory={_memory_mb()} State=UNKNOWN\n")
+    share = _memory_mb() // (len(network.hosts) - 1)
+    return "".join(f"NodeName={h.name} NodeAddr={h.address} NodeHostname={h.name} "
+                   f"CPUs={len(h.cores)} RealMemory={share} State=UNKNOWN\n"
+                   for h in network.hosts[1:])
+
+
 def slurm_conf(info: ClusterInfo, munge_socket: str, run: Path) -> str:
-    """A single-node slurm.conf with every path under the cluster's folder."""
+    """slurm.conf with every path under the cluster's folder: one node on loopback, or a node
+    per worker host (each daemon listens on every address of its host, which in a namespace are
+    its emulated address and its own loopback)."""
     d = info.folder
     ctld, slurmd = info.ports["slurmctld"], info.ports["slurmd"]
     host = node_name()
+    where = "one node on loopback" if not info.network else "a node per emulated worker host"
+    listen = ("" if info.network else
+              "# Listen on the address this host name resolves to (checked to be loopback), not "
+              "on every one.\nCommunicationParameters=NoInAddrAny,NoCtldInAddrAny\n")
     return f"""\
-# Written by parbench (python -m workloads cluster up slurm): one node on loopback; logs go to
-# slurmctld.log and slurmd.log beside this file (the daemons run in the foreground).
+# Written by parbench (python -m workloads cluster up slurm): {where}; logs go to
+# slurmctld.log and slurmd*.log beside this file (the daemons run in the foreground).
 ClusterName=parbench
-SlurmctldHost={host}({LOOPBACK})
+SlurmctldHost={host}({info.host})
 SlurmctldPort={ctld}
 SlurmdPort={slurmd}
 SlurmUser=root
@@ -67,12 +86,10 @@ SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
 AuthInfo=socket={munge_socket}
-# Listen on the address this host name resolves to (checked to be loopback), not on every one.
-CommunicationParameters=NoInAddrAny,NoCtldInAddrAny
-StateSaveLocation={d}/ctld
-SlurmdSpoolDir={run}/spool
+{listen}StateSaveLocation={d}/ctld
+SlurmdSpoolDir={run}/spool/%n
 SlurmctldPidFile={d}/slurmctld.pid
-SlurmdPidFile={d}/slurmd.pid
+SlurmdPidFile={d}/slurmd-%n.pid
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 JobAcctGatherType=jobacct_gather/none
@@ -86,8 +103,7 @@ SchedulerType=sched/backfill
 SchedulerParameters=batch_sched_delay=0
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
-NodeName={host} NodeAddr={LOOPBACK} CPUs={info.workers} RealMemory={_memory_mb()} State=UNKNOWN
-PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
+{_nodes(info)}PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 """
 
 
@@ -123,8 +139,7 @@ class SlurmBackend:
         for name in BINARIES:
             _binary(name)
         if os.geteuid() != 0:
-            raise ParbenchError("slurm: the single-node cluster runs slurmd as root; run as root")
-        check_loopback_name()
+            raise ParbenchError("slurm: the cluster runs slurmd as root; run as root")
 
     def ports(self, port: int | None, web_port: int | None, host: str) -> dict[str, int]:
         ctld = free_port(2, host=host) if port == 0 else port or DEFAULT_PORT
@@ -139,7 +154,7 @@ class SlurmBackend:
         When the state path is too long for a socket path, `run` links to a folder in /tmp.
         """
         folder = info.folder / "run"
-        if len(str(folder / "spool")) + len(node_name()) + 23 > SOCKET_MAX:
+        if len(str(folder / "spool")) + 2 * len(node_name()) + 24 > SOCKET_MAX:
             folder.symlink_to(scratch.lasting_folder("slurm"))
         folder.mkdir(exist_ok=True)
         folder.chmod(0o755)
@@ -163,18 +178,32 @@ class SlurmBackend:
         return str(sock)
 
     def launch(self, info: ClusterInfo, launcher: Launcher) -> None:
+        network = info.emulated()
+        if network is None:
+            check_loopback_name()
         run = self._socket_dir(info).resolve()
         (info.folder / "ctld").mkdir()
         sock = self._start_munge(info, launcher, run)
         conf = info.folder / "slurm.conf"
         conf.write_text(slurm_conf(info, sock, run))
-        info.address = f"{node_name()}({LOOPBACK}):{info.ports['slurmctld']}"
+        info.address = f"{node_name()}({info.host}):{info.ports['slurmctld']}"
         info.env = {"SLURM_CONF": str(conf)}
         env = launcher.env(SLURM_CONF=str(conf))
-        launcher.start("slurmctld", [_binary("slurmctld"), "-D", "-f", str(conf)], env)
+        slurmctld = [_binary("slurmctld"), "-D", "-f", str(conf)]
+        launcher.start("slurmctld", network.hosts[0].wrap(slurmctld) if network else slurmctld,
+                       env)
         ctld = info.ports["slurmctld"]
-        wait_until(info, lambda: port_answers(ctld), launcher.timeout, "slurmctld")
-        launcher.start("slurmd", [_binary("slurmd"), "-D", "-f", str(conf), "-N", node_name()], env)
+        wait_until(info, lambda: port_answers(ctld, info.host), launcher.timeout, "slurmctld")
+        slurmd = [_binary("slurmd"), "-D", "-f", str(conf), "-N"]
+        if network is None:
+            (run / "spool" / node_name()).mkdir()
+            launcher.start("slurmd", [*slurmd, node_name()], env)
+            return
+        for host in network.hosts[1:]:
+            # A host name of its own (a UTS namespace): slurmd finds its node by its host name.
+            (run / "spool" / host.name).mkdir()
+            named = ["unshare", "--uts", "sh", "-c", f'hostname {host.name} && exec "$0" "$@"']
+            launcher.start(f"slurmd-{host.name}", host.wrap([*named, *slurmd, host.name]), env)
 
     def _run(self, info: ClusterInfo, *cmd: str) -> str:
         """Run a Slurm client command against this cluster; its stdout, or "" on failure."""
@@ -193,7 +222,8 @@ class SlurmBackend:
         slurmctld starts no job in its first ~3 s; the probe keeps that out of the first timing.
         """
         if self._probe is None:
-            if self._run(info, "sinfo", "-h", "-N", "-n", node_name(), "-o", "%T") != "idle":
+            states = self._run(info, "sinfo", "-h", "-N", "-o", "%T").split()
+            if len(states) != len(self._node_names(info)) or set(states) != {"idle"}:
                 return False
             self._probe = self._run(
                 info, "sbatch", "--parsable", "--job-name=parbench-ready", "--output=/dev/null",
@@ -209,6 +239,11 @@ class SlurmBackend:
                 f"slurm: a probe job failed to run (see {info.folder / 'slurmd.log'}): {job[:160]}"
             )
         return False
+
+    @staticmethod
+    def _node_names(info: ClusterInfo) -> list[str]:
+        network = info.emulated()
+        return [node_name()] if network is None else [h.name for h in network.hosts[1:]]
 
     def close(self) -> None:
         return None
