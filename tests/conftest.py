@@ -27,10 +27,10 @@ TEST_SCALES = ("0.01", "0.1", "1")
 #: fixture of SLOW_FIXTURES; and the few other tests marked `@pytest.mark.slow` where they are
 #: defined (each starts a JVM, a Dask cluster or pool, or generates scale 10 or more).
 SLOW_ENGINES = {"spark", "ray", "dask-distributed", "dask-processes", "mapreduce", "batch"}
-SLOW_MODULES = {"test_benchmarks", "test_cluster", "test_interrupts", "test_scale_out",
-                "test_probes", "test_engine_spark", "test_engine_ray", "test_engine_batch",
-                "test_engine_mapreduce", "test_budget_polars", "test_budget_duckdb",
-                "test_datagen_force", "test_report_robustness"}
+SLOW_MODULES = {"test_benchmarks", "test_cluster", "test_hosts", "test_interrupts",
+                "test_scale_out", "test_probes", "test_engine_spark", "test_engine_ray",
+                "test_engine_batch", "test_engine_mapreduce", "test_budget_polars",
+                "test_budget_duckdb", "test_datagen_force", "test_report_robustness"}
 #: Fixtures that run asv: every test that uses one, directly or through another, is slow.
 SLOW_FIXTURES = {"asv_runs"}
 #: Only slow tests generate datasets of this scale or larger.
