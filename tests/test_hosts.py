@@ -9,6 +9,7 @@ import ipaddress
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -235,3 +236,37 @@ def test_bad_hosts_requests_are_one_line(args, says, tmp_path, capsys):
     assert len(err.splitlines()) == 1 and says in err, err
     after = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert sorted(after.split()) == sorted(before.split())
+
+
+def _recorded(state: Path, kind: str, daemons: int) -> dict | None:
+    """The state file's record once it lists `daemons` daemons (the network is made by then)."""
+    try:
+        record = json.loads((state / f"{kind}.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return record if len(record["processes"]) >= daemons else None
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+def test_up_interrupted_while_starting_leaves_nothing(sig, tmp_path):
+    """Ctrl-C while the hosts' daemons start: one line, 130, no namespace, link or process. A
+    kill leaves them, and `down` (as the next `up` would) removes every one."""
+    pytest.importorskip("ray")
+    proc = subprocess.Popen([sys.executable, "-m", "workloads", "cluster", "up", "ray",
+                             "--hosts", "2", "--state", str(tmp_path)], start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while (record := _recorded(tmp_path, "ray", 2)) is None:
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    info = ClusterInfo.load("ray", tmp_path)
+    network = info.emulated()
+    assert network is not None and _leftovers(network, record["marker"])
+    os.killpg(proc.pid, sig)
+    out, err = proc.communicate(timeout=30)
+    if sig == signal.SIGKILL:
+        assert cluster.main(["down", "ray", "--state", str(tmp_path)]) == 0
+    else:
+        assert proc.returncode == 130, err
+        assert len(err.strip().splitlines()) == 1 and err.strip().endswith("interrupted"), err
+    assert _leftovers(network, record["marker"]) == []
