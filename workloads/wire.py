@@ -68,6 +68,12 @@ def _in_subnets(host: str) -> bool:
         return False
 
 
+def network_fields(network: Network) -> dict[str, Any]:
+    """Where a run ran, as its JSON and the benchmarks' records name it: the cluster's hosts
+    (the driver's not counted) and their links' rate."""
+    return {"hosts": len(network.hosts), "link": link_label(network.link)}
+
+
 @dataclass(frozen=True)
 class Wire:
     """Bytes sent over an emulated network's links during a run."""
@@ -98,5 +104,4 @@ class Meter:
 
     def read(self) -> Wire:
         """What was sent since `start`."""
-        return Wire(self.network.sent_bytes() - self._from, len(self.network.hosts),
-                    link_label(self.network.link))
+        return Wire(self.network.sent_bytes() - self._from, **network_fields(self.network))
