@@ -4,6 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 QUICK  ?=
 MEMORY ?=
+HOSTS  ?=
 ifneq ($(MEMORY),)
 # Data larger than memory: every engine under a memory budget of MEMORY (e.g. 1GiB) for its whole
 # process tree, at the scales whose input is about 0.5, 2 and 4 times it
@@ -19,6 +20,15 @@ BENCH_SCALES = $$($(BIN)/python -m benchmarks.memory_plan scales $(MEMORY) $(DAT
 # pandas and serial run on one worker only: a run of their own at one worker keeps their rows.
 ONE_WORKER_RUN = $(call asv_run,1,$(ONCE) \
 	--bench "$$($(BIN)/python -m benchmarks.memory_plan bench-one-worker)") || status=$$?;
+else ifneq ($(HOSTS),)
+# Over a network (root only): the engines that run on a cluster (dask-distributed, spark, ray),
+# each on its cluster spread over HOSTS emulated hosts, the links between them shaped to LINK
+# (e.g. 100mbit; unshaped without), one worker per worker host: their timings and the bytes over
+# the wire (benchmarks/network_plan.py brings each cluster up and down). Results go to a machine
+# of their own per host count and rate (NAME-hosts-N-LINK), which the report sets side by side.
+LINK        ?=
+MACHINE     ?= $$($(BIN)/python -m benchmarks.network_plan machine $$(hostname) $(HOSTS) $(LINK))
+NETWORK_RUN  = $(BIN)/python -m benchmarks.network_plan run $(HOSTS) $(LINK) --
 else ifeq ($(QUICK),1)
 # A first look in under 5 minutes: scale 1, one worker (every engine has a bar), the timings only
 # (no start-up or peak-memory benchmark), one warm-up call and one timed call per combination.
@@ -83,7 +93,7 @@ bench: data
 # One asv run of this commit at worker counts $(1) with asv's flags $(2), with its progress.
 asv_run = PARBENCH_DATA=$(abspath $(DATA)) PARBENCH_SCALES="$(BENCH_SCALES)" \
 	PARBENCH_WORKERS="$(1)" PARBENCH_MEMORY="$(MEMORY)" PARBENCH_TIMEOUT="$(TIMEOUT)" \
-	$(BIN)/python -m benchmarks.progress --machine $(MACHINE) -- $(BIN)/asv run --python=same \
+	$(NETWORK_RUN) $(BIN)/python -m benchmarks.progress --machine $(MACHINE) -- $(BIN)/asv run --python=same \
 	--machine $(MACHINE) --set-commit-hash $$(git rev-parse HEAD) $(2)
 
 clean:

@@ -11,6 +11,9 @@ stderr). So every benchmark process appends what it knows to JSON lines beside a
 * `fail`: any other exception in `setup`, the benchmark or `teardown` (a wrong answer's mismatch
   message), as the exception's last line;
 * `done`: the benchmark's first call returned (its time and answer are asv's and teardown's);
+* `wire`: on a cluster spread over emulated hosts, after each sample (in `teardown`): `hosts`,
+  `link`, `wire_bytes` (the bytes that crossed the links per timed call, the mean over the
+  process's `calls` so far);
 * `oom`: written by the watcher of a memory budget (`workloads.runtime.enclosure`) as it ends a
   process that went over it, with `budget` and `peak` in bytes.
 

@@ -8,8 +8,9 @@ import warnings
 from html import escape
 from pathlib import Path
 
-from reports import export, load, page
+from reports import export, load, network, page
 from reports.load import NoResults
+from reports.model import MachineReport
 from workloads.runtime import console
 from workloads.runtime.errors import ParbenchError
 
@@ -30,6 +31,22 @@ def write_machine(m, out: Path) -> Path:
         index.write_text(page.render(m, now), encoding="utf-8")
     (out / "results.csv").write_text(export.csv_text(m.stored), encoding="utf-8")
     return index
+
+
+def with_network(reports: list[MachineReport], results: Path, names: list[str],
+                 options: tuple[float, str | None, str | None]) -> None:
+    """Give each report the shown results of its family (`network.family`), for the section
+    "Over a network"; a machine of the family without the chosen commit or environment adds
+    none."""
+    loaded = {m.name: m for m in reports}
+    for m in reports:
+        for name in network.family(m.name, names):
+            if name not in loaded:
+                try:
+                    loaded[name] = load.load_machine(results, name, *options)
+                except load.NotSelected:
+                    continue
+            m.network += loaded[name].cells
 
 
 def build(results: Path, out: Path, machine: str | None = None,
@@ -56,6 +73,8 @@ def build(results: Path, out: Path, machine: str | None = None,
             refusals.append(exc)
     if not reports:  # no machine has that commit or environment: name what they have
         raise ParbenchError(load.NotSelected.merged(refusals))
+    with_network(reports, results, names=load.machines(results),
+                 options=(timeout, commit, env))
     for m in reports:
         for problem in m.unreadable:
             console.report(PROG, f"cannot read {problem}: left out of the report")

@@ -8,8 +8,9 @@ import io
 from reports.model import Cell
 
 COLUMNS = ("machine", "engine", "versions", "workload", "benchmark", "scale", "bytes", "rows",
-           "format", "workers", "median", "q25", "q75", "iqr", "n", "unit", "status", "reason",
-           "commit", "environment", "python", "commit_date_ms", "run_at", "shown")
+           "format", "workers", "hosts", "link", "wire_bytes", "median", "q25", "q75", "iqr", "n",
+           "unit", "status", "reason", "commit", "environment", "python", "commit_date_ms",
+           "run_at", "shown")
 
 
 def row(c: Cell) -> dict[str, object]:
@@ -20,7 +21,8 @@ def row(c: Cell) -> dict[str, object]:
         "versions": "; ".join(f"{k} {v}" for k, v in c.versions), "workload": c.metric,
         "benchmark": c.benchmark, "scale": c.scale, "bytes": size.bytes if size else None,
         "rows": "; ".join(f"{n} {what}" for what, n in size.rows) if size else None,
-        "format": size.format if size else None, "workers": c.workers, "median": c.value,
+        "format": size.format if size else None, "workers": c.workers, "hosts": c.hosts,
+        "link": c.link, "wire_bytes": c.wire_bytes, "median": c.value,
         "q25": c.q25, "q75": c.q75, "iqr": iqr, "n": c.samples, "unit": c.unit,
         "status": c.status, "reason": c.reason, "commit": c.commit, "environment": c.env,
         "python": c.python, "commit_date_ms": c.date, "run_at": c.started_at,

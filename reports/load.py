@@ -23,7 +23,7 @@ from asv.benchmarks import Benchmarks
 from asv.machine import Machine
 from asv.results import Results, iter_results_paths
 
-from reports import model
+from reports import model, network
 from reports.model import PEAK_MEMORY, STARTUP, Cell, DataSize, MachineReport
 from reports.sidecar import MODULE_PREFIX, Sidecar, engine_of_suite, folder
 from workloads.runtime.errors import ParbenchError, first_line
@@ -182,8 +182,20 @@ def _cells(res: Results, machine: str, benchmarks: dict[str, dict], side: Sideca
                 python=_python(res, out.facts),
                 memory=_int(out.facts.get("memory")),
                 spans_hosts=out.facts.get("spans_hosts")
-                if isinstance(out.facts.get("spans_hosts"), bool) else None))
+                if isinstance(out.facts.get("spans_hosts"), bool) else None,
+                **_network(out.facts, machine)))
     return cells
+
+
+def _network(facts: dict, machine: str) -> dict[str, object]:
+    """The emulated hosts and link a result ran over, and its bytes over the wire per call: as
+    its process recorded them, else (it ended before it could) as its machine's name says."""
+    named = network.parse(machine)
+    hosts = _int(facts.get("hosts")) or (named[1] if named else None)
+    link = facts.get("link") if isinstance(facts.get("link"), str) else None
+    wire = facts.get("wire_bytes")
+    return {"hosts": hosts, "link": link or (named[2] if named else None),
+            "wire_bytes": float(wire) if isinstance(wire, (int, float)) and hosts else None}
 
 
 class NotSelected(ParbenchError):

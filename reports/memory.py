@@ -53,7 +53,7 @@ def ratio_label(ratio: float) -> str:
     return f"{ratio:.2g}×"
 
 
-def _chosen(cells: list[Cell]) -> Cell:
+def chosen(cells: list[Cell]) -> Cell:
     """The cell that stands for an engine at one size: its fastest completed run, else what
     stopped it (a failure before a skip)."""
     done = [c for c in cells if c.status == OK and c.value is not None]
@@ -98,7 +98,7 @@ def sections(cells: list[Cell]) -> list[Section]:
             scale_at = {r: s for s, r in ratio_of.items()}
             rows = []
             for engine in model.engine_order(per_engine):
-                outcomes = {r: _chosen(cs) for r, cs in per_engine[engine].items()}
+                outcomes = {r: chosen(cs) for r, cs in per_engine[engine].items()}
                 done = sorted(r for r, c in outcomes.items() if c.status == OK)
                 cost = None
                 if len(done) > 1:

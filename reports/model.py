@@ -95,6 +95,9 @@ class Cell:
     python: str = ""
     memory: int | None = None  # the memory budget it ran under (bytes), if any
     spans_hosts: bool | None = None  # whether its engine can run across hosts (None: unknown)
+    hosts: int | None = None  # the emulated hosts its cluster spanned (None: one machine)
+    link: str | None = None  # their links' rate (`100mbit`, `unshaped`)
+    wire_bytes: float | None = None  # bytes that crossed the links per timed call
     shown: bool = True  # the newest of its combination (after --commit/--env)
     hidden: str = ""  # why not shown: superseded by a newer result, or not selected
 
@@ -160,6 +163,9 @@ class MachineReport:
     not_measured: list[str] = field(default_factory=list)  # engines with no stored result
     selection: str = ""  # the --commit/--env filter, in words
     unreadable: list[str] = field(default_factory=list)  # results files left out, and why
+    #: The shown results of its family (itself, on one machine and over emulated networks):
+    #: what the section "Over a network" compares (`reports.network`).
+    network: list[Cell] = field(default_factory=list)
 
     @property
     def file_engines(self) -> list[dict]:

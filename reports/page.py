@@ -11,7 +11,7 @@ from html import escape
 
 from matplotlib.figure import Figure
 
-from reports import export, figures, memory, metrics, model
+from reports import export, figures, memory, metrics, model, network
 from reports.model import (
     BAD,
     OK,
@@ -133,7 +133,8 @@ def _reason(c: Cell) -> str:
     return f'<small title="{escape(r)}">{escape(short)}</small>' if r else ""
 
 
-def cell_td(c: Cell | None, marks: Marks) -> str:
+def cell_td(c: Cell | None, marks: Marks, extra: str = "") -> str:
+    """One result: its time, or its status and why; `extra` (HTML) below it."""
     if c is None:
         return '<td class="na">–</td>'
     attrs = (f'data-engine="{escape(c.engine)}" data-workers="{c.workers}" '
@@ -141,8 +142,8 @@ def cell_td(c: Cell | None, marks: Marks) -> str:
     tag = marks.html({c.ident})
     if c.status != OK:
         return (f'<td class="l {css_class(c.status)}" {attrs}>{STATUS_TEXT[c.status]}{tag}'
-                f"{_reason(c)}</td>")
-    return f'<td class="num ok" {attrs}>{_time(c)}{tag}</td>'
+                f"{_reason(c)}{extra}</td>")
+    return f'<td class="num ok" {attrs}>{_time(c)}{tag}{extra}</td>'
 
 
 def results_table(cells: list[Cell], marks: Marks, heads: dict[str | None, str] | None = None
@@ -608,6 +609,38 @@ def memory_section(secs: list[memory.Section], cells: list[Cell], marks: Marks) 
     return "".join(out)
 
 
+def network_section(secs: list[network.Section], cells: list[Cell], marks: Marks) -> str:
+    """Per workload, scale and hosts: every engine's time at each link rate, with the MB that
+    crossed the links per call, beside its time on one machine."""
+    out = ['<section id="network"><h2>Over a network</h2>',
+           "<p>Each engine on a cluster spread over emulated hosts (network namespaces on one "
+           "machine, each host on its share of the cores): the scheduler on the first host, a "
+           "worker on each other one, the driver on a host of its own; every link shaped to the "
+           "rate in the column. <b>MB over the wire</b>: the bytes every host sent to the others "
+           "per call (MB = 10⁶ bytes). <b>One machine</b>: the same engine at the same workers "
+           "without the network.</p>"]
+    for s in secs:
+        size = model.sizes(cells, s.workload).get(float(s.scale or "nan"))
+        heads = "".join(f"<th>{escape(link)}</th>" for link in s.links)
+        rows = []
+        for row in s.rows:
+            tds = "".join(cell_td(row.outcomes.get(link), marks, _wire(row.outcomes.get(link)))
+                          for link in s.links)
+            rows.append(f'<tr><td class="l">{escape(row.engine)}</td>{tds}'
+                        f"{cell_td(row.alone, marks)}</tr>")
+        out.append(f"<h3>{escape(s.workload)} · {s.hosts} hosts · "
+                   f"{escape(model.size_label(float(s.scale or 'nan'), size))}</h3>"
+                   '<table class="results"><tr><th class="l">engine</th>' + heads
+                   + "<th>one machine</th></tr>" + "".join(rows) + "</table>")
+    out.append("</section>")
+    return "".join(out)
+
+
+def _wire(cell: Cell | None) -> str:
+    mb = network.wire_mb(cell)
+    return f"<small>{model.fmt_mb(mb)} over the wire</small>" if mb is not None else ""
+
+
 def memory_size(size: int) -> str:
     return escape(format_size(size))
 
@@ -620,8 +653,10 @@ def render(m: MachineReport, generated: str) -> str:
     versions = engine_versions(m)
     ws = model.workloads(m.cells)
     outgrown = memory.sections(m.cells)
+    over = network.sections(m.network)
     nav = '<a href="#verdict">verdict</a>' + ('<a href="#memory">outgrowing memory</a>'
-                                              if outgrown else "") + "".join(
+                                              if outgrown else "") + (
+        '<a href="#network">over a network</a>' if over else "") + "".join(
         f'<a href="#w-{escape(w)}">{escape(w)}</a>' for w in ws)
     nav += ('<a href="#resources">start-up &amp; memory</a><a href="#problems">failures</a>'
             '<a href="#machine">machine &amp; versions</a><a href="#method">how to read</a>')
@@ -648,6 +683,8 @@ def render(m: MachineReport, generated: str) -> str:
     out += ["</div>", f"<nav>{nav}</nav>"]
     if outgrown:
         out.append(memory_section(outgrown, m.cells, marks))
+    if over:
+        out.append(network_section(over, m.network, marks))
     out += [workload_section(m, w, style, marks, versions) for w in ws]
     startup = model.spreads(m.cells, STARTUP)
     mem = model.select(m.cells, "engines", PEAK_MEMORY)

@@ -44,6 +44,8 @@ OUTCOMES_DIR = "outcomes"
 FORMAT = 1
 #: The record a memory budget's watcher writes when it ends a benchmark process.
 OOM_EVENT = "oom"
+#: The record of the bytes over the wire per timed call, on a cluster over emulated hosts.
+WIRE_EVENT = "wire"
 #: asv's benchmark kinds, by method prefix.
 BENCHMARK_PREFIXES = ("time_", "timeraw_", "track_", "mem_", "peakmem_")
 #: asv's benchmark modules in `benchmarks/` are the files `bench_<suite>.py`.
@@ -199,6 +201,9 @@ class Sidecar:
                    if r.event == "start" and r.fields.get("memory")]
         if budgets and not facts.get("memory"):  # it ended before `ready`: its budget all the same
             facts["memory"] = budgets[-1]
+        wires = [r for r in recs if r.event == WIRE_EVENT]
+        if wires:  # the last holds the mean over every timed call so far
+            facts.update({k: v for k, v in wires[-1].fields.items() if k not in _COMMON})
         if status == OK:
             return Outcome(OK, "", facts)
         skips = [r for r in recs if r.event == "skip"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -22,6 +23,7 @@ from conftest import require, require_slurm
 from servers import closed_port
 
 from workloads import cluster, probes
+from workloads.cluster._hosts import can_make
 from workloads.cluster._procs import port_free
 from workloads.runtime import limits
 from workloads.runtime.errors import ParbenchError
@@ -609,3 +611,40 @@ def test_down_interrupted_kills_at_once_and_leaves_nothing(sig, state):
     assert _survivors(procs) == [] and _marked(info.marker) == []
     assert [p.name for p in state.iterdir()] == [".dask.lock"]
 
+
+
+# --------------------------------------------------------------------------- over emulated hosts
+
+
+def test_a_run_over_emulated_hosts_counts_the_bytes_over_the_wire(state: Path, dask_up,
+                                                                  data_dir: Path) -> None:
+    """`run --json` inside the driver's host of a 2-host Dask cluster counts the bytes that
+    crossed the links during the run (within what the hosts sent around the whole command); the
+    same run on a cluster on 127.0.0.1 counts none, even with the emulated cluster's state at
+    hand."""
+    why = can_make()
+    if why:
+        pytest.skip(why)
+    info = cluster.up("dask", state_dir=state, hosts=2, link="100mbit")
+    network = info.emulated()
+    assert network is not None
+    env = {**os.environ, "PARBENCH_STATE": str(state)}
+    command = [sys.executable, "-m", "workloads", "run", "wordcount", "--engine",
+               "dask-distributed", "--data", str(data_dir / "scale-0.1")]
+    before = network.sent_bytes()
+    proc = subprocess.run(["ip", "netns", "exec", network.driver.netns, *command, "--json"],
+                          env={**env, **info.env}, capture_output=True, text=True, timeout=300)
+    around = network.sent_bytes() - before
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["check"] == "ok" and (out["hosts"], out["link"]) == (2, "100mbit")
+    assert 0 < out["wire_bytes"] <= around
+    text = subprocess.run(["ip", "netns", "exec", network.driver.netns, *command],
+                          env={**env, **info.env}, capture_output=True, text=True, timeout=300)
+    assert text.returncode == 0, text.stderr
+    assert re.search(r"^wire: [0-9.]+ MB over 2 hosts \(links 100mbit\)$", text.stdout, re.M)
+    loopback = subprocess.run([*command, "--json"], env={**env, **dask_up.env},
+                              capture_output=True, text=True, timeout=300)
+    assert loopback.returncode == 0, loopback.stderr
+    alone = json.loads(loopback.stdout)
+    assert alone["check"] == "ok" and "wire_bytes" not in alone and "hosts" not in alone

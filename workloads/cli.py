@@ -19,6 +19,7 @@ from workloads.runtime import console, enclosure, memory
 from workloads.runtime.errors import EXIT_FAILED, AnswerMismatch, OutOfMemory, ParbenchError
 from workloads.runtime.memory import format_size, parse_size
 from workloads.runtime.settings import Settings
+from workloads.wire import Meter, Wire, network_of, unmeasured
 
 PROG = "python -m workloads"
 
@@ -87,11 +88,20 @@ def run(args: argparse.Namespace, settings: Settings, argv: list[str]) -> int:
     else:
         dataset.verify(inputs.values())
     engine = engines.create(args.engine, args.workers, settings)
+    wire: Wire | None = None
     try:
         engine.start()
+        network = network_of(engine)
+        meter = Meter(network) if network is not None else None
+        if meter is not None:  # read outside the timed call: each reading runs `ip` per host
+            meter.start()
         t0 = time.perf_counter()
         answer = engine.run_inputs(workload.name, inputs)
         seconds = time.perf_counter() - t0
+        wire = meter.read() if meter is not None else None
+        why_not = unmeasured(engine)
+        if why_not:
+            console.report(PROG, why_not)
     finally:
         engine.stop()
     try:
@@ -103,7 +113,8 @@ def run(args: argparse.Namespace, settings: Settings, argv: list[str]) -> int:
         out: dict[str, Any] = {"workload": workload.name, "engine": args.engine,
                                "workers": args.workers,
                                "answer": spec.answer_to_json(workload.name, answer),
-                               "check": check, "seconds": seconds}
+                               "check": check, "seconds": seconds,
+                               **(wire.fields() if wire else {})}
         print(json.dumps(out, ensure_ascii=False))
     else:
         try:
@@ -114,6 +125,8 @@ def run(args: argparse.Namespace, settings: Settings, argv: list[str]) -> int:
               f"{summary}")
         print(f"check: {check}")
         print(f"time: {seconds:.3f} s")
+        if wire:
+            print(wire.line())
     return 0 if check == "ok" else EXIT_FAILED
 
 

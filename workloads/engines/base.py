@@ -120,6 +120,12 @@ class Engine(abc.ABC):
         """Whether the workers run here (not on a cluster whose own size bounds them)."""
         return True
 
+    def cluster_hosts(self) -> list[str]:
+        """The hosts named by the cluster address it is given (scheduler, master or head): where
+        its `cluster_kind` cluster runs; [] when it runs its own workers. EngineUnavailable for
+        an address that is not one."""
+        return []
+
     @classmethod
     def availability(cls, settings: Settings | None = None) -> Availability:
         """Whether this engine's framework is usable here with `settings` (override to probe)."""

@@ -533,6 +533,10 @@ class DaskDistributedEngine(DaskEngine):
     def on_this_machine(self) -> bool:
         return not self.settings.dask_address
 
+    def cluster_hosts(self) -> list[str]:
+        address = self.settings.dask_address
+        return [probes.parse_dask_address(address).host] if address else []
+
     def start(self) -> None:
         if self.client is None:
             self.restrict = {}

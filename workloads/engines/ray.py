@@ -332,6 +332,10 @@ class RayEngine(Engine):
     def on_this_machine(self) -> bool:
         return not self.settings.ray_address
 
+    def cluster_hosts(self) -> list[str]:
+        address = self.settings.ray_address
+        return [probes.parse_ray_address(address).host] if address else []
+
     @classmethod
     def availability(cls, settings: Settings | None = None) -> Availability:
         return Availability(True, versions={"ray": ray.__version__, "pandas": pd.__version__})

@@ -259,6 +259,12 @@ class SparkEngine(Engine):
     def on_this_machine(self) -> bool:
         return not self.settings.spark_master
 
+    def cluster_hosts(self) -> list[str]:
+        master = self.settings.spark_master
+        if not master or probes.is_local_master(master):
+            return []
+        return [endpoint.host for endpoint in probes.parse_spark_master(master)]
+
     @classmethod
     def availability(cls, settings: Settings | None = None) -> Availability:
         return _availability(os.environ.get("JAVA_HOME"), os.environ.get("PATH"))
