@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from reports import model
 from reports.memory import chosen
 from reports.model import Cell
-from workloads.cluster._hosts import link_bits  # the rates `cluster up --link` takes
+from workloads.cluster import link_bits  # the rates `cluster up --link` takes
 from workloads.runtime.errors import ParbenchError
 from workloads.wire import UNSHAPED, link_label
 

@@ -23,7 +23,6 @@ from conftest import require, require_slurm
 from servers import closed_port
 
 from workloads import cluster, probes
-from workloads.cluster._hosts import can_make
 from workloads.cluster._procs import port_free
 from workloads.runtime import limits
 from workloads.runtime.errors import ParbenchError
@@ -622,7 +621,7 @@ def test_a_run_over_emulated_hosts_counts_the_bytes_over_the_wire(state: Path, d
     crossed the links during the run (within what the hosts sent around the whole command); the
     same run on a cluster on 127.0.0.1 counts none, even with the emulated cluster's state at
     hand."""
-    why = can_make()
+    why = cluster.can_make()
     if why:
         pytest.skip(why)
     info = cluster.up("dask", state_dir=state, hosts=2, link="100mbit")

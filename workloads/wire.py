@@ -14,8 +14,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from workloads.cluster import Network, emulated
-from workloads.cluster._hosts import SUBNETS  # the range `cluster up --hosts` takes subnets from
+from workloads.cluster import SUBNETS, Network, emulated
 from workloads.runtime.errors import ParbenchError
 
 if TYPE_CHECKING:

@@ -22,16 +22,18 @@ from ._core import (
     up,
     worker_limit,
 )
-from ._hosts import Host, Network
+from ._hosts import SUBNETS, Host, Network, can_make, link_bits
 from ._procs import ClusterInfo, Proc
 
 __all__ = [
     "KINDS",
+    "SUBNETS",
     "ClusterInfo",
     "ClusterStatus",
     "Host",
     "Network",
     "Proc",
+    "can_make",
     "down",
     "emulated",
     "main",
@@ -39,6 +41,7 @@ __all__ = [
     "start_cluster",
     "state_root",
     "status",
+    "link_bits",
     "up",
     "worker_limit",
 ]
