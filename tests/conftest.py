@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+import psutil
 import pytest
 
 from datagen.synthetic import MAX_SCALE
@@ -122,6 +123,18 @@ def run_cli(*args: str, check: bool = False, timeout: float = 300,
     """Run `python -m ...` in this interpreter, capturing text output; `env` adds variables."""
     return subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True,
                           check=check, timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def process_tree(pids: list[int]) -> list[psutil.Process]:
+    """The processes `pids` and all their descendants (executors, nanny children...)."""
+    procs = []
+    for pid in pids:
+        try:
+            proc = psutil.Process(pid)
+            procs += [proc, *proc.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            continue
+    return procs
 
 
 def require(what: str, present: bool, install: str) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import require, require_slurm
+from conftest import process_tree, require, require_slurm
 from servers import closed_port
 
 from workloads import cluster, probes
@@ -33,18 +33,6 @@ CLI = ("workloads", "cluster")
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _tree(pids: list[int]) -> list[psutil.Process]:
-    """The recorded daemons and all their descendants (executors, nanny children...)."""
-    procs = []
-    for pid in pids:
-        try:
-            proc = psutil.Process(pid)
-            procs += [proc, *proc.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            continue
-    return procs
 
 
 def _survivors(procs: list[psutil.Process]) -> list[psutil.Process]:
@@ -72,7 +60,7 @@ def _marked(marker: str) -> list[int]:
 
 
 def _assert_down(kind: str, state: Path, info: cluster.ClusterInfo) -> None:
-    procs = _tree(info.pids)
+    procs = process_tree(info.pids)
     assert cluster.down(kind, state)
     assert _survivors(procs) == []
     assert all(port_free(port) for port in info.ports.values())
@@ -187,7 +175,7 @@ def test_ray_cli_up_status_down(state: Path, capsys: pytest.CaptureFixture[str])
     probes.check_ray(info.address, 5.0)
     session = (state / "ray" / "run").resolve()
     assert any(p.name.startswith("session_") for p in session.iterdir())
-    procs = _tree(info.pids)
+    procs = process_tree(info.pids)
     names = " ".join(" ".join(p.cmdline()) for p in procs)
     assert "gcs_server" in names and "raylet" in names
     assert cluster.main(["status", "ray", "--state", str(state)]) == 0
@@ -261,10 +249,10 @@ def test_everything_started_listens_on_loopback_only(dask_up, spark_up, slurm_up
     slurm_names = set(probes.host_addresses(socket.gethostname()))
     for info, allowed in [(dask_up, LOOPBACKS), (spark_up, LOOPBACKS),
                           (slurm_up, LOOPBACKS | slurm_names), (ray_up, LOOPBACKS)]:
-        found = _listeners(_tree(info.pids))
+        found = _listeners(process_tree(info.pids))
         assert {port for _, port in found} >= set(info.ports.values()), info.kind
         assert {ip for ip, _ in found} <= allowed, (info.kind, found)
-    here = _listeners(_tree([os.getpid()]))
+    here = _listeners(process_tree([os.getpid()]))
     assert len(here) >= 6, ("scheduler, workers, Spark's driver and Python workers, Ray's GCS "
                             "and raylet listen")
     assert {ip for ip, _ in here} <= LOOPBACKS, here
@@ -600,8 +588,8 @@ def test_down_interrupted_kills_at_once_and_leaves_nothing(sig, state):
     interrupt then ends it within seconds: SIGKILL, no process, no state, one line, 128+sig."""
     pytest.importorskip("distributed")
     info = cluster.up("dask", 2, state, port=0)
-    procs = _tree(info.pids)
-    for proc in _tree(info.pids[-1:]):
+    procs = process_tree(info.pids)
+    for proc in process_tree(info.pids[-1:]):
         proc.suspend()
     down = _cli("down", "--state", str(state))
     scheduler = psutil.Process(info.pids[0])

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import ROOT, require_slurm
+from conftest import ROOT, process_tree, require_slurm
 
 from workloads import cluster, spec
 from workloads.cluster import ClusterInfo, Network
@@ -119,17 +119,6 @@ def test_framework_sees_workers_at_the_hosts_addresses(spread):
     assert _framework_view(engine, info) == {h.address for h in network.hosts[1:]}
 
 
-def _tree(pids: list[int]) -> list[psutil.Process]:
-    procs = []
-    for pid in pids:
-        try:
-            proc = psutil.Process(pid)
-            procs += [proc, *proc.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            continue
-    return procs
-
-
 def test_nothing_listens_on_real_interfaces(spread):
     """Every cluster process is on an emulated host, whose only interfaces are its loopback and
     its emulated link; those on this machine (munged: no socket) listen on loopback or the
@@ -137,7 +126,7 @@ def test_nothing_listens_on_real_interfaces(spread):
     engine, info, network = spread
     hosts = _host_of(network)
     subnet = ipaddress.ip_network(network.subnet)
-    for proc in _tree(info.pids):
+    for proc in process_tree(info.pids):
         try:
             where = hosts.get(_netns_of(proc.pid))
             listening = [c.laddr.ip for c in proc.net_connections("inet")
