@@ -259,3 +259,20 @@ def test_up_interrupted_while_starting_leaves_nothing(sig, tmp_path):
         assert proc.returncode == 130, err
         assert len(err.strip().splitlines()) == 1 and err.strip().endswith("interrupted"), err
     assert _leftovers(network, record["marker"]) == []
+
+
+def test_without_root_up_hosts_is_one_line(tmp_path):
+    """An unprivileged user (no CAP_NET_ADMIN) asking for hosts: one line naming what is
+    needed, exit 2, nothing made."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("setpriv (util-linux) is needed to drop root")
+    proc = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
+                           "--inh-caps=-all", sys.executable, "-m", "workloads", "cluster", "up",
+                           "dask", "--hosts", "2", "--state", str(tmp_path / "state")],
+                          capture_output=True, text=True, timeout=60, cwd="/",
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "needs root or CAP_NET_ADMIN" in lines[0], proc.stderr
+    assert not (tmp_path / "state").exists()
