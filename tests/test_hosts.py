@@ -5,6 +5,7 @@ this machine's real interfaces, a cut link does not hang a job, and `down` leave
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import os
@@ -145,6 +146,26 @@ def test_nothing_listens_on_real_interfaces(spread):
         assert found == {("lo", "127.0.0.1"), ("eth0", host.address)}, (host.name, found)
 
 
+def _job(network: Network, info: ClusterInfo, engine: str, data: Path) -> subprocess.Popen:
+    """`workloads run team_records --json` on the driver's host, started."""
+    env = {**os.environ, **info.env, "PYTHONPATH": str(ROOT)}
+    cmd = ["ip", "netns", "exec", network.driver.netns, sys.executable, "-m", "workloads", "run",
+           "team_records", "--engine", engine, "--workers", str(info.workers), "--data",
+           str(data), "--json"]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env)
+
+
+def _ended_well(proc: subprocess.Popen, began: float) -> None:
+    """The job ended within DRIVER_TIMEOUT: with the manifest's answer, or in one line."""
+    out, err = proc.communicate(timeout=DRIVER_TIMEOUT)
+    assert time.monotonic() - began < DRIVER_TIMEOUT
+    if proc.returncode == 0:
+        assert json.loads(out)["check"] == "ok", out
+    else:
+        assert len(err.strip().splitlines()) == 1, err[-2000:]
+
+
 def test_a_cut_link_does_not_hang_the_job(spread, data_dir):
     """The worker host's link is down for CUT_SECONDS while a job runs: the job ends within its
     time (retried once the link is back, with the manifest's answer, or failed in one line)."""
@@ -155,21 +176,43 @@ def test_a_cut_link_does_not_hang_the_job(spread, data_dir):
     subprocess.run(["ip", "-n", worker.netns, "link", "set", "eth0", "down"], check=True)
     began = time.monotonic()
     try:
-        env = {**os.environ, **info.env, "PYTHONPATH": str(ROOT)}
-        cmd = ["ip", "netns", "exec", network.driver.netns, sys.executable,
-               str(ROOT / "tests" / "hosts_driver.py"), engine, str(info.workers),
-               str(data_dir / f"scale-{SCALE}"), "team_records"]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                env=env)
+        proc = _job(network, info, engine, data_dir / f"scale-{SCALE}")
         time.sleep(CUT_SECONDS)
     finally:
         subprocess.run(["ip", "-n", worker.netns, "link", "set", "eth0", "up"], check=True)
-    out, err = proc.communicate(timeout=DRIVER_TIMEOUT)
-    assert time.monotonic() - began < DRIVER_TIMEOUT
-    if proc.returncode == 0:
-        assert json.loads(out.strip().splitlines()[-1])["checked"] == {"team_records": "ok"}
-    else:
-        assert len(err.strip().splitlines()) == 1, err[-2000:]
+    _ended_well(proc, began)
+
+
+#: Seconds from a job's start to its host's end: the engine has started by then (Spark's JVM
+#: takes the longest) and the job is under way.
+UNDER_WAY = {"dask-distributed": 3.0, "spark": 9.0, "ray": 5.0}
+
+
+@pytest.mark.parametrize("engine", list(UNDER_WAY))
+def test_a_lost_host_is_retried_or_one_line(engine, tmp_path, data_dir):
+    """Of 3 hosts (2 workers), every process of the last one killed mid-job: the job is retried
+    on the surviving host with the manifest's answer, or ends in one line; never a hang."""
+    if engine == "ray":
+        pytest.importorskip("ray")
+    with cluster.running(KIND_OF[engine], state_dir=tmp_path, hosts=3) as info:
+        network = info.emulated()
+        lost = os.stat(f"/run/netns/{network.hosts[2].netns}").st_ino
+        began = time.monotonic()
+        proc = _job(network, info, engine, data_dir / "scale-1")
+        time.sleep(UNDER_WAY[engine])
+        killed = [p for p in psutil.process_iter() if _in(p, lost)]
+        assert killed, "nothing ran on the host"
+        for victim in killed:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                victim.kill()
+        _ended_well(proc, began)
+
+
+def _in(proc: psutil.Process, netns: int) -> bool:
+    try:
+        return _netns_of(proc.pid) == netns
+    except OSError:
+        return False
 
 
 def test_link_rate_shapes_every_host(tmp_path):
