@@ -21,6 +21,7 @@ from conftest import asv_args
 
 from reports.sidecar import suite_name
 from workloads import engines
+from workloads.runtime import scratch
 from workloads.runtime.errors import EXIT_HANGUP, EXIT_INTERRUPTED, EXIT_TERMINATED
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,7 +58,7 @@ def interrupt_when_marked(command: list[str], env: dict[str, str], mark: Path, s
                           cwd: Path = ROOT) -> subprocess.CompletedProcess:
     """Run `command` in its own session; once `mark` exists (a workload is in flight), signal
     its process group. The finished process, once it has stopped in time and left no process
-    (of its session, or started by it in another)."""
+    (of its session, or started by it in another) and no temporary file in /tmp."""
     proc = subprocess.Popen(command, cwd=cwd, text=True, env=env,
                             start_new_session=True, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
@@ -78,6 +79,9 @@ def interrupt_when_marked(command: list[str], env: dict[str, str], mark: Path, s
     while (left := alive(session(proc.pid) + started)) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not left, [p.cmdline() for p in left]
+    # Ray's session folder is in /tmp when the temporary folder's path is too long for its
+    # sockets.
+    assert scratch.made_by(proc.pid, Path("/tmp")) == [], "temporary files left in /tmp"
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
@@ -116,10 +120,11 @@ def test_engine_interrupted_mid_run(name, sig, big, tmp_path):
     assert list(tmp_path.iterdir()) == [], "temporary files left behind"
 
 
-@pytest.mark.parametrize("name", ["mapreduce", "dask-processes", "spark", "polars"])
+@pytest.mark.parametrize("name", ["mapreduce", "dask-processes", "spark", "polars", "ray"])
 def test_engine_hung_up_mid_run(name, big, tmp_path):
     """A closed terminal or SSH session (SIGHUP) stops a run as SIGTERM does: one line, 129,
-    every process it started ended, every temporary file removed."""
+    every process it started ended (Ray's servers, agents and workers too: they are of its
+    session, or its descendants), every temporary file removed."""
     env, mark = marked(name, tmp_path)
     done = interrupt_when_marked(
         [sys.executable, "-m", "workloads", "run", "team_ratings", "--engine", f"marked-{name}",

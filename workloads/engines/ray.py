@@ -39,7 +39,12 @@ from workloads.data import frames
 from workloads.data.dataset import Input
 from workloads.data.readers import count_words, merge_counts
 from workloads.data.validate import locate_malformed
-from workloads.engines.base import Availability, Engine, cap_arrow_threads
+from workloads.engines.base import (
+    Availability,
+    Engine,
+    cap_arrow_threads,
+    children_ignore_interrupts,
+)
 from workloads.layout import GOALS, MATCHES
 from workloads.runtime import environment, limits, memory, processes, scratch, signals
 from workloads.runtime.errors import EngineUnavailable, JobFailed, ParbenchError, first_line
@@ -364,7 +369,11 @@ class RayEngine(Engine):
         try:
             # A local Ray's node replaces SIGTERM's handler with one that kills its processes
             # and calls sys.exit(1); the caller's (the CLI's: unwind, stop the engine) stays.
-            with signals.kept():
+            # Ray's servers, and the workers the raylet starts, ignore a closed terminal's
+            # SIGHUP (they block Ctrl-C already): killed by it mid-task, they would make the
+            # driver's core worker write its errors past the command's one line, and leave
+            # their sockets and logs; this process stops them all.
+            with signals.kept(), children_ignore_interrupts((signal.SIGHUP,)):
                 ray.init(include_dashboard=False, log_to_driver=False,
                          logging_level=logging.ERROR, configure_logging=True, **options)
         finally:
