@@ -12,6 +12,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pyspark
@@ -23,7 +24,7 @@ from workloads.data.dataset import Input
 from workloads.engines import spark as spark_engine
 from workloads.engines.spark import jvm
 from workloads.layout import COLUMN_TYPES, GOAL_COLUMNS, GOALS, MATCHES
-from workloads.runtime.errors import DataError
+from workloads.runtime.errors import DataError, JobFailed
 from workloads.runtime.settings import Settings
 
 MIN_JAVA = jvm.min_java(pyspark.__version__)
@@ -164,6 +165,26 @@ def test_each_start_gets_its_own_jvm(engine, dataset):
     assert not one.started and first_jvm.poll() is not None, "the first JVM outlived stop()"
     assert two.sc.master == "local[2]" and two._gateway.proc.pid != first_jvm.pid
     assert two.run("home_advantage", tutorial) == tutorial.answer("home_advantage")
+
+
+@needs_java
+def test_a_killed_jvm_is_one_error_and_the_next_start_works(engine, dataset):
+    """The JVM killed (SIGKILL, as by the kernel's out-of-memory killer): the next call fails
+    with one line naming it and the signal, not Py4J's refused connection; stop() is quiet (no
+    error, no warning) and clears what PySpark keeps in this process, so a new start works."""
+    tutorial = dataset("tutorial")
+    spark = engine("spark", 2)
+    jvm_process = spark._gateway.proc
+    jvm_process.kill()
+    jvm_process.wait()
+    with pytest.raises(JobFailed, match=rf"^Spark lost the job: its JVM \(PID "
+                                        rf"{jvm_process.pid}\) was killed by SIGKILL"):
+        spark.run("home_advantage", tutorial)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        spark.stop()
+    spark.start()
+    assert spark.run("home_advantage", tutorial) == tutorial.answer("home_advantage")
 
 
 # --------------------------------------------------------------------------- errors name files
