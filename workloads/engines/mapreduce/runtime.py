@@ -43,6 +43,8 @@ from workloads.data import frames
 from workloads.data.dataset import Input
 from workloads.data.readers import goal_rows, match_rows, missing_file, text_lines
 from workloads.layout import GOALS, MATCHES, TEXT
+from workloads.runtime import processes
+from workloads.runtime.errors import JobFailed
 
 Key = str
 Pairs = Iterable[tuple[Key, Any]]
@@ -268,6 +270,29 @@ def splits_of(inputs: Sequence[Input], most: int | None = None) -> list[Split]:
     return sorted(splits, key=lambda split: -split.size)
 
 
+#: Seconds between the driver's checks, while it waits for a step, that the pool's workers run.
+WATCH_SECONDS = 0.1
+
+
+def all_done(pool: Pool, task: Callable[..., TaskResult],
+             args: list[tuple[Any, ...]]) -> list[TaskResult]:
+    """`pool.starmap(task, args, chunksize=1)`, ended by a worker that dies meanwhile (killed by
+    the kernel's out-of-memory killer, say): the pool starts another in its place, but the task
+    it held is lost, and starmap would wait for it forever. One line names the worker and how
+    it ended."""
+    # multiprocessing's own list of the pool's worker processes (its handler thread swaps a
+    # dead one for a new one there): the objects of this step's workers keep their exit codes.
+    workers = list(pool._pool)  # type: ignore[attr-defined]
+    pending = pool.starmap_async(task, args, chunksize=1)
+    while not pending.ready():
+        pending.wait(WATCH_SECONDS)  # returns as soon as the step is done
+        for worker in workers:
+            if worker.exitcode is not None:
+                raise JobFailed(f"MapReduce lost the job: its pool's worker process "
+                                f"{worker.pid} {processes.how_ended(worker.exitcode)}")
+    return pending.get()
+
+
 def run_job(pool: Pool, job: Job, inputs: Sequence[Input], workdir: str | None = None,
             output_dir: str | None = None, most: int | None = None) -> TaskResult:
     """Run `job` over the files of `inputs` (tables in pieces of at most about `most` bytes, if
@@ -275,17 +300,16 @@ def run_job(pool: Pool, job: Job, inputs: Sequence[Input], workdir: str | None =
     tasks' output files there) and summed counters."""
     folder = tempfile.mkdtemp(prefix="job-", dir=workdir)
     try:
-        maps = pool.starmap(map_task, [(job, split, i, folder)
-                                       for i, split in enumerate(splits_of(inputs, most))],
-                            chunksize=1)
+        maps = all_done(pool, map_task, [(job, split, i, folder)
+                                         for i, split in enumerate(splits_of(inputs, most))])
         by_partition: defaultdict[int, list[str]] = defaultdict(list)
         for result in maps:
             for r, path in result.output.items():
                 by_partition[r].append(path)
         outputs = {r: output_dir and os.path.join(output_dir, f"part-r-{r:05d}")
                    for r in sorted(by_partition)}
-        reduces = pool.starmap(reduce_task, [(job, by_partition[r], outputs[r]) for r in outputs],
-                               chunksize=1)
+        reduces = all_done(pool, reduce_task,
+                           [(job, by_partition[r], outputs[r]) for r in outputs])
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     counters = new_counters()
