@@ -7,6 +7,7 @@ The generic answers are checked by test_engines.py; these tests reuse its cached
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import stat
@@ -23,6 +24,7 @@ from workloads import spec
 from workloads.data.dataset import Input
 from workloads.engines import spark as spark_engine
 from workloads.engines.spark import jvm
+from workloads.engines.spark.engine import PY4J_SEND_ERROR
 from workloads.layout import COLUMN_TYPES, GOAL_COLUMNS, GOALS, MATCHES
 from workloads.runtime.errors import DataError, JobFailed
 from workloads.runtime.settings import Settings
@@ -185,6 +187,19 @@ def test_a_killed_jvm_is_one_error_and_the_next_start_works(engine, dataset):
         spark.stop()
     spark.start()
     assert spark.run("home_advantage", tutorial) == tutorial.answer("home_advantage")
+
+
+@needs_java
+def test_py4j_network_errors_are_not_logged_while_a_session_runs(engine, caplog):
+    """Py4J logs a call that failed on the network on the root logger, with its traceback, as
+    well as raising it (a JVM killed mid-call): only the engine's one line may say it."""
+    engine("spark", 2)
+    try:
+        raise ConnectionResetError(104, "Connection reset by peer")
+    except ConnectionResetError:
+        logging.exception(PY4J_SEND_ERROR)  # as py4j.java_gateway does
+        logging.error("another error")
+    assert [r.getMessage() for r in caplog.records] == ["another error"]
 
 
 # --------------------------------------------------------------------------- errors name files

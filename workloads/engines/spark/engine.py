@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import operator
 import os
 import pickle
@@ -62,6 +63,9 @@ from workloads.spec import JOIN_KEY, MATCH_COLUMNS, STREAK_ORDER, UNKNOWN_SCORER
 MASTER_SETTING = "spark_master"
 #: Seconds a session on a cluster waits for the executors to hold every core asked for.
 CORES_WAIT_SECONDS = 10
+#: What Py4J logs, with its traceback, on the root logger (so on stderr, through
+#: `logging.basicConfig`) when a call to the JVM fails on the network, besides raising the error.
+PY4J_SEND_ERROR = "Exception while sending command."
 #: Seconds to wait for the JVM to be reaped once Py4J lost its connection: the socket closes
 #: as the JVM exits, a moment before the kernel reports its end.
 JVM_EXIT_WAIT = 2.0
@@ -177,6 +181,13 @@ def _spark_message(exc: BaseException) -> str:
         pass
     named = [m for m in messages if "file:" in m]
     return "; ".join(dict.fromkeys(named[:1] + messages[-1:]))
+
+
+def _without_py4j_send_errors(record: logging.LogRecord) -> bool:
+    """A filter of the root logger while a session runs: Py4J's record of a call that failed
+    on the network goes, since the error raised says it too, and the engine reports that in one
+    line (a JVM that has ended, say)."""
+    return not (record.name == "root" and record.msg == PY4J_SEND_ERROR)
 
 
 def _check_exists(paths: Iterable[str]) -> None:
@@ -323,6 +334,7 @@ class SparkEngine(Engine):
         self.log_path, fd = scratch.file("spark", ".log")
         self._log = os.fdopen(fd, "w", encoding="utf-8")
         SparkEngine._active = self
+        logging.getLogger().addFilter(_without_py4j_send_errors)
         try:
             # Its own session: a terminal's Ctrl-C or SIGTERM goes to this process, which stops
             # the JVM (and the JVM ends by itself once this process's end closes its stdin).
@@ -378,6 +390,7 @@ class SparkEngine(Engine):
             self._shipped = None
         scratch.remove(self._local_dir)
         self._local_dir = None
+        logging.getLogger().removeFilter(_without_py4j_send_errors)
         super().stop()
 
     def run_inputs(self, workload: str, inputs: Inputs) -> Any:
