@@ -125,6 +125,17 @@ def test_how_a_process_ended_names_its_status_or_signal(status: int, words: str)
     assert processes.how_ended(status) == words
 
 
+def test_made_by_finds_what_a_process_made_by_its_pid(tmp_path: Path) -> None:
+    mine = scratch.folder("test", within=tmp_path)
+    (tmp_path / f"{scratch.PREFIX}test.zz-000000").mkdir()  # another PID's (base 36)
+    (tmp_path / "unrelated").mkdir()
+    try:
+        assert scratch.made_by(os.getpid(), tmp_path) == [mine]
+    finally:
+        scratch.remove(mine)
+    assert scratch.made_by(os.getpid(), tmp_path) == []
+
+
 def test_a_lasting_folder_is_not_removed_with_this_process_files(tmp_path: Path) -> None:
     """A cluster's folder outlives the `up` that made it; an engine's goes when it stops."""
     lasting, passing = scratch.lasting_folder("test", tmp_path), scratch.folder("test", tmp_path)
