@@ -7,8 +7,10 @@ test_scale_out.py and test_cluster.py.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -155,4 +157,29 @@ def test_an_engine_never_stopped_leaves_nothing_at_exit():
         assert list(tmp.iterdir()) == []
         assert not ray_engine.using(tmp)
     finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_a_hang_up_ends_rays_processes_with_a_driver_that_does_not_handle_it():
+    """A driver that leaves SIGHUP to its default action (a script, not the command line, whose
+    handler stops the engine) dies of a closed terminal's SIGHUP: Ray's processes, of its
+    process group, must die of it too (Ray's agents do not end with the raylet)."""
+    code = ("from workloads import engines; e = engines.create('ray', 1); e.start(); "
+            "print('started', flush=True); import time; time.sleep(120)")
+    tmp = Path(tempfile.mkdtemp(dir="/tmp"))
+    driver = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                              start_new_session=True, env={**os.environ, "TMPDIR": str(tmp)})
+    ray_processes: list[psutil.Process] = []
+    try:
+        assert driver.stdout.readline() == "started\n"
+        ray_processes = psutil.Process(driver.pid).children(recursive=True)
+        os.killpg(driver.pid, signal.SIGHUP)
+        assert driver.wait(timeout=30) == -signal.SIGHUP
+        _, alive = psutil.wait_procs(ray_processes, timeout=10)
+        assert not alive, [p.name() for p in alive]
+    finally:
+        for proc in [driver, *ray_processes]:
+            with contextlib.suppress(psutil.Error, ProcessLookupError):
+                proc.kill()
+        driver.wait()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -7,11 +7,13 @@ The generic answers are checked by test_engines.py; these tests reuse its cached
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import stat
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pyspark
@@ -22,8 +24,9 @@ from workloads import spec
 from workloads.data.dataset import Input
 from workloads.engines import spark as spark_engine
 from workloads.engines.spark import jvm
+from workloads.engines.spark.engine import PY4J_SEND_ERROR
 from workloads.layout import COLUMN_TYPES, GOAL_COLUMNS, GOALS, MATCHES
-from workloads.runtime.errors import DataError
+from workloads.runtime.errors import DataError, JobFailed
 from workloads.runtime.settings import Settings
 
 MIN_JAVA = jvm.min_java(pyspark.__version__)
@@ -164,6 +167,39 @@ def test_each_start_gets_its_own_jvm(engine, dataset):
     assert not one.started and first_jvm.poll() is not None, "the first JVM outlived stop()"
     assert two.sc.master == "local[2]" and two._gateway.proc.pid != first_jvm.pid
     assert two.run("home_advantage", tutorial) == tutorial.answer("home_advantage")
+
+
+@needs_java
+def test_a_killed_jvm_is_one_error_and_the_next_start_works(engine, dataset):
+    """The JVM killed (SIGKILL, as by the kernel's out-of-memory killer): the next call fails
+    with one line naming it and the signal, not Py4J's refused connection; stop() is quiet (no
+    error, no warning) and clears what PySpark keeps in this process, so a new start works."""
+    tutorial = dataset("tutorial")
+    spark = engine("spark", 2)
+    jvm_process = spark._gateway.proc
+    jvm_process.kill()
+    jvm_process.wait()
+    with pytest.raises(JobFailed, match=rf"^Spark lost the job: its JVM \(PID "
+                                        rf"{jvm_process.pid}\) was killed by SIGKILL"):
+        spark.run("home_advantage", tutorial)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        spark.stop()
+    spark.start()
+    assert spark.run("home_advantage", tutorial) == tutorial.answer("home_advantage")
+
+
+@needs_java
+def test_py4j_network_errors_are_not_logged_while_a_session_runs(engine, caplog):
+    """Py4J logs a call that failed on the network on the root logger, with its traceback, as
+    well as raising it (a JVM killed mid-call): only the engine's one line may say it."""
+    engine("spark", 2)
+    try:
+        raise ConnectionResetError(104, "Connection reset by peer")
+    except ConnectionResetError:
+        logging.exception(PY4J_SEND_ERROR)  # as py4j.java_gateway does
+        logging.error("another error")
+    assert [r.getMessage() for r in caplog.records] == ["another error"]
 
 
 # --------------------------------------------------------------------------- errors name files

@@ -8,11 +8,13 @@ with one line and status 130 (143), and leave no process and no temporary file b
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -21,6 +23,7 @@ from conftest import asv_args
 
 from reports.sidecar import suite_name
 from workloads import engines
+from workloads.runtime import scratch
 from workloads.runtime.errors import EXIT_HANGUP, EXIT_INTERRUPTED, EXIT_TERMINATED
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,11 +56,17 @@ def marked(name: str, tmp: Path) -> tuple[dict[str, str], Path]:
             "PARBENCH_ENGINES": plugin}, mark
 
 
+#: Picks, of the processes a run has started, the one to signal (else its process group).
+Victim = Callable[[list[psutil.Process]], psutil.Process]
+
+
 def interrupt_when_marked(command: list[str], env: dict[str, str], mark: Path, sig: int,
-                          cwd: Path = ROOT) -> subprocess.CompletedProcess:
+                          cwd: Path = ROOT, victim: Victim | None = None
+                          ) -> subprocess.CompletedProcess:
     """Run `command` in its own session; once `mark` exists (a workload is in flight), signal
-    its process group. The finished process, once it has stopped in time and left no process
-    (of its session, or started by it in another)."""
+    its process group, or the process `victim` picks. The finished process, once it has stopped
+    in time and left no process (of its session, or started by it in another) and no temporary
+    file in /tmp."""
     proc = subprocess.Popen(command, cwd=cwd, text=True, env=env,
                             start_new_session=True, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
@@ -66,7 +75,10 @@ def interrupt_when_marked(command: list[str], env: dict[str, str], mark: Path, s
     time.sleep(IN_FLIGHT)
     assert proc.poll() is None, f"the run ended before the signal: {proc.communicate()}"
     started = psutil.Process(proc.pid).children(recursive=True)  # in other sessions too
-    os.killpg(proc.pid, sig)
+    if victim is None:
+        os.killpg(proc.pid, sig)
+    else:
+        victim(started).send_signal(sig)
     t0 = time.monotonic()
     try:
         out, err = proc.communicate(timeout=STOP_WITHIN + 30)
@@ -78,6 +90,9 @@ def interrupt_when_marked(command: list[str], env: dict[str, str], mark: Path, s
     while (left := alive(session(proc.pid) + started)) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not left, [p.cmdline() for p in left]
+    # Ray's session folder is in /tmp when the temporary folder's path is too long for its
+    # sockets.
+    assert scratch.made_by(proc.pid, Path("/tmp")) == [], "temporary files left in /tmp"
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
@@ -116,16 +131,53 @@ def test_engine_interrupted_mid_run(name, sig, big, tmp_path):
     assert list(tmp_path.iterdir()) == [], "temporary files left behind"
 
 
-@pytest.mark.parametrize("name", ["mapreduce", "dask-processes", "spark", "polars"])
+@pytest.mark.parametrize("name", ["mapreduce", "dask-processes", "spark", "polars", "ray"])
 def test_engine_hung_up_mid_run(name, big, tmp_path):
     """A closed terminal or SSH session (SIGHUP) stops a run as SIGTERM does: one line, 129,
-    every process it started ended, every temporary file removed."""
+    every process it started ended (Ray's servers, agents and workers too: they are of its
+    session, or its descendants), every temporary file removed."""
     env, mark = marked(name, tmp_path)
     done = interrupt_when_marked(
         [sys.executable, "-m", "workloads", "run", "team_ratings", "--engine", f"marked-{name}",
          "--workers", "2", "--data", str(big)], env, mark, signal.SIGHUP)
     assert done.returncode == EXIT_HANGUP, done.stderr
     assert done.stderr.strip().splitlines() == ["python -m workloads: interrupted"]
+    assert list(tmp_path.iterdir()) == [], "temporary files left behind"
+
+
+def first(word: str, killed: list[int]) -> Victim:
+    """A victim: the first process whose command line holds `word`, its PID noted in
+    `killed`."""
+    def pick(procs: list[psutil.Process]) -> psutil.Process:
+        for proc in procs:
+            with contextlib.suppress(psutil.Error):
+                if word in " ".join(proc.cmdline()):
+                    killed.append(proc.pid)
+                    return proc
+        raise AssertionError(f"no process of the run runs {word!r}")
+
+    return pick
+
+
+@pytest.mark.parametrize(("name", "word", "lost"), [
+    pytest.param("spark", "org.apache.spark.deploy.SparkSubmit",
+                 "Spark lost the job: its JVM (PID {})", id="spark"),
+    pytest.param("mapreduce", "multiprocessing.spawn",
+                 "MapReduce lost the job: its pool's worker process {}", id="mapreduce")])
+def test_a_process_killed_mid_run_is_one_line(name, word, lost, big, tmp_path):
+    """A process of the engine's killed mid-run (SIGKILL, as the kernel's out-of-memory killer
+    sends it: the Spark JVM, a worker of the MapReduce pool) ends the run within seconds in one
+    line naming it and the signal, not a Py4J traceback or a pool waiting forever for the task
+    it held; nothing is left behind."""
+    env, mark = marked(name, tmp_path)
+    killed: list[int] = []
+    done = interrupt_when_marked(
+        [sys.executable, "-m", "workloads", "run", "team_ratings", "--engine", f"marked-{name}",
+         "--workers", "2", "--data", str(big)], env, mark, signal.SIGKILL,
+        victim=first(word, killed))
+    assert done.returncode not in (0, -signal.SIGKILL), done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert f"{lost.format(killed[0])} was killed by SIGKILL" in done.stderr
     assert list(tmp_path.iterdir()) == [], "temporary files left behind"
 
 

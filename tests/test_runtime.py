@@ -117,6 +117,25 @@ def test_end_kills_only_the_processes_whose_start_time_matches() -> None:
             child.wait(timeout=60)
 
 
+@pytest.mark.parametrize(("status", "words"), [
+    (1, "exited with status 1"), (-signal.SIGABRT, "was killed by SIGABRT"),
+    (-signal.SIGKILL, "was killed by SIGKILL (the kernel's out-of-memory killer sends it, "
+                      "or kill -9)"), (-99, "was killed by signal 99")])
+def test_how_a_process_ended_names_its_status_or_signal(status: int, words: str) -> None:
+    assert processes.how_ended(status) == words
+
+
+def test_made_by_finds_what_a_process_made_by_its_pid(tmp_path: Path) -> None:
+    mine = scratch.folder("test", within=tmp_path)
+    (tmp_path / f"{scratch.PREFIX}test.zz-000000").mkdir()  # another PID's (base 36)
+    (tmp_path / "unrelated").mkdir()
+    try:
+        assert scratch.made_by(os.getpid(), tmp_path) == [mine]
+    finally:
+        scratch.remove(mine)
+    assert scratch.made_by(os.getpid(), tmp_path) == []
+
+
 def test_a_lasting_folder_is_not_removed_with_this_process_files(tmp_path: Path) -> None:
     """A cluster's folder outlives the `up` that made it; an engine's goes when it stops."""
     lasting, passing = scratch.lasting_folder("test", tmp_path), scratch.folder("test", tmp_path)

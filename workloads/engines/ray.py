@@ -39,7 +39,12 @@ from workloads.data import frames
 from workloads.data.dataset import Input
 from workloads.data.readers import count_words, merge_counts
 from workloads.data.validate import locate_malformed
-from workloads.engines.base import Availability, Engine, cap_arrow_threads
+from workloads.engines.base import (
+    Availability,
+    Engine,
+    cap_arrow_threads,
+    children_ignore_interrupts,
+)
 from workloads.layout import GOALS, MATCHES
 from workloads.runtime import environment, limits, memory, net, processes, scratch, signals
 from workloads.runtime.errors import EngineUnavailable, JobFailed, ParbenchError, first_line
@@ -369,13 +374,22 @@ class RayEngine(Engine):
         try:
             # A local Ray's node replaces SIGTERM's handler with one that kills its processes
             # and calls sys.exit(1); the caller's (the CLI's: unwind, stop the engine) stays.
-            with signals.kept():
+            with signals.kept(), children_ignore_interrupts(self._hangup_ignored()):
                 ray.init(include_dashboard=False, log_to_driver=False,
                          logging_level=logging.ERROR, configure_logging=True, **options)
         finally:
             # Ray's servers started by `init`; their descendants are its workers. Other
             # children of this process (another engine's) are not Ray's to stop.
             self._started = children() - before
+
+    @staticmethod
+    def _hangup_ignored() -> tuple[int, ...]:
+        """The signals Ray's processes are to ignore besides Ctrl-C (which they block): a
+        closed terminal's SIGHUP where this process handles it (the command line: unwind,
+        stop them). Killed by it mid-task, they would make the driver's core worker write its
+        errors past the command's one line. Where SIGHUP ends this process as by default,
+        they end by it too: Ray's agents do not end with the raylet."""
+        return (signal.SIGHUP,) if callable(signal.getsignal(signal.SIGHUP)) else ()
 
     def _local(self) -> None:
         """A Ray of `workers` CPUs on 127.0.0.1, its session in a private folder."""

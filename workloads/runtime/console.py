@@ -12,7 +12,6 @@ import contextlib
 import errno
 import logging
 import os
-import resource
 import shutil
 import signal
 import sys
@@ -31,9 +30,10 @@ from workloads.runtime.errors import (
     EXIT_HANGUP,
     EXIT_INTERRUPTED,
     EXIT_TERMINATED,
+    AllocationFailed,
     ParbenchError,
 )
-from workloads.runtime.memory import format_size
+from workloads.runtime.memory import allocation_error, allocation_failed, format_size
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -138,17 +138,6 @@ def disk_full(exc: OSError) -> str:
             f"disk with room (temporary files go to {tempfile.gettempdir()})")
 
 
-def out_of_memory() -> str:
-    """One line for an allocation that failed: the limit in force, and the way out."""
-    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
-    if soft != resource.RLIM_INFINITY:
-        return (f"out of memory: an allocation failed under the address-space limit "
-                f"(ulimit -v) of {soft // 2**20} MiB: raise it, or run with a memory budget "
-                f"(--memory) and an engine that spills to disk")
-    return ("out of memory: an allocation failed: give the run more memory, or run with a "
-            "memory budget (--memory) and an engine that spills to disk")
-
-
 def report(prog: str, message: str) -> None:
     """Print one line on stderr, as every CLI of the project does."""
     line = f"{prog}: {message}\n"
@@ -177,9 +166,11 @@ def run(prog: str, main: Callable[[], int], interrupted: str = "interrupted") ->
                     raise
                 report(prog, f"error: {disk_full(exc)}")
                 return EXIT_FAILED
-            except MemoryError:
-                report(prog, f"error: {out_of_memory()}")
-                return EXIT_FAILED
+            except (MemoryError, ImportError) as exc:
+                if not allocation_error(exc):
+                    raise
+                report(prog, f"error: {allocation_failed()}")
+                return AllocationFailed.exit_code
             except KeyboardInterrupt:
                 report(prog, interrupted)
                 return exit_status(_stopped_by[0] if _stopped_by else signal.SIGINT)

@@ -54,6 +54,14 @@ class OutOfMemory(ParbenchError):
     exit_code = EXIT_OUT_OF_MEMORY
 
 
+class AllocationFailed(ParbenchError):
+    """An allocation failed, most often under an address-space limit (`ulimit -v`), where a
+    process gets no more however much memory is free (the message names the limit); as Python's
+    MemoryError is reported."""
+
+    exit_code = EXIT_FAILED
+
+
 class ClusterError(ParbenchError):
     """A cluster failed to start or stop."""
 

@@ -12,6 +12,7 @@ import contextlib
 import ctypes
 import os
 import re
+import resource
 from pathlib import Path
 
 import psutil
@@ -83,6 +84,35 @@ def own_cgroup_dirs() -> list[Path]:
                         break
                     here = here.parent
     return found
+
+
+def address_space_limit() -> int | None:
+    """This process's address-space limit (`ulimit -v`) in bytes, which its children inherit;
+    None when it has none."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
+#: What the dynamic loader says of a library it could not map (no address space left).
+MAP_FAILED = "failed to map segment from shared object"
+
+
+def allocation_error(exc: BaseException) -> bool:
+    """Whether `exc` says that an allocation failed: a MemoryError (NumPy's and Arrow's are
+    subclasses), or an ImportError of a library the dynamic loader could not map."""
+    return isinstance(exc, MemoryError) or (isinstance(exc, ImportError)
+                                            and MAP_FAILED in str(exc))
+
+
+def allocation_failed(what: str = "an allocation") -> str:
+    """One line for an allocation (`what`) that failed: the limit in force, and the way out."""
+    limit = address_space_limit()
+    if limit is not None:
+        return (f"out of memory: {what} failed under the address-space limit (ulimit -v) of "
+                f"{limit // 2**20} MiB: raise it, or run with a memory budget (--memory) and an "
+                f"engine that spills to disk")
+    return (f"out of memory: {what} failed: give the run more memory, or run with a memory "
+            f"budget (--memory) and an engine that spills to disk")
 
 
 def keyed(text: str) -> dict[str, str]:

@@ -7,6 +7,7 @@ and a check of both before each signal keeps another user's (or a later run's) p
 from __future__ import annotations
 
 import contextlib
+import signal
 import time
 from collections.abc import Mapping
 
@@ -58,3 +59,19 @@ def end(procs: Mapping[int, float], grace: float) -> None:
         with contextlib.suppress(psutil.Error):
             proc.kill()
     psutil.wait_procs(left, timeout=KILL_WAIT)
+
+
+def how_ended(status: int) -> str:
+    """How a process ended, in words that follow its name, from its exit status as `subprocess`
+    and `multiprocessing` give it (negative: the signal that killed it): "was killed by SIGKILL
+    (...)", "exited with status 1". SIGKILL is what the kernel's out-of-memory killer sends,
+    and the likeliest sender of it to a process nobody stopped."""
+    if status >= 0:
+        return f"exited with status {status}"
+    try:
+        name = signal.Signals(-status).name
+    except ValueError:
+        name = f"signal {-status}"
+    if -status == signal.SIGKILL:
+        return f"was killed by {name} (the kernel's out-of-memory killer sends it, or kill -9)"
+    return f"was killed by {name}"

@@ -94,6 +94,21 @@ def keep(path: Path) -> Path:
 _OWNER = re.compile(rf"^{re.escape(PREFIX)}[A-Za-z0-9_-]+\.([0-9a-z]+)-")
 
 
+def _owner(path: Path) -> int | None:
+    """The PID of the process that made `path` (named by `folder` or `file`), else None."""
+    match = _OWNER.match(path.name)
+    return None if match is None else int(match.group(1), 36)
+
+
+def made_by(pid: int, within: Path | None = None) -> list[Path]:
+    """The files and folders that process `pid` made (in `within`, else the temporary folder)
+    and that are still there."""
+    where = Path(within or tempfile.gettempdir())
+    with contextlib.suppress(OSError):
+        return [path for path in where.iterdir() if _owner(path) == pid]
+    return []
+
+
 def _owner_alive(path: Path, pid: int) -> bool:
     """Whether the process that made `path` still runs (not a later one under its PID)."""
     try:
@@ -110,8 +125,8 @@ def sweep(within: Path | None = None) -> list[Path]:
     removed = []
     with contextlib.suppress(OSError):
         for path in where.iterdir():
-            match = _OWNER.match(path.name)
-            if match is None or _owner_alive(path, int(match.group(1), 36)):
+            owner = _owner(path)
+            if owner is None or _owner_alive(path, owner):
                 continue
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path, ignore_errors=True)

@@ -8,6 +8,7 @@ import platform
 import signal
 import time
 from multiprocessing.pool import Pool
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,9 @@ from workloads.engines.mapreduce.runtime import (
     Counters,
     Job,
     add_counters,
+    all_done,
     new_counters,
+    pool_workers,
     run_job,
     splits_of,
 )
@@ -79,6 +82,7 @@ class MapReduceEngine(Engine):
         self.counters: Counters = new_counters()
         self.workdir: str | None = None
         self._pool: Pool | None = None
+        self._workers: tuple[BaseProcess, ...] = ()
 
     @classmethod
     def availability(cls, settings: Settings | None = None) -> Availability:
@@ -96,11 +100,14 @@ class MapReduceEngine(Engine):
         # a closed terminal's SIGHUP as the workers do: this process stops them all.
         with children_ignore_interrupts((signal.SIGHUP,)):
             self._pool = context.Pool(self.workers, _init_worker)
+        # Its workers for the engine's life: the pool replaces none unless one is killed.
+        self._workers = pool_workers(self._pool)
         self.workdir = str(scratch.folder("mapreduce"))
         seen: set[int] = set()
         deadline = time.monotonic() + WORKERS_READY_SECONDS
         while len(seen) < self.workers and time.monotonic() < deadline:
-            seen |= set(self._pool.map(_worker_pid, range(self.workers), chunksize=1))
+            seen |= set(all_done(self._pool, self._workers, _worker_pid,
+                                 [(i,) for i in range(self.workers)]))
         super().start()
 
     def stop(self) -> None:
@@ -110,6 +117,7 @@ class MapReduceEngine(Engine):
             self._pool.terminate()
             self._pool.join()
             self._pool = None
+            self._workers = ()
         if self.workdir is not None:
             scratch.remove(Path(self.workdir))
             self.workdir = None
@@ -138,7 +146,7 @@ class MapReduceEngine(Engine):
         job = Job(program.mapper(self.mappers), program.combiner, program.reducer,
                   partitions, self.serializer, cache)
         assert self._pool is not None, "engine not started"
-        result = run_job(self._pool, job, inputs, self.workdir, output_dir, most)
+        result = run_job(self._pool, job, inputs, self.workdir, output_dir, most, self._workers)
         add_counters(self.counters, result.counters)
         return result.output
 

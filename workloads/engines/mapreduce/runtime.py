@@ -35,6 +35,7 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.pool import Pool
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 import pyarrow as pa
@@ -43,6 +44,8 @@ from workloads.data import frames
 from workloads.data.dataset import Input
 from workloads.data.readers import goal_rows, match_rows, missing_file, text_lines
 from workloads.layout import GOALS, MATCHES, TEXT
+from workloads.runtime import processes
+from workloads.runtime.errors import JobFailed
 
 Key = str
 Pairs = Iterable[tuple[Key, Any]]
@@ -268,24 +271,55 @@ def splits_of(inputs: Sequence[Input], most: int | None = None) -> list[Split]:
     return sorted(splits, key=lambda split: -split.size)
 
 
+#: Seconds between the driver's checks, while it waits for a step, that the pool's workers run.
+WATCH_SECONDS = 0.1
+
+
+def pool_workers(pool: Pool) -> tuple[BaseProcess, ...]:
+    """The worker processes of `pool` now: multiprocessing's own list, where its handler thread
+    swaps a worker that has ended for a new one. The objects keep their exit codes."""
+    return tuple(pool._pool)  # type: ignore[attr-defined]
+
+
+def all_done(pool: Pool, workers: Sequence[BaseProcess], task: Callable[..., Any],
+             args: Iterable[tuple[Any, ...]]) -> list[Any]:
+    """`pool.starmap(task, args, chunksize=1)`, ended by any of `workers` (the pool's as it was
+    made: none ends while it runs, unless killed) that has ended: the pool starts another in
+    its place, but a task the dead one held is lost, and starmap would wait for it forever.
+    Killed between steps, it fails the next: a worker killed (by the kernel's out-of-memory
+    killer, say) is news, whether or not it held a task. One line names it and how it ended."""
+    pending = pool.starmap_async(task, args, chunksize=1)
+    while True:
+        pending.wait(WATCH_SECONDS)  # returns as soon as the step is done
+        for worker in workers:
+            if worker.exitcode is not None:
+                raise JobFailed(f"MapReduce lost the job: its pool's worker process "
+                                f"{worker.pid} {processes.how_ended(worker.exitcode)}")
+        if pending.ready():
+            return pending.get()
+
+
 def run_job(pool: Pool, job: Job, inputs: Sequence[Input], workdir: str | None = None,
-            output_dir: str | None = None, most: int | None = None) -> TaskResult:
+            output_dir: str | None = None, most: int | None = None,
+            workers: Sequence[BaseProcess] | None = None) -> TaskResult:
     """Run `job` over the files of `inputs` (tables in pieces of at most about `most` bytes, if
     given) on `pool`: its merged output (or, given `output_dir`, the `Input` of the reduce
-    tasks' output files there) and summed counters."""
+    tasks' output files there) and summed counters. The job fails if one of `workers` (default:
+    the pool's now) ends meanwhile (`all_done`)."""
+    workers = pool_workers(pool) if workers is None else workers
     folder = tempfile.mkdtemp(prefix="job-", dir=workdir)
     try:
-        maps = pool.starmap(map_task, [(job, split, i, folder)
-                                       for i, split in enumerate(splits_of(inputs, most))],
-                            chunksize=1)
+        splits = splits_of(inputs, most)
+        maps = all_done(pool, workers, map_task,
+                        [(job, split, i, folder) for i, split in enumerate(splits)])
         by_partition: defaultdict[int, list[str]] = defaultdict(list)
         for result in maps:
             for r, path in result.output.items():
                 by_partition[r].append(path)
         outputs = {r: output_dir and os.path.join(output_dir, f"part-r-{r:05d}")
                    for r in sorted(by_partition)}
-        reduces = pool.starmap(reduce_task, [(job, by_partition[r], outputs[r]) for r in outputs],
-                               chunksize=1)
+        reduces = all_done(pool, workers, reduce_task,
+                           [(job, by_partition[r], outputs[r]) for r in outputs])
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     counters = new_counters()

@@ -25,9 +25,11 @@ under the budget and a private folder for their parts.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import importlib.metadata
 import multiprocessing
 import os
+import resource
 import subprocess
 import sys
 import traceback
@@ -45,8 +47,8 @@ from workloads.engines.base import (
     children_ignore_interrupts,
     init_worker_process,
 )
-from workloads.runtime import environment, limits, scratch
-from workloads.runtime.errors import ParbenchError
+from workloads.runtime import environment, limits, memory, processes, scratch
+from workloads.runtime.errors import AllocationFailed, JobFailed, ParbenchError, last_error_line
 from workloads.runtime.project import CODE_ROOT
 from workloads.runtime.settings import Settings
 
@@ -55,6 +57,13 @@ from workloads.runtime.settings import Settings
 THREADS_VARIABLE = "POLARS_MAX_THREADS"
 #: Seconds the engine's own process gets to end after SIGTERM, before SIGKILL.
 STOP_TIMEOUT = 5.0
+#: The engine's own process, in one-line messages.
+PROCESS = "the Polars engine's process"
+#: Polars' Rust library, as a module (Polars 2).
+NATIVE_MODULE = "polars._plr"
+#: What Rust's handler of an allocation that failed writes before it aborts the process
+#: ("memory allocation of 336 bytes failed").
+ALLOCATION_FAILED = "memory allocation of"
 #: Under a memory budget: the CSV reader's unit of reading (32 MiB by default, read ahead for
 #: every thread and for several files at once: more than a small budget holds), and jemalloc,
 #: Polars' allocator, returning freed pages to the system at once (by default it keeps them for
@@ -111,17 +120,41 @@ class LocalPolars:
 
 def portable(exc: Exception) -> Exception:
     """`exc` as the caller can unpickle it without importing Polars: a ParbenchError as it is,
-    anything else (a bug) as a RuntimeError holding its traceback."""
+    an allocation that failed (`memory.allocation_error`) as one line naming the limit, anything
+    else (a bug) as a RuntimeError holding its traceback."""
     if isinstance(exc, ParbenchError):
         return exc
+    if memory.allocation_error(exc):
+        return AllocationFailed(memory.allocation_failed(f"an allocation of {PROCESS}"))
     return RuntimeError("in the Polars process: " + "".join(traceback.format_exception(exc)))
+
+
+def load_library() -> None:
+    """Load Polars' Rust library (some 170 MB to map), or fail in one line naming the
+    address-space limit that keeps it out: `import polars` hides that failure (it imports the
+    library where an ImportError is let pass), and the first query fails with a NameError."""
+    try:
+        importlib.import_module(NATIVE_MODULE)
+    except ModuleNotFoundError as exc:
+        if exc.name != NATIVE_MODULE:  # another name in another Polars: nothing to check
+            raise
+    except ImportError:
+        if memory.address_space_limit() is None:
+            raise
+        raise AllocationFailed(memory.allocation_failed(
+            f"mapping Polars' library into {PROCESS}")) from None
 
 
 def serve(conn: Connection, threads: int) -> None:
     """The Polars process: check the pool, then run workloads by name (`answer`) until the
     engine closes the connection (or dies: the next receive or send fails)."""
     init_worker_process(threads=threads)
+    # No core file: a process that aborts on an allocation Polars could not make would leave
+    # one the size of its address space in the working folder.
+    _, hard = resource.getrlimit(resource.RLIMIT_CORE)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, hard))
     try:
+        load_library()
         from workloads.engines.polars import plans
 
         plans.prepare(threads)
@@ -145,17 +178,25 @@ class PolarsProcess:
 
     It is started as `python -m workloads.engines.polars FD THREADS` with POLARS_MAX_THREADS in
     its environment (not by multiprocessing, whose spawned children re-run the caller's main
-    script), and speaks over a `multiprocessing` connection on the inherited descriptor FD."""
+    script), and speaks over a `multiprocessing` connection on the inherited descriptor FD. Its
+    stderr goes to a private file, which says why it ended if it ends mid-request."""
 
     def __init__(self, threads: int, variables: Mapping[str, str] | None = None) -> None:
         self._conn, child = multiprocessing.Pipe()
         env = {**os.environ, **(variables or {}), THREADS_VARIABLE: str(threads),
                "PYTHONPATH": os.pathsep.join(filter(None, (str(CODE_ROOT),
                                                            os.environ.get("PYTHONPATH"))))}
-        with children_ignore_interrupts():
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", __package__, str(child.fileno()), str(threads)],
-                env=env, pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL)
+        self._log, log = scratch.file("polars", ".log")
+        try:
+            with children_ignore_interrupts():
+                self.process = subprocess.Popen(
+                    [sys.executable, "-m", __package__, str(child.fileno()), str(threads)],
+                    env=env, pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL, stderr=log)
+        except BaseException:
+            scratch.remove(self._log)
+            raise
+        finally:
+            os.close(log)
         child.close()
         self.pid = self.process.pid
         try:
@@ -172,13 +213,24 @@ class PolarsProcess:
         try:
             ok, value = self._conn.recv()
         except EOFError:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(STOP_TIMEOUT)
-            raise ParbenchError(f"the Polars process (pid {self.process.pid}) ended unexpectedly, "
-                                f"exit status {self.process.returncode}") from None
+            raise self._ended() from None
         if not ok:
             raise value
         return value
+
+    def _ended(self) -> ParbenchError:
+        """Why the process ended mid-request, in one line: an allocation that failed (Polars
+        cannot fail one: Rust's handler prints a line and aborts the process), or how it ended
+        and the last line it wrote."""
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(STOP_TIMEOUT)
+        said = self._log.read_text(errors="replace") if self._log.exists() else ""
+        if ALLOCATION_FAILED in said:
+            return AllocationFailed(memory.allocation_failed(f"an allocation of {PROCESS}"))
+        status = self.process.returncode
+        how = "closed its connection" if status is None else processes.how_ended(status)
+        last = f"; its last line: {last_error_line(said)}" if said.strip() else ""
+        return JobFailed(f"Polars lost the job: its process (PID {self.pid}) {how}{last}")
 
     def close(self) -> None:
         """End the process now, even in the middle of a query (after Ctrl-C)."""
@@ -189,6 +241,7 @@ class PolarsProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        scratch.remove(self._log)
 
 
 class PolarsEngine(Engine):
@@ -220,8 +273,16 @@ class PolarsEngine(Engine):
             variables = BUDGET_VARIABLES if self.settings.memory else {}
             here = pool_here()
             # Polars imported here already has its allocator set up: under a budget, a process
-            # of the engine's own gets the allocator's settings
-            local = here is None or (here == self.workers and not variables)
+            # of the engine's own gets the allocator's settings.
+            # Under an address-space limit (ulimit -v), an allocation that Polars cannot make
+            # aborts the process that makes it (Rust's handler: Polars has no fallible
+            # allocation, so there is no exception to catch), and that would be this one, in
+            # the middle of the run. Its own process ends instead, and this one says so in one
+            # line. Not a refusal: what a run needs under the limit (address space reserved
+            # per thread and per arena, besides the data) is not known beforehand, and a
+            # generous limit lets it run.
+            local = (here is None or (here == self.workers and not variables)) \
+                and memory.address_space_limit() is None
             self._runner = (LocalPolars if local else PolarsProcess)(self.workers, variables)
             if self.settings.memory:
                 self._folder = scratch.folder("polars")

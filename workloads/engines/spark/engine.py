@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import operator
 import os
 import pickle
@@ -28,17 +29,17 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyspark
-from py4j.protocol import Py4JError, Py4JJavaError
+from py4j.protocol import Py4JError, Py4JJavaError, Py4JNetworkError
 from pyspark import RDD, Broadcast, SparkConf, SparkContext, StorageLevel
 from pyspark.errors import PySparkException
 from pyspark.java_gateway import launch_gateway
-from pyspark.sql import Column, DataFrame, Row, SparkSession, Window
+from pyspark.sql import Column, DataFrame, Row, SparkSession, SQLContext, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from workloads import probes, spec
 from workloads.data import frames
-from workloads.data.dataset import Input
+from workloads.data.dataset import Input, Inputs
 from workloads.data.readers import missing_file, unreadable
 from workloads.data.validate import find_malformed
 from workloads.engines.base import Availability, Engine
@@ -53,8 +54,8 @@ from workloads.layout import (
     TABLE_COLUMNS,
     csv_types,
 )
-from workloads.runtime import memory, net, scratch, signals
-from workloads.runtime.errors import EngineUnavailable, ParbenchError, first_line
+from workloads.runtime import memory, net, processes, scratch, signals
+from workloads.runtime.errors import EngineUnavailable, JobFailed, ParbenchError, first_line
 from workloads.runtime.net import LOOPBACK
 from workloads.runtime.project import CODE_ROOT
 from workloads.runtime.settings import Settings
@@ -63,6 +64,12 @@ from workloads.spec import JOIN_KEY, MATCH_COLUMNS, STREAK_ORDER, UNKNOWN_SCORER
 MASTER_SETTING = "spark_master"
 #: Seconds a session on a cluster waits for the executors to hold every core asked for.
 CORES_WAIT_SECONDS = 10
+#: What Py4J logs, with its traceback, on the root logger (so on stderr, through
+#: `logging.basicConfig`) when a call to the JVM fails on the network, besides raising the error.
+PY4J_SEND_ERROR = "Exception while sending command."
+#: Seconds to wait for the JVM to be reaped once Py4J lost its connection: the socket closes
+#: as the JVM exits, a moment before the kernel reports its end.
+JVM_EXIT_WAIT = 2.0
 
 #: A Java regex for runs of what str.split() splits on (str.isspace): Unicode's White_Space plus
 #: the separators U+001C..U+001F. A property test, not a list of 29 characters: one lookup per
@@ -175,6 +182,13 @@ def _spark_message(exc: BaseException) -> str:
         pass
     named = [m for m in messages if "file:" in m]
     return "; ".join(dict.fromkeys(named[:1] + messages[-1:]))
+
+
+def _without_py4j_send_errors(record: logging.LogRecord) -> bool:
+    """A filter of the root logger while a session runs: Py4J's record of a call that failed
+    on the network goes, since the error raised says it too, and the engine reports that in one
+    line (a JVM that has ended, say)."""
+    return not (record.name == "root" and record.msg == PY4J_SEND_ERROR)
 
 
 def _check_exists(paths: Iterable[str]) -> None:
@@ -328,6 +342,7 @@ class SparkEngine(Engine):
         self.log_path, fd = scratch.file("spark", ".log")
         self._log = os.fdopen(fd, "w", encoding="utf-8")
         SparkEngine._active = self
+        logging.getLogger().addFilter(_without_py4j_send_errors)
         try:
             # Its own session: a terminal's Ctrl-C or SIGTERM goes to this process, which stops
             # the JVM (and the JVM ends by itself once this process's end closes its stdin).
@@ -365,8 +380,7 @@ class SparkEngine(Engine):
     def stop(self) -> None:
         """Stop the session, the Py4J gateway and the JVM (spark.stop() leaves the JVM up)."""
         if self.spark is not None:
-            with contextlib.suppress(Py4JError):  # a crashed JVM: still end what is left
-                self.spark.stop()
+            _stop_session(self.spark)
             self.spark = None
         if self._gateway is not None:
             with contextlib.suppress(Py4JError, OSError):
@@ -384,7 +398,46 @@ class SparkEngine(Engine):
             self._shipped = None
         scratch.remove(self._local_dir)
         self._local_dir = None
+        logging.getLogger().removeFilter(_without_py4j_send_errors)
         super().stop()
+
+    def run_inputs(self, workload: str, inputs: Inputs) -> Any:
+        with self._jvm_watched():
+            return super().run_inputs(workload, inputs)
+
+    @contextlib.contextmanager
+    def _jvm_watched(self) -> Iterator[None]:
+        """A JVM that ends mid-run (the kernel's out-of-memory killer, a crash) as one line
+        naming it and how it ended: Py4J's error says only that a connection failed, or that
+        an answer was empty, whichever call the JVM was in."""
+        try:
+            yield
+        except Exception as exc:
+            # A lost connection is the JVM ending, most likely: wait a moment for it to be
+            # reaped. Any other error waits for nothing (a JVM that ran its job fine is up).
+            ended = self._jvm_ended(JVM_EXIT_WAIT if isinstance(exc, (Py4JNetworkError, OSError))
+                                    else 0.0)
+            if ended is None:
+                raise
+            raise JobFailed(ended) from None
+
+    def _jvm_ended(self, wait: float) -> str | None:
+        """If the JVM has ended (within `wait` s), the one line that says so; else None. Its
+        log is kept and named when it exited by itself (it writes why there: a fatal error, an
+        OutOfMemoryError); killed by a signal, it wrote nothing."""
+        proc = getattr(self._gateway, "proc", None)
+        if proc is None:
+            return None
+        try:
+            status = proc.wait(timeout=wait) if wait else proc.poll()
+        except subprocess.TimeoutExpired:
+            return None
+        if status is None:
+            return None
+        log = ""
+        if status >= 0 and self.log_path is not None:
+            log = f"; see its log: {scratch.keep(self.log_path)}"
+        return f"Spark lost the job: its JVM (PID {proc.pid}) {processes.how_ended(status)}{log}"
 
     def _close_log(self) -> None:
         """Close the JVM's log; remove it unless an error message named it."""
@@ -624,6 +677,30 @@ def _code_zip() -> Path:
             for file in sorted((CODE_ROOT / package).rglob("*.py")):
                 z.write(file, file.relative_to(CODE_ROOT))
     return path
+
+
+def _stop_session(spark: SparkSession) -> None:
+    """`spark.stop()`, quietly whatever state the JVM is in. With the JVM gone (killed,
+    crashed), Py4J cannot connect (ConnectionRefusedError, an OSError) or gets no answer (a
+    Py4JError, on which PySpark also warns), and PySpark's stop ends halfway: what it would have
+    cleared in this process is cleared here, so that a later `start` makes a new session."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            spark.stop()
+            return
+        except (Py4JError, OSError):
+            pass
+    sc = spark.sparkContext
+    sc._jsc = None
+    if sc._accumulatorServer is not None:  # a listener in this process, whatever the JVM
+        sc._accumulatorServer.shutdown()
+        sc._accumulatorServer = None
+    with SparkContext._lock:
+        SparkContext._active_spark_context = None
+    SparkSession._instantiatedSession = None
+    SparkSession._activeSession = None
+    SQLContext._instantiatedContext = None
 
 
 def _end(proc: subprocess.Popen[Any] | None, timeout: float = 10.0) -> None:
