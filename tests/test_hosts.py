@@ -183,9 +183,10 @@ def test_a_cut_link_does_not_hang_the_job(spread, data_dir):
     _ended_well(proc, began)
 
 
-#: Seconds from a job's start to its host's end: the engine has started by then (Spark's JVM
-#: takes the longest) and the job is under way.
-UNDER_WAY = {"dask-distributed": 3.0, "spark": 9.0, "ray": 5.0}
+#: Seconds from a job's start to its host's end: the engine has started by then and the job is
+#: under way. (Spark's executor lost with its host is left to the cut link: a JVM start on each
+#: side made it the longest test here.)
+UNDER_WAY = {"dask-distributed": 3.0, "ray": 5.0}
 
 
 @pytest.mark.parametrize("engine", list(UNDER_WAY))

@@ -64,8 +64,8 @@ if TYPE_CHECKING:
 
 #: The setting that names an existing scheduler to use instead of a LocalCluster.
 ADDRESS_SETTING = "dask_address"
-#: Seconds to wait for that scheduler to answer, then for `workers` of its workers.
-CONNECT_TIMEOUT = 5.0
+#: Seconds to wait for `workers` of that scheduler's workers, once it answered within the
+#: connect_timeout setting.
 WORKERS_TIMEOUT = 20.0
 #: Fan-in of the tree reductions.
 SPLIT_EVERY = 8
@@ -584,9 +584,10 @@ class DaskDistributedEngine(DaskEngine):
     def _connect(self, address: str) -> None:
         from distributed import Client
 
-        probe(address, CONNECT_TIMEOUT)
+        probe(address, self.settings.connect_timeout)
         try:
-            self.client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+            self.client = Client(address, timeout=self.settings.connect_timeout,
+                                 set_as_default=False)
             self.client.wait_for_workers(self.workers, timeout=WORKERS_TIMEOUT)
         except Exception as exc:  # the probe passed: a timeout, or the scheduler went away
             self.stop()

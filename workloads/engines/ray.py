@@ -53,8 +53,8 @@ from workloads.runtime.settings import Settings
 
 #: The setting that names an existing cluster to use instead of a local Ray.
 ADDRESS_SETTING = "ray_address"
-#: Seconds to wait for that cluster's GCS to answer, then for its CPUs (a starting cluster).
-CONNECT_TIMEOUT = 5.0
+#: Seconds to wait for that cluster's CPUs (a starting cluster), once its GCS answered within
+#: the connect_timeout setting.
 CPUS_TIMEOUT = 20.0
 #: The object store's share of the available memory (Ray's own default), and Ray's minimum.
 OBJECT_STORE_SHARE = 0.3
@@ -414,7 +414,7 @@ class RayEngine(Engine):
         """`workers` CPUs of the cluster at `address`: fewer is an error; with more, a
         placement group of `workers` one-CPU bundles holds the work to that many."""
         variable = Settings.variable(ADDRESS_SETTING)
-        probes.check_ray(address, CONNECT_TIMEOUT, source=variable)
+        probes.check_ray(address, self.settings.connect_timeout, source=variable)
         endpoint = probes.parse_ray_address(address, variable)
         gcs = probes.host_addresses(endpoint.host)
         loopback = gcs == [LOOPBACK]

@@ -168,6 +168,9 @@ class Settings:
         "node reads; default: the system's temporary folder"))
     cluster_state: Path = field(default=Path(DEFAULT_CLUSTER_STATE), metadata=_setting(
         "PARBENCH_STATE", _path, "state folder of `python -m workloads cluster`"))
+    connect_timeout: float = field(default=5.0, metadata=_setting(
+        "PARBENCH_CONNECT_TIMEOUT", _seconds, "seconds an engine waits for the Dask scheduler, "
+        "Spark master or Ray head at its address to answer before it says so in one line"))
     timeout: float = field(default=1800.0, metadata=_setting(
         "PARBENCH_TIMEOUT", _seconds, "seconds a benchmark combination may run before asv ends "
         "it (reported as timed out)"))

@@ -62,8 +62,10 @@ from workloads.runtime.settings import Settings
 from workloads.spec import JOIN_KEY, MATCH_COLUMNS, STREAK_ORDER, UNKNOWN_SCORER
 
 MASTER_SETTING = "spark_master"
-#: Seconds a session on a cluster waits for the executors to hold every core asked for.
-CORES_WAIT_SECONDS = 10
+#: Seconds a session on a cluster waits for the executors to hold every core asked for:
+#: Spark's own default for a standalone cluster, time for an executor's JVM to start on a busy
+#: host (10 s was not always enough on one of two loaded cores).
+CORES_WAIT_SECONDS = 30
 #: What Py4J logs, with its traceback, on the root logger (so on stderr, through
 #: `logging.basicConfig`) when a call to the JVM fails on the network, besides raising the error.
 PY4J_SEND_ERROR = "Exception while sending command."
@@ -334,7 +336,7 @@ class SparkEngine(Engine):
         for key, value in jvm.jvm_environment(driver_address(self.settings.spark_master)).items():
             os.environ.setdefault(key, value)
         settings = self.conf()  # without a folder yet: a budget too small ends here, no file made
-        probe_master(settings["spark.master"])
+        probe_master(settings["spark.master"], self.settings.connect_timeout)
         with _no_pandas_warning():
             import pyspark.testing.utils  # noqa: F401 - imported here, warning silenced
         self._local_dir = scratch.folder("spark")
