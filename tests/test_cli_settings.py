@@ -23,8 +23,8 @@ VARIABLES = {
     "spark_master": "PARBENCH_SPARK_MASTER", "spark_driver_memory": "PARBENCH_SPARK_DRIVER_MEMORY",
     "ray_address": "PARBENCH_RAY_ADDRESS", "batch_backend": "PARBENCH_BATCH",
     "batch_dir": "PARBENCH_BATCH_DIR", "cluster_state": "PARBENCH_STATE",
-    "timeout": "PARBENCH_TIMEOUT", "memory": "PARBENCH_MEMORY",
-    "memory_enforcement": "PARBENCH_MEMORY_ENFORCEMENT",
+    "connect_timeout": "PARBENCH_CONNECT_TIMEOUT", "timeout": "PARBENCH_TIMEOUT",
+    "memory": "PARBENCH_MEMORY", "memory_enforcement": "PARBENCH_MEMORY_ENFORCEMENT",
 }
 
 
@@ -68,7 +68,7 @@ def test_defaults_as_json(tmp_path: Path) -> None:
         "format": "csv", "engines": {}, "dask_address": None, "spark_master": None,
         "spark_driver_memory": "4g", "ray_address": None, "batch_backend": "local",
         "batch_dir": None, "cluster_state": str(tmp_path / ".parbench" / "cluster"),
-        "timeout": 1800.0, "memory": None, "memory_enforcement": "auto"}
+        "connect_timeout": 5.0, "timeout": 1800.0, "memory": None, "memory_enforcement": "auto"}
     assert all(r["help"] for r in got.values())
 
 
@@ -88,6 +88,7 @@ SET = {
     "PARBENCH_BATCH": ("slurm", "slurm"),
     "PARBENCH_BATCH_DIR": ("~/jobs", "{home}/jobs"),
     "PARBENCH_STATE": ("state", "{cwd}/state"),
+    "PARBENCH_CONNECT_TIMEOUT": ("2.5", 2.5),
     "PARBENCH_TIMEOUT": ("90", 90.0),
     "PARBENCH_MEMORY": ("1.5GiB", 1536 * 2**20),
     "PARBENCH_MEMORY_ENFORCEMENT": ("watchdog", "watchdog"),

@@ -89,7 +89,11 @@ def interrupt_when_marked(command: list[str], env: dict[str, str], mark: Path, s
     deadline = time.monotonic() + 5
     while (left := alive(session(proc.pid) + started)) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not left, [p.cmdline() for p in left]
+    named = [p.cmdline() for p in left]
+    for p in left:  # a failure here must not leave them running into the next tests
+        with contextlib.suppress(psutil.Error):
+            p.kill()
+    assert not left, named
     # Ray's session folder is in /tmp when the temporary folder's path is too long for its
     # sockets.
     assert scratch.made_by(proc.pid, Path("/tmp")) == [], "temporary files left in /tmp"
