@@ -6,6 +6,7 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -20,6 +21,12 @@ from workloads.data.dataset import Dataset
 from workloads.engines.base import Engine
 
 ROOT = Path(__file__).resolve().parents[1]
+# A suite started in the background by a script (`make test &`) ignores Ctrl-C, and would pass
+# that on to every process it starts: the tests send real SIGINTs, so they get Python's handler
+# (and the processes they start, the default action).
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 #: Scales every test session generates (small: tests stay fast).
 TEST_SCALES = ("0.01", "0.1", "1")
 #: The fast tier (`pytest -m "not slow"`) leaves out what takes seconds to start or run: the
