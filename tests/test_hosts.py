@@ -40,10 +40,18 @@ CUT_SECONDS = 6.0
 SCALE = "0.01"
 
 
+def _driver_env(info: ClusterInfo) -> dict[str, str]:
+    """A driver's environment: pointed at the cluster, without the SPARK_LOCAL_IP that a Spark
+    started earlier in this process left in it (a driver on loopback, which no executor on
+    another host reaches)."""
+    env = {k: v for k, v in os.environ.items() if k != "SPARK_LOCAL_IP"}
+    return {**env, **info.env, "PYTHONPATH": str(ROOT)}
+
+
 def _driver(network: Network, info: ClusterInfo, engine: str, data: Path, *workloads: str,
             timeout: float = DRIVER_TIMEOUT) -> subprocess.CompletedProcess:
     """tests/hosts_driver.py run on the driver's host, pointed at the cluster."""
-    env = {**os.environ, **info.env, "PYTHONPATH": str(ROOT)}
+    env = _driver_env(info)
     if engine == "batch":
         env["PARBENCH_BATCH"] = "slurm"
     cmd = ["ip", "netns", "exec", network.driver.netns, sys.executable,
@@ -148,7 +156,7 @@ def test_nothing_listens_on_real_interfaces(spread):
 
 def _job(network: Network, info: ClusterInfo, engine: str, data: Path) -> subprocess.Popen:
     """`workloads run team_records --json` on the driver's host, started."""
-    env = {**os.environ, **info.env, "PYTHONPATH": str(ROOT)}
+    env = _driver_env(info)
     cmd = ["ip", "netns", "exec", network.driver.netns, sys.executable, "-m", "workloads", "run",
            "team_records", "--engine", engine, "--workers", str(info.workers), "--data",
            str(data), "--json"]
