@@ -60,6 +60,10 @@ def marked(name: str, tmp: Path) -> tuple[dict[str, str], Path]:
 Victim = Callable[[list[psutil.Process]], psutil.Process]
 
 
+#: Seconds the processes a run started may take to end after it did.
+LEFT_WITHIN = 15.0
+
+
 def interrupt_when_marked(command: list[str], env: dict[str, str], mark: Path, sig: int,
                           cwd: Path = ROOT, victim: Victim | None = None
                           ) -> subprocess.CompletedProcess:
@@ -86,7 +90,8 @@ def interrupt_when_marked(command: list[str], env: dict[str, str], mark: Path, s
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
     assert time.monotonic() - t0 < STOP_WITHIN, f"took {time.monotonic() - t0:.1f} s"
-    deadline = time.monotonic() + 5
+    # Ray's workers end once they see their raylet gone: seconds, more on a loaded machine.
+    deadline = time.monotonic() + LEFT_WITHIN
     while (left := alive(session(proc.pid) + started)) and time.monotonic() < deadline:
         time.sleep(0.1)
     named = [p.cmdline() for p in left]
