@@ -722,6 +722,7 @@ def _end(proc: subprocess.Popen[Any] | None, timeout: float = 10.0) -> None:
             proc.wait()
 
 
+@functools.cache  # asked for by start and by each conf; a name's lookup can take seconds
 def driver_address(master: str | None) -> str:
     """Where the driver listens: on the interface that reaches the master, for executors on
     other hosts to connect back (loopback for a local master or one on loopback)."""
